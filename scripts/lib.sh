@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Shared helpers for jvirt's scripts: find a JDK >= 21, install Debian packages that are missing.
+# Sourced, not run.
+
+JVIRT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# java_major PATH_TO_JAVA -> prints the feature version (17, 21, 25...)
+java_major() {
+    "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}'
+}
+
+# find_jdk: sets JAVA_HOME to a JDK >= 21 (JAVA_HOME if good, else the newest under /usr/lib/jvm, else PATH).
+find_jdk() {
+    local candidates=() c best="" best_v=0 v
+    [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
+    for c in /usr/lib/jvm/*; do [ -x "$c/bin/javac" ] && candidates+=("$c"); done
+    if command -v javac >/dev/null 2>&1; then
+        candidates+=("$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")")
+    fi
+    for c in "${candidates[@]}"; do
+        [ -x "$c/bin/java" ] && [ -x "$c/bin/javac" ] || continue
+        v=$(java_major "$c/bin/java")
+        v=${v%%.*}
+        if [ -n "$v" ] && [ "$v" -ge 21 ] && [ "$v" -gt "$best_v" ]; then best="$c"; best_v="$v"; fi
+    done
+    if [ -z "$best" ]; then
+        log "no JDK >= 21 found; trying Debian's openjdk-21"
+        apt_install openjdk-21-jdk-headless || true
+        for c in /usr/lib/jvm/*21*; do [ -x "$c/bin/javac" ] && best="$c"; done
+    fi
+    [ -n "$best" ] || die "jvirt needs a JDK >= 21 (none under /usr/lib/jvm, in JAVA_HOME or on PATH, and Debian 12 ships only 17): install one (e.g. Temurin 21 or 25) and set JAVA_HOME"
+    export JAVA_HOME="$best"
+    export PATH="$JAVA_HOME/bin:$PATH"
+}
+
+# apt_install PKG...: installs the packages that are not installed yet (needs root or sudo).
+apt_install() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    log "installing ${missing[*]}"
+    if [ ! -f /var/lib/jvirt-apt-updated ] || [ -n "$(find /var/lib/apt/lists -maxdepth 0 -mmin +1440 2>/dev/null)" ]; then
+        $sudo apt-get update -q >&2 && $sudo touch /var/lib/jvirt-apt-updated
+    fi
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+}
+
+# Everything jvirt needs at build, test and run time.
+install_deps() {
+    apt_install qemu-system-x86 qemu-utils maven busybox-static xz-utils cpio curl util-linux
+    find_jdk
+}
+
+# build_jar: compiles and packages target/jvirt.jar unless it is newer than every source file.
+build_jar() {
+    local jar="$JVIRT_ROOT/target/jvirt.jar"
+    if [ -f "$jar" ] && [ -z "$(find "$JVIRT_ROOT/src/main" "$JVIRT_ROOT/pom.xml" -newer "$jar" -print -quit)" ]; then
+        return 0
+    fi
+    log "building jvirt ($(java_major "$JAVA_HOME/bin/java"))"
+    (cd "$JVIRT_ROOT" && mvn -q -B -DskipTests package) >&2
+}

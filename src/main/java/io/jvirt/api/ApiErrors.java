@@ -1,0 +1,38 @@
+package io.jvirt.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.jvirt.vm.ErrorCode;
+import io.jvirt.vm.JvirtException;
+import java.util.Map;
+
+/** Maps failures to HTTP statuses and the stable JSON error body. */
+final class ApiErrors {
+    private ApiErrors() {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    record ErrorBody(String code, String message, Map<String, Object> details) {
+    }
+
+    record Envelope(ErrorBody error) {
+    }
+
+    static int status(ErrorCode code) {
+        return switch (code) {
+            case INVALID_ARGUMENT, INVALID_DEFINITION, INVALID_NAME, DISK_NOT_FOUND -> 400;
+            case VM_NOT_FOUND, OPERATION_NOT_FOUND, NOT_FOUND -> 404;
+            case METHOD_NOT_ALLOWED -> 405;
+            case VM_EXISTS, INVALID_STATE, VM_BUSY, CANCELLED -> 409;
+            case TIMEOUT -> 504;
+            case QEMU_FAILED, INTERNAL -> 500;
+        };
+    }
+
+    static ErrorBody body(JvirtException e) {
+        return new ErrorBody(e.code().code(), e.getMessage(), e.details());
+    }
+
+    static JvirtException badArgument(String message) {
+        return new JvirtException(ErrorCode.INVALID_ARGUMENT, message);
+    }
+}

@@ -1,0 +1,116 @@
+package io.jvirt.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jvirt.vm.VmManager;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
+import org.eclipse.jetty.util.thread.VirtualThreadPool;
+
+/** The daemon's HTTP server: Jetty on a Unix socket (mode 0660) and optionally on TCP, handlers on virtual threads. */
+public final class ApiServer implements AutoCloseable {
+    private final Server server;
+    private final Path socket;
+
+    private ApiServer(Server server, Path socket) {
+        this.server = server;
+        this.socket = socket;
+    }
+
+    /** Everything the routes serve. */
+    public record Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts) {
+    }
+
+    public static ApiServer start(Services services, Path socket, InetSocketAddress tcp) throws Exception {
+        ObjectMapper mapper = services.mapper();
+        EventHub hub = new EventHub(mapper);
+        Operations operations = new Operations(op -> hub.publish("operation", op.getVm(),
+                Map.of("type", "operation", "operation", op, "time", Instant.now())));
+        services.vms().addListener(e -> hub.publish("lifecycle", e.vm(), e));
+
+        Router router = new Router(mapper);
+        router.add("GET", "/v1/host", ex -> ex.json(200, services.hostFacts().get()));
+        new VmRoutes(services.vms(), operations).register(router);
+        new ConsoleRoutes(services.vms()).register(router);
+        new OperationRoutes(operations).register(router);
+        new EventRoutes(hub).register(router);
+
+        VirtualThreadPool pool = new VirtualThreadPool();
+        pool.setName("jvirtd-http");
+        Server server = new Server(pool);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        http.setSendDateHeader(false);
+
+        prepareSocketPath(socket);
+        UnixDomainServerConnector unix = new UnixDomainServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        unix.setUnixDomainPath(socket);
+        unix.setIdleTimeout(300_000);
+        server.addConnector(unix);
+        if (tcp != null) {
+            ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+            connector.setHost(tcp.getHostString());
+            connector.setPort(tcp.getPort());
+            connector.setIdleTimeout(300_000);
+            server.addConnector(connector);
+        }
+        server.setHandler(router);
+        server.start();
+        Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
+        return new ApiServer(server, socket);
+    }
+
+    /** A socket file left by a dead daemon is removed; one that still answers means another daemon is running. */
+    private static void prepareSocketPath(Path socket) throws IOException {
+        Files.createDirectories(socket.toAbsolutePath().getParent());
+        if (!Files.exists(socket)) {
+            return;
+        }
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+            throw new IOException("another jvirtd is already listening on " + socket);
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith("another jvirtd")) {
+                throw e;
+            }
+            Files.deleteIfExists(socket);
+        }
+    }
+
+    /** The TCP port actually bound (useful with port 0), or -1 without TCP. */
+    public int tcpPort() {
+        for (var c : server.getConnectors()) {
+            if (c instanceof ServerConnector sc) {
+                return sc.getLocalPort();
+            }
+        }
+        return -1;
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    public void join() throws InterruptedException {
+        server.join();
+    }
+
+    @Override
+    public void close() throws Exception {
+        server.stop();
+        Files.deleteIfExists(socket);
+    }
+}

@@ -1,0 +1,165 @@
+package io.jvirt.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jvirt.qemu.AccelProbe;
+import io.jvirt.qemu.Accelerator;
+import io.jvirt.qemu.QemuBinaries;
+import io.jvirt.store.DocumentStore;
+import io.jvirt.vm.VmManager;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * jvirtd: owns the VMs of this host. On start it opens its store, reconnects to every QEMU a previous instance
+ * left running, and serves the API. Stopping the daemon leaves the VMs running, as libvirtd does.
+ */
+@Command(name = "jvirtd", mixinStandardHelpOptions = true, version = "jvirtd " + JvirtDaemon.VERSION,
+        description = "The jvirt daemon: manages QEMU/KVM virtual machines and serves the jvirt API.")
+public final class JvirtDaemon implements Callable<Integer> {
+    static final String VERSION = "0.1.0";
+    private static final Logger log = LoggerFactory.getLogger(JvirtDaemon.class);
+
+    @Option(names = "--state-dir", description = "Persistent state (definitions, logs). Default: ${DEFAULT-VALUE}",
+            defaultValue = "/var/lib/jvirt")
+    Path stateDir;
+
+    @Option(names = "--run-dir", description = "Runtime files (API and QEMU sockets). Default: ${DEFAULT-VALUE}",
+            defaultValue = "/run/jvirt")
+    Path runDir;
+
+    @Option(names = "--socket", description = "API Unix socket. Default: <run-dir>/jvirtd.sock")
+    Path socket;
+
+    @Option(names = "--listen", description = "Also serve the API on TCP, e.g. 127.0.0.1:8470 or just a port (loopback).")
+    String listen;
+
+    @Option(names = "--accel", defaultValue = "auto",
+            description = "Default accelerator: auto (KVM if it really runs a guest here, else TCG), kvm or tcg.")
+    String accel;
+
+    @Option(names = "--emulator", defaultValue = "qemu-system-x86_64", description = "Default QEMU binary.")
+    String emulator;
+
+    @Option(names = "--probe-kernel", description = "Kernel booted once to check that KVM works (default: the tiny guest if built).")
+    Path probeKernel;
+
+    @Option(names = "--probe-initrd", description = "Initrd for the KVM probe.")
+    Path probeInitrd;
+
+    @Option(names = "--probe-cache", description = "Where the KVM probe verdict is cached. Default: <state-dir>/accel-probe.json")
+    Path probeCache;
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new JvirtDaemon()).execute(args);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        long t0 = System.nanoTime();
+        ObjectMapper mapper = Json.mapper();
+        Path emulatorPath = QemuBinaries.locate(emulator).orElseThrow(() ->
+                new IllegalStateException("QEMU binary '" + emulator + "' not found; install qemu-system-x86"));
+        AccelProbe.Verdict verdict = chooseAccel(emulatorPath);
+        log.info("default accelerator: {} ({})", verdict.accel().qemuName(), verdict.why());
+
+        DocumentStore store = DocumentStore.open(stateDir, mapper);
+        VmManager vms = new VmManager(new VmManager.Config(runDir.resolve("vms"), emulatorPath.toString(),
+                verdict.accel(), Duration.ofSeconds(30)), store);
+        vms.loadAndRecover();
+
+        QemuBinaries binaries = new QemuBinaries();
+        String qemuVersion = binaries.version(emulatorPath);
+        String hostname = hostname();
+        ApiServer.Services services = new ApiServer.Services(vms, mapper, () -> {
+            Map<String, Object> facts = new LinkedHashMap<>();
+            facts.put("daemon", "jvirtd");
+            facts.put("version", VERSION);
+            facts.put("hostname", hostname);
+            facts.put("qemuVersion", qemuVersion);
+            facts.put("emulator", emulatorPath.toString());
+            facts.put("accel", verdict.accel().qemuName());
+            facts.put("accelReason", verdict.why());
+            facts.put("vms", vms.count());
+            facts.put("pid", ProcessHandle.current().pid());
+            return facts;
+        });
+        Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
+        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.close();
+                store.close();
+            } catch (Exception e) {
+                // exiting anyway
+            }
+        }, "jvirtd-shutdown"));
+        String tcp = server.tcpPort() > 0 ? " and 127.0.0.1:" + server.tcpPort() : "";
+        log.info("jvirtd {} ready on {}{} with {} VM(s) in {} ms", VERSION, apiSocket, tcp, vms.count(),
+                (System.nanoTime() - t0) / 1_000_000);
+        System.out.println("jvirtd ready " + apiSocket + (server.tcpPort() > 0 ? " tcp=" + server.tcpPort() : ""));
+        System.out.flush();
+        server.join();
+        return 0;
+    }
+
+    private AccelProbe.Verdict chooseAccel(Path emulatorPath) {
+        if (!"auto".equals(accel)) {
+            return new AccelProbe.Verdict(Accelerator.parse(accel), "set by --accel");
+        }
+        Path kernel = probeKernel;
+        Path initrd = probeInitrd;
+        if (kernel == null) {
+            for (Path dir : guestDirs()) {
+                if (Files.isRegularFile(dir.resolve("vmlinux")) && Files.isRegularFile(dir.resolve("initrd.img"))) {
+                    kernel = dir.resolve("vmlinux");
+                    initrd = dir.resolve("initrd.img");
+                    break;
+                }
+            }
+        }
+        Path cache = probeCache != null ? probeCache : stateDir.resolve("accel-probe.json");
+        return AccelProbe.decide(new AccelProbe.Probe(emulatorPath, kernel, initrd, AccelProbe.DEFAULT_READY_MARKER, cache));
+    }
+
+    private java.util.List<Path> guestDirs() {
+        java.util.List<Path> dirs = new java.util.ArrayList<>();
+        String env = System.getenv("JVIRT_GUEST_DIR");
+        if (env != null) {
+            dirs.add(Path.of(env));
+        }
+        dirs.add(stateDir.resolve("guest"));
+        dirs.add(Path.of(System.getProperty("user.home"), ".cache", "jvirt", "guest"));
+        return dirs;
+    }
+
+    static InetSocketAddress parseListen(String listen) {
+        if (listen == null || listen.isBlank()) {
+            return null;
+        }
+        int colon = listen.lastIndexOf(':');
+        String host = colon < 0 ? "127.0.0.1" : listen.substring(0, colon);
+        int port = Integer.parseInt(colon < 0 ? listen : listen.substring(colon + 1));
+        return new InetSocketAddress(host.isEmpty() ? "127.0.0.1" : host, port);
+    }
+
+    private static String hostname() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+        } catch (java.io.IOException e) {
+            return "localhost";
+        }
+    }
+}

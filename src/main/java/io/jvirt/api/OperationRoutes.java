@@ -1,0 +1,22 @@
+package io.jvirt.api;
+
+import java.time.Duration;
+
+/** /v1/operations: inspect, wait for and cancel long actions. */
+final class OperationRoutes {
+    private final Operations operations;
+
+    OperationRoutes(Operations operations) {
+        this.operations = operations;
+    }
+
+    void register(Router r) {
+        r.add("GET", "/v1/operations", ex -> ex.json(200, operations.list()));
+        r.add("GET", "/v1/operations/{id}", ex -> ex.json(200, operations.get(ex.param("id"))));
+        r.add("GET", "/v1/operations/{id}/wait", ex -> {
+            Operation op = operations.get(ex.param("id"));
+            ex.json(200, operations.await(op, ex.querySeconds("timeout", Duration.ofSeconds(60))));
+        });
+        r.add("DELETE", "/v1/operations/{id}", ex -> ex.json(200, operations.cancel(ex.param("id"))));
+    }
+}

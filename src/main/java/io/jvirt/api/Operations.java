@@ -1,0 +1,98 @@
+package io.jvirt.api;
+
+import io.jvirt.vm.ErrorCode;
+import io.jvirt.vm.JvirtException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Running and recently finished operations. Each runs as one sequential flow on its own virtual thread. */
+final class Operations {
+    private static final Logger log = LoggerFactory.getLogger(Operations.class);
+    private static final Duration RETENTION = Duration.ofMinutes(10);
+
+    private final Map<String, Operation> operations = new ConcurrentHashMap<>();
+    private final Consumer<Operation> onChange;
+
+    Operations(Consumer<Operation> onChange) {
+        this.onChange = onChange;
+    }
+
+    static String newId() {
+        return UUID.randomUUID().toString();
+    }
+
+    /** Starts {@code work} as operation {@code id}; {@code cancel} is what DELETE /v1/operations/{id} does. */
+    Operation run(String id, String kind, String vm, Supplier<Object> work, Runnable cancel) {
+        expire();
+        Operation op = new Operation(id, kind, vm);
+        op.canceller(cancel);
+        operations.put(id, op);
+        onChange.accept(op);
+        Thread.ofVirtual().name("op-" + kind + "-" + vm).start(() -> {
+            try {
+                Object result = work.get();
+                op.finish(Operation.Status.success, result, null);
+            } catch (JvirtException e) {
+                op.finish(e.code() == ErrorCode.CANCELLED ? Operation.Status.cancelled : Operation.Status.failure, null,
+                        ApiErrors.body(e));
+            } catch (RuntimeException e) {
+                log.error("operation {} ({} {}) failed", id, kind, vm, e);
+                op.finish(Operation.Status.failure, null, ApiErrors.body(new JvirtException(ErrorCode.INTERNAL, e.toString())));
+            }
+            onChange.accept(op);
+        });
+        return op;
+    }
+
+    Operation get(String id) {
+        Operation op = operations.get(id);
+        if (op == null) {
+            throw new JvirtException(ErrorCode.OPERATION_NOT_FOUND, "no operation " + id, Map.of("operation", id));
+        }
+        return op;
+    }
+
+    List<Operation> list() {
+        expire();
+        return operations.values().stream().sorted(Comparator.comparing(Operation::getCreatedAt).reversed()).toList();
+    }
+
+    /** Waits until the operation ends or the timeout passes; returns it either way. */
+    Operation await(Operation op, Duration timeout) {
+        try {
+            return op.done().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            return op;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return op;
+        } catch (ExecutionException e) {
+            return op;
+        }
+    }
+
+    Operation cancel(String id) {
+        Operation op = get(id);
+        if (!op.isDone()) {
+            op.cancel();
+        }
+        return op;
+    }
+
+    private void expire() {
+        Instant horizon = Instant.now().minus(RETENTION);
+        operations.values().removeIf(op -> op.isDone() && op.getUpdatedAt().isBefore(horizon));
+    }
+}

@@ -1,0 +1,76 @@
+package io.jvirt.api;
+
+import io.jvirt.vm.ErrorCode;
+import io.jvirt.vm.JvirtException;
+import io.jvirt.vm.PendingJob;
+import io.jvirt.vm.VmDefinition;
+import io.jvirt.vm.VmManager;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+
+/** /v1/vms: define, list, inspect, undefine, and the lifecycle actions. */
+final class VmRoutes {
+    private static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(60);
+
+    private final VmManager vms;
+    private final Operations operations;
+
+    VmRoutes(VmManager vms, Operations operations) {
+        this.vms = vms;
+        this.operations = operations;
+    }
+
+    void register(Router r) {
+        r.add("GET", "/v1/vms", ex -> ex.json(200, vms.list()));
+        r.add("POST", "/v1/vms", ex -> ex.json(201, vms.define(ex.bodyAs(VmDefinition.class, ErrorCode.INVALID_DEFINITION))));
+        r.add("GET", "/v1/vms/{name}", ex -> ex.json(200, vms.get(ex.param("name"))));
+        r.add("DELETE", "/v1/vms/{name}", ex -> {
+            vms.undefine(ex.param("name"), queue(ex));
+            ex.json(200, Map.of("undefined", ex.param("name")));
+        });
+        r.add("POST", "/v1/vms/{name}/start", ex -> {
+            String id = Operations.newId();
+            PendingJob job = vms.prepareStart(ex.param("name"), id, queue(ex));
+            answer(ex, operations.run(id, "start", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
+        });
+        r.add("POST", "/v1/vms/{name}/shutdown", ex -> {
+            Duration timeout = ex.querySeconds("timeout", DEFAULT_SHUTDOWN_TIMEOUT);
+            String id = Operations.newId();
+            PendingJob job = vms.prepareShutdown(ex.param("name"), id, queue(ex), timeout);
+            answer(ex, operations.run(id, "shutdown", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
+        });
+        r.add("POST", "/v1/vms/{name}/destroy", ex -> ex.json(200, vms.destroy(ex.param("name"))));
+        r.add("POST", "/v1/vms/{name}/suspend", ex -> ex.json(200, vms.suspend(ex.param("name"), queue(ex))));
+        r.add("POST", "/v1/vms/{name}/resume", ex -> ex.json(200, vms.resume(ex.param("name"), queue(ex))));
+    }
+
+    private static Duration queue(Exchange ex) {
+        return ex.querySeconds("queue", Duration.ZERO);
+    }
+
+    /** 202 with the operation, or with ?wait=true the finished operation (or its error). */
+    private void answer(Exchange ex, Operation op) throws IOException {
+        if (!ex.queryBool("wait")) {
+            ex.json(202, op);
+            return;
+        }
+        Operation done = operations.await(op, Duration.ofDays(1));
+        if (done.getStatus() == Operation.Status.success) {
+            ex.json(200, done);
+        } else {
+            ApiErrors.ErrorBody e = done.getError();
+            ErrorCode code = ErrorCode.INTERNAL;
+            for (ErrorCode c : ErrorCode.values()) {
+                if (c.code().equals(e.code())) {
+                    code = c;
+                }
+            }
+            ex.json(ApiErrors.status(code), new ApiErrors.Envelope(e));
+        }
+    }
+
+    static JvirtException notRunning(String vm) {
+        return new JvirtException(ErrorCode.INVALID_STATE, "VM '" + vm + "' is not running", Map.of("vm", vm));
+    }
+}

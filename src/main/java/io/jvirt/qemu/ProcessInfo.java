@@ -1,0 +1,48 @@
+package io.jvirt.qemu;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/** Facts about a process read from /proc, used to make sure a recorded pid still belongs to our QEMU. */
+public final class ProcessInfo {
+    private ProcessInfo() {
+    }
+
+    /** The process's argument vector, or an empty list when it is gone (or already a zombie, whose cmdline is empty). */
+    public static List<String> commandLine(long pid) {
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            if (raw.length == 0) {
+                return List.of();
+            }
+            String s = new String(raw, StandardCharsets.UTF_8);
+            return Arrays.asList(s.split("\0"));
+        } catch (NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /** True while the process exists and is not a zombie (a zombie has exited; only its parent has not reaped it). */
+    public static boolean isRunning(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            int close = stat.lastIndexOf(')');
+            char state = close > 0 && close + 2 < stat.length() ? stat.charAt(close + 2) : '?';
+            return state != 'Z' && state != 'X';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** True if pid is alive and its command line names {@code marker} as one argument or inside one. */
+    public static boolean isOurs(long pid, String marker) {
+        return isRunning(pid) && commandLine(pid).stream().anyMatch(arg -> arg.contains(marker));
+    }
+}

@@ -1,0 +1,40 @@
+package io.jvirt.qemu;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Everything the driver needs to launch one QEMU process. This is the driver's own input model: the VM layer maps
+ * its definitions onto it, so this package never depends on how jvirt stores or validates definitions.
+ */
+public record QemuLaunchSpec(
+        String name,
+        String uuid,
+        Path emulator,
+        String machine,
+        Accelerator accel,
+        int memoryMiB,
+        int vcpus,
+        DirectBoot boot,
+        List<Disk> disks,
+        List<Nic> nics) {
+
+    public QemuLaunchSpec {
+        disks = List.copyOf(disks);
+        nics = List.copyOf(nics);
+    }
+
+    /** Kernel + initrd direct boot; null fields are left out. */
+    public record DirectBoot(Path kernel, Path initrd, String cmdline) {
+    }
+
+    /**
+     * A disk: {@code id} is the guest-visible target name (vda) and the stem of the stable node and device ids.
+     * {@code format} is passed to QEMU explicitly: an image's format is never probed.
+     */
+    public record Disk(String id, Path path, String format, String bus, boolean readOnly) {
+    }
+
+    public record Nic(String id, String type, String model, String mac) {
+    }
+}

@@ -1,0 +1,173 @@
+package io.jvirt.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * The daemon's embedded store: JSON documents grouped by owner (one directory per owner, e.g. per VM) and kind
+ * (one file per kind, e.g. "definition", "state"). Every write is an atomic, fsynced replacement, so the store
+ * survives kill -9 or a power cut at any instant. See docs/design-store.md for why files and not SQLite.
+ *
+ * <p>Owners and kinds are checked against a strict pattern so that no key can escape the store's directory.
+ * The store knows nothing about what the documents mean.
+ */
+public final class DocumentStore implements AutoCloseable {
+    private static final Pattern SAFE_KEY = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    private static final String SUFFIX = ".json";
+
+    private final Path root;
+    private final ObjectMapper mapper;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+
+    private DocumentStore(Path root, ObjectMapper mapper, FileChannel lockChannel, FileLock lock) {
+        this.root = root;
+        this.mapper = mapper;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+    }
+
+    /**
+     * Opens (creating if needed) the store under {@code root} and takes an exclusive lock on it, so that two
+     * daemons never manage the same state directory.
+     */
+    public static DocumentStore open(Path root, ObjectMapper mapper) throws IOException {
+        Files.createDirectories(root);
+        FileChannel ch = FileChannel.open(root.resolve("store.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            ch.close();
+            throw new StoreLockedException("the store at " + root + " is in use by another jvirtd");
+        }
+        return new DocumentStore(root, mapper.copy().enable(SerializationFeature.INDENT_OUTPUT), ch, lock);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public void put(String owner, String kind, Object document) {
+        Path file = file(owner, kind);
+        try {
+            AtomicFiles.write(file, mapper.writeValueAsBytes(document));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+
+    public Optional<JsonNode> get(String owner, String kind) {
+        Path file = file(owner, kind);
+        try {
+            return Optional.of(mapper.readTree(file.toFile()));
+        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+    }
+
+    public <T> Optional<T> get(String owner, String kind, Class<T> type) {
+        return get(owner, kind).map(node -> mapper.convertValue(node, type));
+    }
+
+    public void remove(String owner, String kind) {
+        try {
+            AtomicFiles.delete(file(owner, kind));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + kind + " of " + owner, e);
+        }
+    }
+
+    /**
+     * Removes every document of an owner. The {@code lastKind} document is removed last: it is the commit point
+     * (for a VM, its definition), so a crash half-way leaves the owner still present rather than half-gone.
+     */
+    public void removeOwner(String owner, String lastKind) {
+        Path dir = ownerDir(owner);
+        try {
+            List<Path> files = new ArrayList<>();
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+                ds.forEach(files::add);
+            } catch (NoSuchFileException e) {
+                return;
+            }
+            Path last = file(owner, lastKind);
+            for (Path f : files) {
+                if (!f.equals(last) && Files.isRegularFile(f)) {
+                    Files.delete(f);
+                }
+            }
+            AtomicFiles.delete(last);
+            Files.deleteIfExists(dir);
+            AtomicFiles.syncDirectory(root.resolve("owners"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + owner, e);
+        }
+    }
+
+    /** Owners that have a document of the given kind, sorted. Owners without it (left-overs of a crash) are skipped. */
+    public List<String> owners(String kind) {
+        TreeMap<String, Path> found = new TreeMap<>();
+        Path base = root.resolve("owners");
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(base)) {
+            for (Path d : ds) {
+                String owner = d.getFileName().toString();
+                if (SAFE_KEY.matcher(owner).matches() && Files.isRegularFile(d.resolve(kind + SUFFIX))) {
+                    found.put(owner, d);
+                }
+            }
+        } catch (NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + base, e);
+        }
+        return List.copyOf(found.keySet());
+    }
+
+    /** A directory the owner may keep other files in (logs, sockets are elsewhere); removed with the owner. */
+    public Path ownerDir(String owner) {
+        requireSafe(owner, "owner");
+        return root.resolve("owners").resolve(owner);
+    }
+
+    private Path file(String owner, String kind) {
+        requireSafe(kind, "kind");
+        return ownerDir(owner).resolve(kind + SUFFIX);
+    }
+
+    private static void requireSafe(String key, String what) {
+        if (key == null || !SAFE_KEY.matcher(key).matches() || key.contains("..")) {
+            throw new IllegalArgumentException("unsafe store " + what + ": " + key);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            lock.release();
+        } finally {
+            lockChannel.close();
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package io.jvirt.vm;
+
+/** Stable error codes of the jvirt API (docs/api.md lists them with their HTTP status). */
+public enum ErrorCode {
+    INVALID_ARGUMENT("invalid-argument"),
+    INVALID_DEFINITION("invalid-definition"),
+    INVALID_NAME("invalid-name"),
+    VM_NOT_FOUND("vm-not-found"),
+    OPERATION_NOT_FOUND("operation-not-found"),
+    NOT_FOUND("not-found"),
+    VM_EXISTS("vm-exists"),
+    INVALID_STATE("invalid-state"),
+    VM_BUSY("vm-busy"),
+    DISK_NOT_FOUND("disk-not-found"),
+    QEMU_FAILED("qemu-failed"),
+    TIMEOUT("timeout"),
+    CANCELLED("cancelled"),
+    METHOD_NOT_ALLOWED("method-not-allowed"),
+    INTERNAL("internal");
+
+    private final String code;
+
+    ErrorCode(String code) {
+        this.code = code;
+    }
+
+    public String code() {
+        return code;
+    }
+}

@@ -1,0 +1,27 @@
+package io.jvirt.vm;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+
+/** What the API shows of a VM. {@code definition} is left out of list answers. */
+@JsonInclude(JsonInclude.Include.ALWAYS)
+public record VmView(
+        String name,
+        String uuid,
+        VmState state,
+        String reason,
+        Instant stateSince,
+        @JsonInclude(JsonInclude.Include.NON_NULL) VmDefinition definition,
+        JobView job,
+        RuntimeView runtime) {
+
+    public record JobView(String name, String operation, Instant since) {
+    }
+
+    public record RuntimeView(long pid, String accel, String qmpSocket, Instant startedAt) {
+    }
+
+    public VmView withoutDefinition() {
+        return new VmView(name, uuid, state, reason, stateSince, null, job, runtime);
+    }
+}

@@ -1,0 +1,58 @@
+package io.jvirt.qemu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class QemuCommandLineTest {
+    private final QemuPaths paths = new QemuPaths(Path.of("/run/jvirt/vms/web"), Path.of("/var/lib/jvirt/owners/web"));
+
+    private QemuLaunchSpec spec(List<QemuLaunchSpec.Disk> disks) {
+        return new QemuLaunchSpec("web", "5f0c0000-0000-4000-8000-000000000001", Path.of("/usr/bin/qemu-system-x86_64"),
+                "q35", Accelerator.TCG, 256, 2,
+                new QemuLaunchSpec.DirectBoot(Path.of("/k/vmlinux"), Path.of("/k/initrd.img"), "console=ttyS0 quiet"),
+                disks, List.of(new QemuLaunchSpec.Nic("net0", "user", "virtio-net-pci", "52:54:00:aa:bb:cc")));
+    }
+
+    @Test
+    void holdsVcpusAndKeepsQemuAliveOnGuestPowerOff() {
+        List<String> a = QemuCommandLine.build(spec(List.of()), paths);
+        assertThat(a.get(0)).isEqualTo("/usr/bin/qemu-system-x86_64");
+        assertThat(a).contains("-S", "-no-shutdown", "-nodefaults", "-no-user-config");
+        assertThat(a).containsSequence("-accel", "tcg");
+        assertThat(a).containsSequence("-m", "256");
+        assertThat(a).containsSequence("-smp", "2");
+        assertThat(a).containsSequence("-pidfile", "/run/jvirt/vms/web/qemu.pid");
+        assertThat(a).containsSequence("-append", "console=ttyS0 quiet");
+    }
+
+    @Test
+    void disksHaveExplicitFormatsAndStableIds() {
+        List<String> a = QemuCommandLine.build(spec(List.of(
+                new QemuLaunchSpec.Disk("vda", Path.of("/img/a.qcow2"), "qcow2", "virtio", false),
+                new QemuLaunchSpec.Disk("vdb", Path.of("/img/b.raw"), "raw", "virtio", true))), paths);
+        assertThat(a).containsSequence("-blockdev",
+                "{\"driver\":\"file\",\"filename\":\"/img/a.qcow2\",\"node-name\":\"file-vda\",\"read-only\":false,\"auto-read-only\":true,\"discard\":\"unmap\"}");
+        assertThat(a).containsSequence("-blockdev",
+                "{\"driver\":\"qcow2\",\"file\":\"file-vda\",\"node-name\":\"fmt-vda\",\"read-only\":false}");
+        assertThat(a).containsSequence("-blockdev",
+                "{\"driver\":\"raw\",\"file\":\"file-vdb\",\"node-name\":\"fmt-vdb\",\"read-only\":true}");
+        assertThat(a).containsSequence("-device", "virtio-blk-pci,drive=fmt-vda,id=disk-vda");
+    }
+
+    @Test
+    void pathsWithCommasCannotInjectOptions() {
+        QemuPaths odd = new QemuPaths(Path.of("/run/a,server=off"), Path.of("/log"));
+        List<String> a = QemuCommandLine.build(spec(List.of()), odd);
+        assertThat(a).contains("socket,id=monitor,path=/run/a,,server=off/qmp.sock,server=on,wait=off");
+    }
+
+    @Test
+    void nicsGetAHostBackendAndAMac() {
+        List<String> a = QemuCommandLine.build(spec(List.of()), paths);
+        assertThat(a).containsSequence("-netdev", "user,id=hostnet0");
+        assertThat(a).containsSequence("-device", "virtio-net-pci,netdev=hostnet0,id=net0,mac=52:54:00:aa:bb:cc");
+    }
+}

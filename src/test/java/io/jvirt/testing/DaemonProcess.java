@@ -1,0 +1,184 @@
+package io.jvirt.testing;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A real jvirtd in its own JVM, with its own state and run directories under a temp root, so tests can kill -9
+ * it and start it again. close() ends the daemon and every QEMU it started (found through their pid files and
+ * checked by command line, killed by PID), then deletes the temp root, also when the test failed.
+ */
+public final class DaemonProcess implements AutoCloseable {
+    private final Path root;
+    private final List<String> extraArgs;
+    private Process process;
+    private int starts;
+
+    public DaemonProcess(Path root, String... extraArgs) {
+        this.root = root;
+        this.extraArgs = List.of(extraArgs);
+    }
+
+    public static DaemonProcess startNew(String... extraArgs) throws IOException {
+        Path root = Files.createTempDirectory("jvirt-test-");
+        DaemonProcess d = new DaemonProcess(root, extraArgs);
+        try {
+            d.start();
+        } catch (RuntimeException | IOException e) {
+            d.close();
+            throw e;
+        }
+        return d;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public Path stateDir() {
+        return root.resolve("state");
+    }
+
+    public Path runDir() {
+        return root.resolve("run");
+    }
+
+    public Path socket() {
+        return runDir().resolve("jvirtd.sock");
+    }
+
+    public TestHttp http() {
+        return new TestHttp(socket());
+    }
+
+    public Path log() {
+        return root.resolve("daemon-" + starts + ".log");
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public void start() throws IOException {
+        starts++;
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+                "io.jvirt.api.JvirtDaemon", "--state-dir", stateDir().toString(), "--run-dir", runDir().toString(),
+                "--accel", TestGuest.accel()));
+        cmd.addAll(extraArgs);
+        Path log = log();
+        process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            String out = Files.exists(log) ? Files.readString(log) : "";
+            if (out.contains("jvirtd ready")) {
+                return;
+            }
+            if (!process.isAlive() || System.nanoTime() > deadline) {
+                process.destroyForcibly();
+                throw new AssertionError("jvirtd did not become ready:\n" + out);
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /** kill -9 of the daemon; its QEMUs keep running. */
+    public void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
+    }
+
+    public void restart() throws IOException {
+        start();
+    }
+
+    /** PIDs of QEMUs this daemon's run directory says exist and that really run with our sockets. */
+    public List<Long> qemuPids() {
+        List<Long> pids = new ArrayList<>();
+        Path vms = runDir().resolve("vms");
+        if (!Files.isDirectory(vms)) {
+            return pids;
+        }
+        try (Stream<Path> dirs = Files.list(vms)) {
+            for (Path d : dirs.toList()) {
+                Path pidFile = d.resolve("qemu.pid");
+                if (Files.isRegularFile(pidFile)) {
+                    try {
+                        long pid = Long.parseLong(Files.readString(pidFile).strip());
+                        if (io.jvirt.qemu.ProcessInfo.isOurs(pid, d.resolve("qmp.sock").toString())) {
+                            pids.add(pid);
+                        }
+                    } catch (NumberFormatException | IOException e) {
+                        // a pid file being written or removed
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // nothing to list
+        }
+        return pids;
+    }
+
+    /** Waits until the given pid no longer runs (it may stay a zombie if nobody reaps it; that counts as gone). */
+    public static void awaitGone(long pid, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (io.jvirt.qemu.ProcessInfo.isRunning(pid)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("process " + pid + " still runs after " + timeout);
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process != null && process.isAlive()) {
+            process.destroyForcibly();
+            try {
+                process.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (long pid : qemuPids()) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            awaitGone(pid, Duration.ofSeconds(10));
+        }
+        deleteTree(root);
+    }
+
+    static void deleteTree(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // best effort
+                }
+            });
+        } catch (IOException e) {
+            // best effort
+        }
+    }
+}
