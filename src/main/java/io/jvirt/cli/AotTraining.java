@@ -1,0 +1,31 @@
+package io.jvirt.cli;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+
+/**
+ * Training workload for the CLI's AOT cache (scripts/train-cli-aot.sh): runs {@code --help}, {@code list} and
+ * {@code list -o json} in one JVM so that one {@code -XX:AOTCacheOutput} run records the classes all of them load.
+ *
+ * <p>Usage: {@code java -XX:AOTCacheOutput=... -cp jvirt.jar io.jvirt.cli.AotTraining --socket SOCKET}
+ */
+public final class AotTraining {
+    private AotTraining() {}
+
+    public static void main(String[] args) {
+        PrintStream sink = new PrintStream(OutputStream.nullOutputStream());
+        String[] target = args.length >= 2 ? new String[] {args[0], args[1]} : new String[0];
+        int help = JvirtCli.run(new String[] {"--help"}, sink, sink);
+        int list = JvirtCli.run(concat(target, "list"), sink, sink);
+        int json = JvirtCli.run(concat(target, "-o", "json", "list"), sink, sink);
+        int usage = JvirtCli.run(new String[] {"start"}, sink, sink);
+        System.out.println("training exit codes: help=" + help + " list=" + list + " json=" + json + " usage=" + usage);
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] r = new String[a.length + b.length];
+        System.arraycopy(a, 0, r, 0, a.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+}
