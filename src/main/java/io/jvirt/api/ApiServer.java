@@ -68,6 +68,7 @@ public final class ApiServer implements AutoCloseable {
             server.addConnector(connector);
         }
         server.setHandler(router);
+        server.setErrorHandler(new JsonErrorHandler(mapper));
         server.start();
         Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
         return new ApiServer(server, socket);
