@@ -73,7 +73,7 @@ if [ "$state_now" != "running" ]; then
     "$jvirt" start demo
 fi
 log "waiting for the guest's ready line on its serial console"
-timeout 120 "$jvirt" console demo --follow --no-stdin | grep -m1 -a "JVIRT-GUEST-READY" || die "the guest did not print its ready line"
+"$jvirt" console demo --wait-for JVIRT-GUEST-READY --timeout 120 || die "the guest did not print its ready line"
 echo
 "$jvirt" list
 echo

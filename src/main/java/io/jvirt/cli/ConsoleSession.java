@@ -76,6 +76,60 @@ final class ConsoleSession {
         return JvirtCli.EXIT_OK;
     }
 
+    /**
+     * Follows the console from its start until {@code text} appears, prints the line holding it, and exits 0; exits
+     * with {@link JvirtCli#EXIT_TIMEOUT} after {@code timeoutSeconds}. Scripts use this instead of piping a
+     * never-ending {@code --follow} into grep.
+     */
+    int waitFor(String text, long timeoutSeconds) throws Exception {
+        ApiClient c = cli.client();
+        String path = JvirtCli.vmPath(vm) + "/console";
+        var found = new java.util.concurrent.atomic.AtomicReference<String>();
+        var timedOut = new java.util.concurrent.atomic.AtomicBoolean();
+        StringBuilder line = new StringBuilder();
+        Thread timer = Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(java.time.Duration.ofSeconds(timeoutSeconds));
+                timedOut.set(true);
+                c.close();
+            } catch (InterruptedException e) {
+                // found before the deadline
+            }
+        });
+        try {
+            c.stream("GET", path, Map.of("follow", "true"), (b, off, len) -> {
+                if (found.get() != null) return;
+                String chunk = new String(b, off, len, StandardCharsets.ISO_8859_1);
+                for (int i = 0; i < chunk.length() && found.get() == null; i++) {
+                    char ch = chunk.charAt(i);
+                    if (ch != '\n') line.append(ch);
+                    if (line.indexOf(text) >= 0 && (ch == '\n' || i == chunk.length() - 1)) {
+                        found.set(line.toString().strip());
+                    } else if (ch == '\n') {
+                        line.setLength(0);
+                    }
+                }
+                if (found.get() != null) c.close(); // ends the stream
+            });
+        } catch (IOException e) {
+            if (found.get() == null && !timedOut.get()) throw e;
+        } finally {
+            timer.interrupt();
+        }
+        if (found.get() != null) {
+            cli.out.println(found.get());
+            cli.out.flush();
+            return JvirtCli.EXIT_OK;
+        }
+        if (timedOut.get()) {
+            cli.err.println("jvirt: error: '" + text + "' did not appear on the console of " + vm + " within "
+                    + timeoutSeconds + " s");
+            return JvirtCli.EXIT_TIMEOUT;
+        }
+        cli.err.println("jvirt: error: the console of " + vm + " ended before '" + text + "' appeared");
+        return JvirtCli.EXIT_FAILURE;
+    }
+
     /** Copies stdin to {@code POST /console} until EOF or Ctrl-]. */
     private void forwardStdin(ApiClient c, String path) {
         InputStream in = cli.in;

@@ -582,8 +582,23 @@ public final class JvirtCli implements Callable<Integer> {
         @Option(names = "--no-stdin", description = "Do not forward stdin to the console.")
         boolean noStdin;
 
+        @Option(names = "--wait-for", paramLabel = "TEXT",
+                description = "Follow the console (history included) until TEXT appears; print that line and exit 0.")
+        String waitFor;
+
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120",
+                description = "With --wait-for: give up after this many seconds (exit 6). Default: ${DEFAULT-VALUE}.")
+        long timeoutSeconds;
+
         @Override
         public Integer call() throws Exception {
+            if (waitFor != null) {
+                if (waitFor.isEmpty() || timeoutSeconds <= 0) {
+                    throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                            "--wait-for needs a non-empty TEXT and --timeout a positive number of seconds");
+                }
+                return new ConsoleSession(cli, vm, true, true).waitFor(waitFor, timeoutSeconds);
+            }
             return new ConsoleSession(cli, vm, follow, noStdin).run();
         }
     }
