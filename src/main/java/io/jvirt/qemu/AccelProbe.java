@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
 public final class AccelProbe {
     private static final Logger log = LoggerFactory.getLogger(AccelProbe.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final java.time.Duration SILENCE_LIMIT = java.time.Duration.ofSeconds(8);
+
     public static final String DEFAULT_READY_MARKER = "JVIRT-GUEST-READY";
 
     private AccelProbe() {
@@ -74,10 +76,15 @@ public final class AccelProbe {
             return new Verdict(Accelerator.TCG, "cannot run QEMU for the KVM probe: " + e.getMessage());
         }
         AtomicReference<String> outcome = new AtomicReference<>();
+        String qemuPrefix = probe.emulator().getFileName() + ":";
+        java.util.concurrent.CountDownLatch firstLine = new java.util.concurrent.CountDownLatch(1);
         Thread reader = Thread.ofVirtual().start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
+                    if (!line.startsWith(qemuPrefix)) {
+                        firstLine.countDown(); // the guest's own output, not a QEMU warning on stderr
+                    }
                     if (line.contains(probe.readyMarker())) {
                         outcome.compareAndSet(null, "ok");
                         break;
@@ -92,7 +99,15 @@ public final class AccelProbe {
             }
         });
         try {
-            reader.join(java.time.Duration.ofSeconds(30));
+            // A kernel that runs prints its banner within milliseconds under KVM (and within a second or two under
+            // TCG). The broken nested KVM seen on CI machines prints nothing and fails ~50 s later, so silence
+            // is the early verdict.
+            if (!firstLine.await(SILENCE_LIMIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                outcome.compareAndSet(null, "the probe guest printed nothing under KVM within "
+                        + SILENCE_LIMIT.toSeconds() + " s");
+            } else {
+                reader.join(java.time.Duration.ofSeconds(30));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
