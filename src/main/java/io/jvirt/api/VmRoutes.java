@@ -3,6 +3,7 @@ package io.jvirt.api;
 import io.jvirt.vm.ErrorCode;
 import io.jvirt.vm.JvirtException;
 import io.jvirt.vm.PendingJob;
+import io.jvirt.vm.VmView;
 import io.jvirt.vm.VmDefinition;
 import io.jvirt.vm.VmManager;
 import java.io.IOException;
@@ -31,13 +32,13 @@ final class VmRoutes {
         });
         r.add("POST", "/v1/vms/{name}/start", ex -> {
             String id = Operations.newId();
-            PendingJob job = vms.prepareStart(ex.param("name"), id, queue(ex));
+            PendingJob<VmView> job = vms.prepareStart(ex.param("name"), id, queue(ex));
             answer(ex, operations.run(id, "start", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
         });
         r.add("POST", "/v1/vms/{name}/shutdown", ex -> {
             Duration timeout = ex.querySeconds("timeout", DEFAULT_SHUTDOWN_TIMEOUT);
             String id = Operations.newId();
-            PendingJob job = vms.prepareShutdown(ex.param("name"), id, queue(ex), timeout);
+            PendingJob<VmView> job = vms.prepareShutdown(ex.param("name"), id, queue(ex), timeout);
             answer(ex, operations.run(id, "shutdown", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
         });
         r.add("POST", "/v1/vms/{name}/destroy", ex -> ex.json(200, vms.destroy(ex.param("name"))));

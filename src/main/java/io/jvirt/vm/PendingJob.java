@@ -6,11 +6,11 @@ import java.util.function.Supplier;
  * A job admitted on the caller's thread (slot taken, preconditions checked) whose work runs later, typically on
  * an operation's virtual thread. The slot is released when the work ends, however it ends.
  */
-public final class PendingJob {
+public final class PendingJob<T> {
     private final Job job;
-    private final Supplier<VmView> work;
+    private final Supplier<T> work;
 
-    PendingJob(Job job, Supplier<VmView> work) {
+    PendingJob(Job job, Supplier<T> work) {
         this.job = job;
         this.work = work;
     }
@@ -19,7 +19,7 @@ public final class PendingJob {
         return job;
     }
 
-    public VmView run() {
+    public T run() {
         try {
             return work.get();
         } finally {

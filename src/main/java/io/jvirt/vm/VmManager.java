@@ -53,6 +53,7 @@ public final class VmManager {
     private final Map<String, Vm> vms = new ConcurrentHashMap<>();
     private final Object registryLock = new Object();
     private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
+    private final Map<String, JobRecovery> recoveries = new ConcurrentHashMap<>();
     private final Vm.VmStateSink sink = new Vm.VmStateSink() {
         @Override
         public void persist(Vm vm, VmRecord record) {
@@ -159,7 +160,7 @@ public final class VmManager {
     // ---- start --------------------------------------------------------------------------------------------
 
     /** Admits a start (slot taken, state checked) on the caller's thread; {@link PendingJob#run()} does the work. */
-    public PendingJob prepareStart(String name, String operationId, Duration queue) {
+    public PendingJob<VmView> prepareStart(String name, String operationId, Duration queue) {
         Vm vm = find(name);
         Job job = vm.jobs().acquire("start", operationId, queue);
         try {
@@ -171,7 +172,7 @@ public final class VmManager {
             job.close();
             throw e;
         }
-        return new PendingJob(job, () -> runStart(vm, job));
+        return new PendingJob<>(job, () -> runStart(vm, job));
     }
 
     private VmView runStart(Vm vm, Job job) {
@@ -222,8 +223,10 @@ public final class VmManager {
         });
         qmp.onEvent("STOP", e -> {
             if (vm.instance() == q) {
-                boolean asked = vm.jobs().current().map(j -> j.name().equals("suspend")).orElse(false);
-                vm.transitionIf(VmState.RUNNING, VmState.PAUSED, asked ? "user" : "stopped");
+                // The reason names who paused: the user (suspend), a job of ours (e.g. "snapshot"), or QEMU itself.
+                String reason = vm.jobs().current().map(j -> j.name().equals("suspend") ? "user" : j.name())
+                        .orElse("stopped");
+                vm.transitionIf(VmState.RUNNING, VmState.PAUSED, reason);
             }
         });
         qmp.onEvent("SHUTDOWN", e -> onShutdownEvent(vm, q, e));
@@ -277,14 +280,14 @@ public final class VmManager {
      * A graceful shutdown: ACPI power button, then wait for the guest to power off. A paused guest handles the
      * request when it is resumed (as with libvirt), so the job may wait for its whole timeout.
      */
-    public PendingJob prepareShutdown(String name, String operationId, Duration queue, Duration timeout) {
+    public PendingJob<VmView> prepareShutdown(String name, String operationId, Duration queue, Duration timeout) {
         Vm vm = find(name);
         Job job = vm.jobs().acquire("shutdown", operationId, queue);
         if ((vm.state() != VmState.RUNNING && vm.state() != VmState.PAUSED) || vm.instance() == null) {
             job.close();
             throw invalidState(vm, "shut down", "it is not running");
         }
-        return new PendingJob(job, () -> runShutdown(vm, job, timeout));
+        return new PendingJob<>(job, () -> runShutdown(vm, job, timeout));
     }
 
     private VmView runShutdown(Vm vm, Job job, Duration timeout) {
@@ -380,6 +383,59 @@ public final class VmManager {
         return vm.view(true);
     }
 
+    // ---- jobs of other capabilities (snapshots, block copy, migration) ---------------------------------------
+
+    /**
+     * Admits a job of another capability on the caller's thread (slot taken, {@code precheck} passed) whose work
+     * runs later, typically as an operation. The job's step record is cleared when the work ends, however it ends.
+     */
+    public <T> PendingJob<T> prepareJob(String name, String jobName, String operationId, Duration queue,
+                                        Consumer<VmJobContext> precheck, java.util.function.Function<VmJobContext, T> work) {
+        Vm vm = find(name);
+        Job job = vm.jobs().acquire(jobName, operationId, queue);
+        VmJobContext ctx = new VmJobContext(this, vm, job);
+        try {
+            precheck.accept(ctx);
+        } catch (RuntimeException e) {
+            job.close();
+            throw e;
+        }
+        return new PendingJob<>(job, () -> {
+            try {
+                return work.apply(ctx);
+            } finally {
+                clearJob(vm);
+            }
+        });
+    }
+
+    /** Runs a short job of another capability on the caller's thread, holding the VM's slot throughout. */
+    public <T> T runJob(String name, String jobName, Duration queue, java.util.function.Function<VmJobContext, T> work) {
+        return prepareJob(name, jobName, null, queue, ctx -> { }, work).run();
+    }
+
+    /** Registers how to recover jobs named {@code jobName} left under way by a previous daemon. */
+    public void registerRecovery(String jobName, JobRecovery recovery) {
+        recoveries.put(jobName, recovery);
+    }
+
+    /** Definitions of every VM (for checks such as "which VM uses this volume"). */
+    public List<VmDefinition> definitions() {
+        return vms.values().stream().map(Vm::definition).toList();
+    }
+
+    VmDefinition replaceDefinition(Vm vm, java.util.function.UnaryOperator<VmDefinition> change) {
+        VmDefinition before = vm.definition();
+        VmDefinition changed = change.apply(before);
+        if (!changed.name().equals(before.name()) || !changed.uuid().equals(before.uuid())) {
+            throw new JvirtException(ErrorCode.INTERNAL, "a job may not change a VM's name or uuid");
+        }
+        VmDefinition valid = validator.validate(changed);
+        store.put(vm.name(), DEFINITION, valid); // durable before anyone sees it
+        vm.redefine(valid);
+        return valid;
+    }
+
     // ---- console -------------------------------------------------------------------------------------------
 
     /** The live console of a running VM, if any. */
@@ -404,7 +460,10 @@ public final class VmManager {
             VmRecord r = store.get(name, STATE, VmRecord.class).orElse(VmRecord.initial());
             Vm vm = new Vm(d, r, sink);
             vms.put(name, vm);
-            threads.add(Thread.ofVirtual().name("recover-" + name).start(() -> recover(vm)));
+            threads.add(Thread.ofVirtual().name("recover-" + name).start(() -> {
+                recover(vm);
+                resumeInterruptedJob(vm, r.job());
+            }));
         }
         for (Thread t : threads) {
             try {
@@ -424,10 +483,10 @@ public final class VmManager {
                 if (r.state() == VmState.STARTING) {
                     // We died between recording the start and recording the pid: QEMU may exist (paused, -S).
                     killOrphan(paths);
-                    vm.update(x -> new VmRecord(VmState.SHUTOFF, "start-interrupted", Instant.now(), null, null, null, null));
+                    vm.update(x -> new VmRecord(VmState.SHUTOFF, "start-interrupted", Instant.now(), null, null, null, keptJob(x)));
                 } else if (r.state().isActive()) {
-                    vm.update(x -> new VmRecord(VmState.CRASHED, "no QEMU process was recorded", Instant.now(), null, null, null, null));
-                } else if (r.job() != null) {
+                    vm.update(x -> new VmRecord(VmState.CRASHED, "no QEMU process was recorded", Instant.now(), null, null, null, keptJob(x)));
+                } else if (r.job() != null && keptJob(r) == null) {
                     clearJob(vm);
                 }
                 return;
@@ -437,7 +496,7 @@ public final class VmManager {
                 VmState to = r.state() == VmState.SHUTTING_DOWN || r.state() == VmState.STARTING ? VmState.SHUTOFF : VmState.CRASHED;
                 String why = to == VmState.SHUTOFF ? (r.state() == VmState.STARTING ? "start-interrupted" : "shut down while jvirtd was down")
                         : "QEMU exited while jvirtd was down";
-                vm.update(x -> new VmRecord(to, why, Instant.now(), null, null, null, null));
+                vm.update(x -> new VmRecord(to, why, Instant.now(), null, null, null, keptJob(x)));
                 return;
             }
             QemuInstance q = adopted.get();
@@ -451,8 +510,32 @@ public final class VmManager {
             QemuInstance q = vm.instance();
             if (q != null && q.isAlive()) {
                 vm.update(x -> new VmRecord(VmState.CRASHED, "monitor unreachable after restart: " + e.getMessage(),
-                        Instant.now(), x.pid(), x.startedAt(), x.accel(), null));
+                        Instant.now(), x.pid(), x.startedAt(), x.accel(), keptJob(x)));
             }
+        }
+    }
+
+    /** A job record survives recovery only if a capability will finish the job (its intent must not be lost). */
+    private VmRecord.JobRecord keptJob(VmRecord r) {
+        return r.job() != null && recoveries.containsKey(r.job().name()) ? r.job() : null;
+    }
+
+    /** Hands a job a previous daemon left under way to the capability that registered its recovery. */
+    private void resumeInterruptedJob(Vm vm, VmRecord.JobRecord interrupted) {
+        if (interrupted == null) {
+            return;
+        }
+        JobRecovery recovery = recoveries.get(interrupted.name());
+        if (recovery == null) {
+            return; // lifecycle jobs (start, shutdown) are reconciled by recover() itself
+        }
+        log.info("VM {}: recovering job {} interrupted at step {}", vm.name(), interrupted.name(), interrupted.intent());
+        try (Job job = vm.jobs().acquire("recover-" + interrupted.name(), null, Duration.ofSeconds(30))) {
+            recovery.recover(new VmJobContext(this, vm, job), interrupted);
+        } catch (RuntimeException e) {
+            log.error("VM {}: recovery of job {} failed", vm.name(), interrupted.name(), e);
+        } finally {
+            clearJob(vm);
         }
     }
 
@@ -464,25 +547,25 @@ public final class VmManager {
         log.info("VM {}: adopted QEMU {} (runstate {}, recorded {})", vm.name(), q.pid(), runstate, r.state().wire());
         switch (runstate) {
             case "running" -> vm.update(x -> new VmRecord(VmState.RUNNING, startWasUnderway ? "booted" : x.state() == VmState.RUNNING ? x.reason() : "resumed",
-                    x.state() == VmState.RUNNING ? x.since() : Instant.now(), x.pid(), x.startedAt(), x.accel(), null));
+                    x.state() == VmState.RUNNING ? x.since() : Instant.now(), x.pid(), x.startedAt(), x.accel(), keptJob(x)));
             case "prelaunch" -> {
                 if (startWasUnderway) {
                     q.qmp().execute("cont"); // the start was admitted and recorded: finish it
-                    vm.update(x -> new VmRecord(VmState.RUNNING, "booted", Instant.now(), x.pid(), x.startedAt(), x.accel(), null));
+                    vm.update(x -> new VmRecord(VmState.RUNNING, "booted", Instant.now(), x.pid(), x.startedAt(), x.accel(), keptJob(x)));
                 } else {
-                    vm.update(x -> new VmRecord(VmState.PAUSED, "prelaunch", Instant.now(), x.pid(), x.startedAt(), x.accel(), null));
+                    vm.update(x -> new VmRecord(VmState.PAUSED, "prelaunch", Instant.now(), x.pid(), x.startedAt(), x.accel(), keptJob(x)));
                 }
             }
             case "shutdown" -> {
                 vm.shutdownReason("guest-shutdown");
-                vm.update(x -> new VmRecord(VmState.SHUTTING_DOWN, "guest-shutdown", Instant.now(), x.pid(), x.startedAt(), x.accel(), null));
+                vm.update(x -> new VmRecord(VmState.SHUTTING_DOWN, "guest-shutdown", Instant.now(), x.pid(), x.startedAt(), x.accel(), keptJob(x)));
                 q.expectExit();
                 q.qmp().submit("quit", null).exceptionally(t -> null);
             }
             case "internal-error", "guest-panicked", "io-error" ->
-                    vm.update(x -> new VmRecord(VmState.CRASHED, runstate, Instant.now(), x.pid(), x.startedAt(), x.accel(), null));
+                    vm.update(x -> new VmRecord(VmState.CRASHED, runstate, Instant.now(), x.pid(), x.startedAt(), x.accel(), keptJob(x)));
             default -> vm.update(x -> new VmRecord(VmState.PAUSED, x.state() == VmState.PAUSED ? x.reason() : runstate,
-                    x.state() == VmState.PAUSED ? x.since() : Instant.now(), x.pid(), x.startedAt(), x.accel(), null));
+                    x.state() == VmState.PAUSED ? x.since() : Instant.now(), x.pid(), x.startedAt(), x.accel(), keptJob(x)));
         }
     }
 

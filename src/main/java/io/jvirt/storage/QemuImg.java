@@ -1,0 +1,125 @@
+package io.jvirt.storage;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The one place jvirt runs {@code qemu-img}: argument arrays (never a shell), stderr kept for the error, a time
+ * limit on every call. Volumes, snapshots of stopped VMs and templates all go through here.
+ */
+public final class QemuImg {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final String binary;
+    private final Duration timeout;
+
+    public QemuImg() {
+        this("qemu-img", Duration.ofMinutes(30));
+    }
+
+    public QemuImg(String binary, Duration timeout) {
+        this.binary = binary;
+        this.timeout = timeout;
+    }
+
+    /** Creates an image; {@code backing} (with its explicit format) makes it an overlay, size may then be null. */
+    public void create(Path file, String format, Long sizeBytes, Path backing, String backingFormat) {
+        List<String> args = new ArrayList<>(List.of("create", "-q", "-f", format));
+        if (backing != null) {
+            args.addAll(List.of("-b", backing.toString(), "-F", backingFormat));
+        }
+        args.add(file.toString());
+        if (sizeBytes != null) {
+            args.add(Long.toString(sizeBytes));
+        }
+        run(args);
+    }
+
+    /**
+     * {@code qemu-img info --output=json}; {@code -U} (force-share) lets it read an image a running QEMU holds
+     * locked, which is what a status query needs (it reads metadata only, never writes).
+     */
+    public JsonNode info(Path file, boolean backingChain) {
+        List<String> args = new ArrayList<>(List.of("info", "--output=json", "-U"));
+        if (backingChain) {
+            args.add("--backing-chain");
+        }
+        args.add(file.toString());
+        return parse(run(args));
+    }
+
+    public void resize(Path file, String format, long newSizeBytes) {
+        run(List.of("resize", "-q", "-f", format, file.toString(), Long.toString(newSizeBytes)));
+    }
+
+    /** Copies an image (the whole chain flattened) to a new file in {@code toFormat}. */
+    public void convert(Path from, String fromFormat, Path to, String toFormat) {
+        run(List.of("convert", "-q", "-f", fromFormat, "-O", toFormat, from.toString(), to.toString()));
+    }
+
+    /** Internal snapshots of a qcow2 image that no running QEMU holds: {@code -c}, {@code -a}, {@code -d}. */
+    public void snapshot(String op, Path file, String name) {
+        if (!List.of("-c", "-a", "-d").contains(op)) {
+            throw new IllegalArgumentException("unknown snapshot operation " + op);
+        }
+        run(List.of("snapshot", "-q", op, name, file.toString()));
+    }
+
+    /** Runs {@code qemu-img} with these arguments and returns its stdout; fails with its stderr. */
+    public String run(List<String> args) {
+        List<String> cmd = new ArrayList<>(args.size() + 1);
+        cmd.add(binary);
+        cmd.addAll(args);
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        } catch (IOException e) {
+            throw new QemuImgException(cmd, -1, "cannot run " + binary + ": " + e.getMessage());
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Thread o = Thread.ofVirtual().start(() -> copy(p.getInputStream(), out));
+        Thread e = Thread.ofVirtual().start(() -> copy(p.getErrorStream(), err));
+        try {
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                p.waitFor();
+                throw new QemuImgException(cmd, -1, "timed out after " + timeout.toSeconds() + " s");
+            }
+            o.join();
+            e.join();
+        } catch (InterruptedException ex) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new QemuImgException(cmd, -1, "interrupted");
+        }
+        if (p.exitValue() != 0) {
+            throw new QemuImgException(cmd, p.exitValue(), err.toString(StandardCharsets.UTF_8).strip());
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private static void copy(InputStream in, ByteArrayOutputStream to) {
+        try (in) {
+            in.transferTo(to);
+        } catch (IOException ignored) {
+            // the process ended
+        }
+    }
+
+    private static JsonNode parse(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (IOException e) {
+            throw new IllegalStateException("qemu-img printed something that is not JSON: " + text, e);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.jvirt.vm;
+
+import io.jvirt.qemu.QemuInstance;
+import io.jvirt.qmp.QmpClient;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
+
+/**
+ * What a job of another capability (snapshots, block copy, migration) sees of a VM while it holds the VM's job
+ * slot: the definition, the running QEMU if any, and durable records of its own progress. Everything here is
+ * per-VM; nothing takes a lock shared with other VMs.
+ */
+public final class VmJobContext {
+    private final VmManager manager;
+    private final Vm vm;
+    private final Job job;
+
+    VmJobContext(VmManager manager, Vm vm, Job job) {
+        this.manager = manager;
+        this.vm = vm;
+        this.job = job;
+    }
+
+    public String vmName() {
+        return vm.name();
+    }
+
+    public VmDefinition definition() {
+        return vm.definition();
+    }
+
+    public VmState state() {
+        return vm.state();
+    }
+
+    public Job job() {
+        return job;
+    }
+
+    /** The VM's QEMU while it runs (or is paused); empty when it is shut off or crashed. */
+    public Optional<QemuInstance> qemu() {
+        QemuInstance q = vm.instance();
+        return q != null && q.isAlive() ? Optional.of(q) : Optional.empty();
+    }
+
+    /** The running QEMU's monitor, or an invalid-state error naming what the VM is doing instead. */
+    public QmpClient requireQmp(String action) {
+        QemuInstance q = qemu().orElseThrow(() -> new JvirtException(ErrorCode.INVALID_STATE,
+                "cannot " + action + " on VM '" + vm.name() + "': it is " + vm.state().wire() + " (it must be running)",
+                Map.of("vm", vm.name(), "state", vm.state().wire())));
+        return q.qmp();
+    }
+
+    /**
+     * Durably records the step this job is at (in the VM's state record) before the job acts on it, so a
+     * restarted daemon knows what was under way. {@code intent} is a short machine-readable string, e.g.
+     * {@code "pivot-requested"}; details belong in the capability's own store documents.
+     */
+    public void recordStep(String intent) {
+        vm.update(r -> new VmRecord(r.state(), r.reason(), r.since(), r.pid(), r.startedAt(), r.accel(),
+                new VmRecord.JobRecord(job.name(), job.operationId(), job.since(), intent)));
+    }
+
+    /** Durably replaces the VM's definition (validated, name and uuid unchangeable), e.g. after a pivot. */
+    public VmDefinition updateDefinition(UnaryOperator<VmDefinition> change) {
+        return manager.replaceDefinition(vm, change);
+    }
+
+    public Instant since() {
+        return job.since();
+    }
+}
