@@ -95,6 +95,31 @@ class LifecycleApiTest {
     }
 
     @Test
+    void aStartThatQemuRefusesReturnsQemusOwnErrorAndLeavesNoProcess() throws Exception {
+        // A file that claims to be qcow2 but is not: QEMU itself refuses it when it opens the -blockdev.
+        java.nio.file.Path fake = daemon.root().resolve("not-really.qcow2");
+        java.nio.file.Files.write(fake, new byte[4096]);
+        com.fasterxml.jackson.databind.node.ObjectNode d = TestGuest.definition("refused");
+        d.putArray("disks").addObject().put("name", "vda").put("path", fake.toString()).put("format", "qcow2");
+        assertThat(api.post("/v1/vms", d).status()).isEqualTo(201);
+
+        TestHttp.Response r = api.post("/v1/vms/refused/start?wait=true");
+        assertThat(r.status()).as(r.toString()).isEqualTo(500);
+        JsonNode error = r.json().path("error");
+        assertThat(error.path("code").asText()).isEqualTo("qemu-failed");
+        assertThat(error.path("message").asText()).as("QEMU's stderr is in the error").contains("qcow2");
+        JsonNode info = api.get("/v1/vms/refused").json();
+        assertThat(info.path("state").asText()).isEqualTo("shutoff");
+        assertThat(info.path("reason").asText()).isEqualTo("start-failed");
+        assertThat(info.path("runtime").isNull()).isTrue();
+        assertThat(daemon.qemuPids()).isEmpty();
+        // The per-VM QEMU log recorded the command line and why it ended.
+        String qemuLog = java.nio.file.Files.readString(daemon.stateDir().resolve("owners/refused/qemu.log"));
+        assertThat(qemuLog).contains("qemu-system-x86_64").contains("not-really.qcow2");
+        assertThat(api.delete("/v1/vms/refused").status()).isEqualTo(200);
+    }
+
+    @Test
     void hostFactsNameTheAccelerator() {
         JsonNode host = api.get("/v1/host").json();
         assertThat(host.path("accel").asText()).isIn("kvm", "tcg");
