@@ -470,36 +470,43 @@ public final class JvirtCli implements Callable<Integer> {
         }
     }
 
-    @Command(name = "destroy", description = "Kill a VM's QEMU at once (like pulling the plug).")
-    static final class DestroyCmd extends Sub {
+    /** A one-word action on a VM that answers at once: POST /v1/vms/{vm}/{action}. */
+    abstract static class QuickVmAction extends Sub {
+        private final String action;
+        private final String pastTense;
+
         @Parameters(paramLabel = "VM")
         String vm;
 
+        QuickVmAction(String action, String pastTense) {
+            this.action = action;
+            this.pastTense = pastTense;
+        }
+
         @Override
         public Integer call() throws Exception {
-            return done(cli.client().post(vmPath(vm) + "/destroy", null, null), "VM " + vm + " destroyed");
+            return done(cli.client().post(vmPath(vm) + "/" + action, null, null), "VM " + vm + " " + pastTense);
+        }
+    }
+
+    @Command(name = "destroy", description = "Kill a VM's QEMU at once (like pulling the plug).")
+    static final class DestroyCmd extends QuickVmAction {
+        DestroyCmd() {
+            super("destroy", "destroyed");
         }
     }
 
     @Command(name = "suspend", description = "Pause a VM's vCPUs.")
-    static final class SuspendCmd extends Sub {
-        @Parameters(paramLabel = "VM")
-        String vm;
-
-        @Override
-        public Integer call() throws Exception {
-            return done(cli.client().post(vmPath(vm) + "/suspend", null, null), "VM " + vm + " suspended");
+    static final class SuspendCmd extends QuickVmAction {
+        SuspendCmd() {
+            super("suspend", "suspended");
         }
     }
 
     @Command(name = "resume", description = "Resume a paused VM.")
-    static final class ResumeCmd extends Sub {
-        @Parameters(paramLabel = "VM")
-        String vm;
-
-        @Override
-        public Integer call() throws Exception {
-            return done(cli.client().post(vmPath(vm) + "/resume", null, null), "VM " + vm + " resumed");
+    static final class ResumeCmd extends QuickVmAction {
+        ResumeCmd() {
+            super("resume", "resumed");
         }
     }
 
