@@ -44,6 +44,11 @@ if ! daemon_alive; then
     done
 fi
 "$jvirt" --output json list >/dev/null
+aot="$JVIRT_ROOT/target/jvirt-cli.aot"
+if [ "$(java_major "$JAVA_HOME/bin/java")" -ge 25 ] && ! [ "$aot" -nt "$JVIRT_ROOT/target/jvirt.jar" ]; then
+    log "training the CLI's AOT cache (JDK 25: one-shot commands start faster)"
+    "$JVIRT_ROOT/scripts/train-cli-aot.sh" "$JVIRT_SOCKET" >/dev/null 2>&1 || log "AOT training failed; the CLI works without it"
+fi
 
 if ! "$jvirt" info demo >/dev/null 2>&1; then
     [ -f "$demo_dir/demo.qcow2" ] || qemu-img create -q -f qcow2 "$demo_dir/demo.qcow2" 64M

@@ -19,7 +19,16 @@ public final class AotTraining {
         int list = JvirtCli.run(concat(target, "list"), sink, sink);
         int json = JvirtCli.run(concat(target, "-o", "json", "list"), sink, sink);
         int usage = JvirtCli.run(new String[] {"start"}, sink, sink);
-        System.out.println("training exit codes: help=" + help + " list=" + list + " json=" + json + " usage=" + usage);
+        // info of a VM the daemon has (if any), in both formats: the other one-shot query scripts call most.
+        java.io.ByteArrayOutputStream listed = new java.io.ByteArrayOutputStream();
+        JvirtCli.run(concat(target, "-o", "json", "list"), new PrintStream(listed), sink);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"name\"\\s*:\\s*\"([^\"]+)\"")
+                .matcher(listed.toString());
+        String vm = m.find() ? m.group(1) : "jvirt-aot-training";
+        int info = JvirtCli.run(concat(target, "info", vm), sink, sink);
+        JvirtCli.run(concat(target, "-o", "json", "info", vm), sink, sink);
+        System.out.println("training exit codes: help=" + help + " list=" + list + " json=" + json + " usage=" + usage
+                + " info=" + info);
     }
 
     private static String[] concat(String[] a, String... b) {

@@ -35,11 +35,6 @@ import java.util.concurrent.Callable;
 @Command(name = "jvirt", scope = ScopeType.INHERIT, mixinStandardHelpOptions = true, version = "jvirt " + JvirtCli.VERSION,
         sortOptions = false, usageHelpAutoWidth = false,
         description = "Client of jvirtd, the jvirt virtualization daemon (QEMU/KVM).",
-        subcommands = {
-            JvirtCli.ListCmd.class, JvirtCli.DefineCmd.class, JvirtCli.UndefineCmd.class,
-            JvirtCli.StartCmd.class, JvirtCli.ShutdownCmd.class, JvirtCli.DestroyCmd.class,
-            JvirtCli.SuspendCmd.class, JvirtCli.ResumeCmd.class, JvirtCli.InfoCmd.class,
-            JvirtCli.ConsoleCmd.class, JvirtCli.EventsCmd.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {
             "  0  success",
@@ -89,6 +84,139 @@ public final class JvirtCli implements Callable<Integer> {
     Map<String, String> env = System.getenv();
     private ApiClient client;
 
+    /** Every subcommand, in the order help lists them (see {@link #newSubcommand}). */
+    static final List<String> SUBCOMMANDS = List.of("list", "define", "undefine", "start", "shutdown", "destroy",
+            "suspend", "resume", "info", "console", "events", "help");
+
+    /**
+     * A new instance of subcommand {@code name} (or alias), or null. Subcommands are registered lazily: picocli
+     * reflects over every registered command class when it starts, which costs a one-shot {@code jvirt list} more
+     * than the call to the daemon, so only the invoked one is registered (all of them for help and errors).
+     */
+    static Object newSubcommand(String name) {
+        return switch (name) {
+            case "list" -> new ListCmd();
+            case "define" -> new DefineCmd();
+            case "undefine" -> new UndefineCmd();
+            case "start" -> new StartCmd();
+            case "shutdown" -> new ShutdownCmd();
+            case "destroy" -> new DestroyCmd();
+            case "suspend" -> new SuspendCmd();
+            case "resume" -> new ResumeCmd();
+            case "info", "dominfo" -> new InfoCmd();
+            case "console" -> new ConsoleCmd();
+            case "events" -> new EventsCmd();
+            default -> null;
+        };
+    }
+
+    /** The subcommand word of {@code args} (skipping global options and their values), or null. */
+    static String invokedSubcommand(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            switch (a) {
+                case "--socket", "--url", "-o", "--output" -> i++; // their value follows
+                case "-h", "--help", "-V", "--version" -> {
+                    return null;
+                }
+                default -> {
+                    if (!a.startsWith("-")) {
+                        return a;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Tests turn this off to check that both paths print the same. */
+    static volatile boolean quickQueries = true;
+
+    private static JvirtCli newCli(InputStream in, PrintStream out, PrintStream err) {
+        JvirtCli cli = new JvirtCli();
+        cli.in = in;
+        cli.out = out;
+        cli.err = err;
+        return cli;
+    }
+
+    /**
+     * Runs the one-shot queries scripts call most ({@code list}, {@code info VM}, with only {@code --socket},
+     * {@code --url} and {@code -o}) without building picocli's command model, which takes most of such a call's
+     * wall time (its classes are Java 5 bytecode, which the JVM's AOT/CDS cache cannot keep). Anything else,
+     * including every malformed or unusual form, returns null and goes through picocli. Same commands, same
+     * output, same exit codes.
+     */
+    static Integer runQuickQuery(JvirtCli cli, String[] args) {
+        String command = null;
+        String vm = null;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            boolean hasValue = i + 1 < args.length;
+            switch (a) {
+                case "--socket" -> {
+                    if (!hasValue || cli.socket != null || cli.url != null) return null;
+                    cli.socket = args[++i];
+                }
+                case "--url" -> {
+                    if (!hasValue || cli.socket != null || cli.url != null) return null;
+                    cli.url = args[++i];
+                }
+                case "-o", "--output" -> {
+                    if (!hasValue) return null;
+                    switch (args[++i]) {
+                        case "json" -> cli.output = Output.json;
+                        case "table" -> cli.output = Output.table;
+                        default -> {
+                            return null;
+                        }
+                    }
+                }
+                default -> {
+                    if (a.startsWith("-") || vm != null) return null;
+                    if (command == null) command = a;
+                    else vm = a;
+                }
+            }
+        }
+        Sub query;
+        if ("list".equals(command) && vm == null) {
+            query = new ListCmd();
+        } else if (("info".equals(command) || "dominfo".equals(command)) && vm != null) {
+            InfoCmd info = new InfoCmd();
+            info.vm = vm;
+            query = info;
+        } else {
+            return null;
+        }
+        query.cli = cli;
+        try {
+            return query.call();
+        } catch (Exception e) {
+            try {
+                return cli.handle(e);
+            } catch (Exception notHandled) {
+                return null; // a usage error: let picocli report it
+            }
+        } finally {
+            cli.out.flush();
+            cli.err.flush();
+            cli.closeClient();
+        }
+    }
+
+    private static void registerSubcommands(CommandLine cl, String[] args) {
+        String invoked = invokedSubcommand(args);
+        Object only = invoked == null ? null : newSubcommand(invoked);
+        if (only != null) {
+            cl.addSubcommand(only);
+            return;
+        }
+        for (String name : SUBCOMMANDS) {
+            cl.addSubcommand(name.equals("help") ? new CommandLine.HelpCommand() : newSubcommand(name));
+        }
+    }
+
     public static void main(String[] args) {
         int code = run(args, System.in, System.out, System.err);
         System.out.flush();
@@ -102,11 +230,15 @@ public final class JvirtCli implements Callable<Integer> {
 
     /** Runs {@code jvirt args} in-process with the given standard streams and returns the exit code. */
     public static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
-        JvirtCli cli = new JvirtCli();
-        cli.in = in;
-        cli.out = out;
-        cli.err = err;
+        if (quickQueries) {
+            Integer code = runQuickQuery(newCli(in, out, err), args);
+            if (code != null) {
+                return code;
+            }
+        }
+        JvirtCli cli = newCli(in, out, err);
         CommandLine cl = new CommandLine(cli);
+        registerSubcommands(cl, args);
         PrintWriter pwOut = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
         PrintWriter pwErr = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
         cl.setOut(pwOut);

@@ -410,17 +410,21 @@ class JvirtCliTest {
             never.await(20, TimeUnit.SECONDS); // stream stays open
         });
         server.on("POST", "/v1/vms/demo/console", (req, ex) -> ex.respond(204, null, new byte[0]));
-        InputStream in = new InputStream() { // "ls\n", then Ctrl-] once the output has started
+        java.io.ByteArrayOutputStream shown = new java.io.ByteArrayOutputStream();
+        InputStream in = new InputStream() { // "ls\n", then Ctrl-] once the output has reached the terminal
             final byte[] data = "ls\n\u001d".getBytes(StandardCharsets.UTF_8);
             int i;
 
             @Override
             public int read() throws java.io.IOException {
                 if (i == data.length - 1) {
-                    try {
-                        server.awaitRequests(2, 5000);
-                    } catch (InterruptedException e) {
-                        throw new java.io.InterruptedIOException();
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    while (shown.size() == 0 && System.nanoTime() < deadline) {
+                        try {
+                            Thread.sleep(10);
+                        } catch (InterruptedException e) {
+                            throw new java.io.InterruptedIOException();
+                        }
                     }
                 }
                 return i < data.length ? data[i++] : -1;
@@ -434,7 +438,7 @@ class JvirtCliTest {
                 return 1;
             }
         };
-        var r = runWithInput(server, in, "console", "demo", "--follow");
+        var r = CliTestSupport.runTo(server, in, shown, new java.io.ByteArrayOutputStream(), "console", "demo", "--follow");
         never.countDown();
         assertThat(r.exit()).isZero();
         assertThat(r.out()).isEqualTo("$ ");
