@@ -99,7 +99,7 @@ public class CoreBench {
             for (int i = 0; i < 10; i++) {
                 define(api, "p" + i, guest);
             }
-            ExecutorService pool = Executors.newFixedThreadPool(10);
+            ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
             List<Future<Long>> done = new ArrayList<>();
             long t0 = System.nanoTime();
             for (int i = 0; i < 10; i++) {
@@ -112,10 +112,13 @@ public class CoreBench {
                 }));
             }
             long last = 0;
-            for (Future<Long> f : done) {
-                last = Math.max(last, f.get());
+            try {
+                for (Future<Long> f : done) {
+                    last = Math.max(last, f.get());
+                }
+            } finally {
+                pool.shutdown();
             }
-            pool.shutdown();
             System.out.printf(Locale.ROOT, "parallel10_start_wall_ms %.1f%n", ms(last - t0));
             Thread.sleep(5000); // let the guests boot and the daemon settle
             System.out.println("daemon_rss_10vms_kb " + rssKb(daemonPid));

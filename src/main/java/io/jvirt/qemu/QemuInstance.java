@@ -61,6 +61,11 @@ public final class QemuInstance {
         long offset;
         try {
             prepareDirectories(paths);
+            // The console history a client sees is this run's; the previous run's stays in console.log.1.
+            if (Files.exists(paths.consoleLog())) {
+                Files.move(paths.consoleLog(), paths.consoleLog().resolveSibling(paths.consoleLog().getFileName() + ".1"),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
             offset = qlog.recordStart(command, env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).sorted().toList());
             List<String> argv = new ArrayList<>();
             if (Files.isExecutable(SETSID)) {
@@ -117,7 +122,10 @@ public final class QemuInstance {
             }
             if (Files.exists(socket)) {
                 try {
-                    qmp = QmpClient.connect(socket, Duration.ofMillis(500));
+                    // Short attempts to connect (so a QEMU that dies is noticed), but the handshake may use the
+                    // whole start timeout: under load QEMU can take seconds to answer qmp_capabilities.
+                    qmp = QmpClient.connect(socket, Duration.ofMillis(500),
+                            Duration.ofNanos(Math.max(deadline - System.nanoTime(), 1_000_000_000L)));
                     break;
                 } catch (IOException e) {
                     last = e;

@@ -87,7 +87,15 @@ public final class QmpClient implements AutoCloseable {
      * @throws QmpException           if {@code qmp_capabilities} fails
      */
     public static QmpClient connect(Path socket, Duration connectTimeout) throws IOException {
-        long deadline = System.nanoTime() + connectTimeout.toNanos();
+        return connect(socket, connectTimeout, connectTimeout);
+    }
+
+    /**
+     * Like {@link #connect(Path, Duration)}, with separate limits for getting a connection and for the greeting and
+     * {@code qmp_capabilities} after it (a busy host can take seconds to answer a QEMU that is still starting).
+     */
+    public static QmpClient connect(Path socket, Duration connectTimeout, Duration handshakeTimeout) throws IOException {
+        long deadline = System.nanoTime() + handshakeTimeout.toNanos();
         QmpClient client = new QmpClient(socket, QmpChannel.open(socket, connectTimeout));
         client.events.start();
         client.reader.start();
