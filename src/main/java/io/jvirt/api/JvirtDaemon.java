@@ -59,6 +59,14 @@ public final class JvirtDaemon implements Callable<Integer> {
     @Option(names = "--probe-cache", description = "Where the KVM probe verdict is cached. Default: <state-dir>/accel-probe.json")
     Path probeCache;
 
+    @Option(names = "--image-source", paramLabel = "URI,KEYFILE[,FINGERPRINT]",
+            description = "A template repository: its signed index (index.asc, or index with index.sig) and the public "
+                + "key trusted to sign it. Repeatable; adds to <state-dir>/image-sources.json.")
+    java.util.List<String> imageSources = new java.util.ArrayList<>();
+
+    @Option(names = "--image-dir", description = "Where built template volumes go. Default: <state-dir>/images")
+    Path imageDir;
+
     public static void main(String[] args) {
         int code = new CommandLine(new JvirtDaemon()).execute(args);
         if (code != 0) {
@@ -83,6 +91,11 @@ public final class JvirtDaemon implements Callable<Integer> {
         QemuBinaries binaries = new QemuBinaries();
         String qemuVersion = binaries.version(emulatorPath);
         String hostname = hostname();
+        io.jvirt.images.ImageCatalog imageCatalog = new io.jvirt.images.ImageCatalog(
+                io.jvirt.images.ImageSources.load(stateDir, imageSources, mapper), new io.jvirt.images.GpgVerifier());
+        io.jvirt.images.ImageBuilder imageBuilder = new io.jvirt.images.ImageBuilder(imageCatalog,
+                new io.jvirt.images.TemplateCache(stateDir.resolve("image-cache")), new io.jvirt.storage.QemuImg(),
+                imageDir != null ? imageDir : stateDir.resolve("images"));
         ApiServer.Services services = new ApiServer.Services(vms, mapper, () -> {
             Map<String, Object> facts = new LinkedHashMap<>();
             facts.put("daemon", "jvirtd");
@@ -95,7 +108,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("vms", vms.count());
             facts.put("pid", ProcessHandle.current().pid());
             return facts;
-        });
+        }, imageCatalog, imageBuilder);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
         ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

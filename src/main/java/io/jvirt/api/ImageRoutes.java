@@ -1,0 +1,118 @@
+package io.jvirt.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.jvirt.images.Customization;
+import io.jvirt.images.ImageBuilder;
+import io.jvirt.images.ImageCatalog;
+import io.jvirt.images.ImageSource;
+import io.jvirt.images.Sizes;
+import io.jvirt.vm.ErrorCode;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** /v1/images: template sources, the templates their signed indexes list, and building volumes from them. */
+final class ImageRoutes {
+    /** Body of POST /v1/images/{name}/build. {@code size} is bytes or a string like "8G". */
+    record BuildBody(String volume, JsonNode size, String format, String source, String hostname, List<String> write) {
+    }
+
+    private final ImageCatalog catalog;
+    private final ImageBuilder builder;
+    private final Operations operations;
+
+    ImageRoutes(ImageCatalog catalog, ImageBuilder builder, Operations operations) {
+        this.catalog = catalog;
+        this.builder = builder;
+        this.operations = operations;
+    }
+
+    void register(Router r) {
+        r.add("GET", "/v1/images/sources", ex -> {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (ImageSource s : catalog.sources()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("name", s.name());
+                m.put("uri", s.uri().toString());
+                m.put("key", s.keyFile().toString());
+                m.put("fingerprint", s.fingerprint());
+                m.put("signature", s.clearsigned() ? "clearsigned" : "detached");
+                out.add(m);
+            }
+            ex.json(200, out);
+        });
+        r.add("GET", "/v1/images", ex -> ex.json(200, catalog.list(ex.query("source").orElse(null))));
+        r.add("GET", "/v1/images/{name}", ex -> {
+            ImageCatalog.Resolved t = catalog.resolve(ex.param("name"), ex.query("source").orElse(null));
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("template", ImageCatalog.TemplateView.of(t.source().name(), t.entry()));
+            m.put("file", t.fileUri().toString());
+            m.put("checksumSha512", t.entry().checksumSha512());
+            m.put("expand", t.entry().expand());
+            ex.json(200, m);
+        });
+        r.add("POST", "/v1/images/{name}/build", ex -> {
+            BuildBody b = ex.bodyAs(BuildBody.class, ErrorCode.INVALID_ARGUMENT);
+            List<Customization.FileWrite> writes = new ArrayList<>();
+            for (String w : b.write() == null ? List.<String>of() : b.write()) {
+                writes.add(Customization.parseWrite(w));
+            }
+            ImageBuilder.Request req = new ImageBuilder.Request(ex.param("name"), b.source(), b.volume(), size(b.size()),
+                    b.format(), new Customization(b.hostname(), writes));
+            builder.precheck(req);
+            AtomicBoolean cancelled = new AtomicBoolean();
+            AtomicReference<Operation> self = new AtomicReference<>();
+            String id = Operations.newId();
+            Operation op = operations.run(id, "image-build", null, () -> builder.build(req, p -> {
+                Operation o = self.get();
+                if (o != null) {
+                    o.progress(p);
+                }
+            }, cancelled::get), () -> cancelled.set(true));
+            self.set(op);
+            answer(ex, op);
+        });
+    }
+
+    private static Long size(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (n.isIntegralNumber()) {
+            if (n.asLong() <= 0) {
+                throw ApiErrors.badArgument("size must be positive");
+            }
+            return n.asLong();
+        }
+        if (n.isTextual()) {
+            return Sizes.parse(n.asText());
+        }
+        throw ApiErrors.badArgument("size must be a number of bytes or a string like \"8G\"");
+    }
+
+    /** 202 with the operation, or with ?wait=true the finished operation (or its error). */
+    private void answer(Exchange ex, Operation op) throws IOException {
+        if (!ex.queryBool("wait")) {
+            ex.json(202, op);
+            return;
+        }
+        Operation done = operations.await(op, Duration.ofDays(1));
+        if (done.getStatus() == Operation.Status.success) {
+            ex.json(200, done);
+            return;
+        }
+        ApiErrors.ErrorBody e = done.getError();
+        ErrorCode code = ErrorCode.INTERNAL;
+        for (ErrorCode c : ErrorCode.values()) {
+            if (c.code().equals(e.code())) {
+                code = c;
+            }
+        }
+        ex.json(ApiErrors.status(code), new ApiErrors.Envelope(e));
+    }
+}

@@ -1,0 +1,168 @@
+package io.jvirt.images;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.jvirt.storage.QemuImg;
+import io.jvirt.vm.ErrorCode;
+import io.jvirt.vm.JvirtException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * Makes a VM disk from a template: resolve it in a verified index, fetch it into the cache (sha512 checked), copy it
+ * into the output directory with qemu-img, grow it, customize it, and only then give it its final name. A failure
+ * at any step removes the half-made volume; the output directory never holds a partial disk under a real name.
+ */
+public final class ImageBuilder {
+    /** What to build. {@code sizeBytes} null keeps the template's size. */
+    public record Request(String template, String source, String volume, Long sizeBytes, String format,
+            Customization customization) {
+    }
+
+    /** The volume made. */
+    public record Result(String template, String source, String revision, String volume, String path, String format,
+            long virtualSize, boolean cached, boolean customized, long millis) {
+    }
+
+    private final ImageCatalog catalog;
+    private final TemplateCache cache;
+    private final QemuImg qemuImg;
+    private final Path outputDir;
+
+    /** {@code outputDir}: where volumes go (the default storage pool's directory, once pools exist). */
+    public ImageBuilder(ImageCatalog catalog, TemplateCache cache, QemuImg qemuImg, Path outputDir) {
+        this.catalog = catalog;
+        this.cache = cache;
+        this.qemuImg = qemuImg;
+        this.outputDir = outputDir;
+    }
+
+    public Path outputDir() {
+        return outputDir;
+    }
+
+    /** Checks what can be checked without fetching anything; returns the target path. */
+    public Path precheck(Request r) {
+        String format = r.format() == null ? "qcow2" : r.format();
+        if (!List.of("qcow2", "raw").contains(format)) {
+            throw ImageException.invalid("format must be qcow2 or raw, got '" + format + "'");
+        }
+        if (r.template() == null || r.template().isBlank()) {
+            throw ImageException.invalid("no template given");
+        }
+        Path target = VolumeNames.resolve(outputDir, r.volume());
+        if (Files.exists(target)) {
+            throw new JvirtException(ErrorCode.VOLUME_EXISTS, "volume '" + r.volume() + "' already exists in " + outputDir,
+                    Map.of("volume", r.volume()));
+        }
+        return target;
+    }
+
+    public Result build(Request r, Consumer<Map<String, Object>> progress, BooleanSupplier cancelled) {
+        long t0 = System.nanoTime();
+        Path target = precheck(r);
+        String format = r.format() == null ? "qcow2" : r.format();
+        Customization custom = r.customization() == null ? new Customization(null, null) : r.customization();
+
+        ImageCatalog.Resolved t = catalog.resolve(r.template(), r.source());
+        step(progress, "resolve", Map.of("source", t.source().name(), "revision", t.entry().revisionOrDefault()));
+        boolean wasCached = Files.isRegularFile(cache.pathFor(String.valueOf(t.entry().checksumSha512())));
+        Path template = cache.fetch(t, (s, n) -> step(progress, s, Map.of("bytes", n)));
+        checkCancel(cancelled);
+
+        String templateFormat = t.entry().formatOrRaw();
+        long templateSize = virtualSize(qemuImg.info(template, false));
+        long size = r.sizeBytes() == null ? templateSize : r.sizeBytes();
+        if (size < templateSize) {
+            throw ImageException.invalid("size " + size + " is smaller than template '" + t.entry().id() + "' ("
+                    + templateSize + " bytes); templates can only grow");
+        }
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        Path work = outputDir.resolve("." + r.volume() + "." + tag + ".raw.part");
+        Path part = outputDir.resolve("." + r.volume() + "." + tag + ".part");
+        try {
+            Files.createDirectories(outputDir);
+            boolean ext = false;
+            if (!custom.isEmpty() || size > templateSize) {
+                // Work on a raw copy first: debugfs/resize2fs need raw, and a bare ext filesystem can grow with it.
+                step(progress, "convert", Map.of("to", "raw"));
+                qemuImg.convert(template, templateFormat, work, "raw");
+                ext = Ext4Customizer.isExtFilesystem(work);
+                if (!custom.isEmpty() && !ext) {
+                    throw ImageException.invalid("template '" + t.entry().id() + "' is not a bare ext2/3/4 filesystem; "
+                            + "--hostname/--write need one (partitioned images would need virt-customize)");
+                }
+                checkCancel(cancelled);
+                step(progress, "resize", Map.of("bytes", size));
+                qemuImg.resize(work, "raw", size);
+                if (ext && size > templateSize) {
+                    Ext4Customizer.growFilesystem(work);
+                }
+                if (!custom.isEmpty()) {
+                    step(progress, "customize", Map.of());
+                    Ext4Customizer.apply(work, custom, outputDir);
+                }
+                checkCancel(cancelled);
+                step(progress, "convert", Map.of("to", format));
+                if (format.equals("raw")) {
+                    Files.move(work, part);
+                } else {
+                    qemuImg.convert(work, "raw", part, format);
+                }
+            } else {
+                step(progress, "convert", Map.of("to", format));
+                qemuImg.convert(template, templateFormat, part, format);
+            }
+            checkCancel(cancelled);
+            // the final name appears only once the disk is complete; a concurrent build of the same name loses here
+            try {
+                Files.createLink(target, part);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw new JvirtException(ErrorCode.VOLUME_EXISTS, "volume '" + r.volume() + "' already exists in "
+                        + outputDir, Map.of("volume", r.volume()));
+            }
+            Files.delete(part);
+            long actual = virtualSize(qemuImg.info(target, false));
+            return new Result(t.entry().id(), t.source().name(), t.entry().revisionOrDefault(), r.volume(),
+                    target.toString(), format, actual, wasCached, !custom.isEmpty(), (System.nanoTime() - t0) / 1_000_000);
+        } catch (IOException e) {
+            throw ImageException.tool("building volume " + r.volume() + ": " + e.getMessage());
+        } catch (io.jvirt.storage.QemuImgException e) {
+            throw ImageException.tool("qemu-img failed: " + e.getMessage());
+        } finally {
+            deleteQuietly(work);
+            deleteQuietly(part);
+        }
+    }
+
+    private static long virtualSize(JsonNode info) {
+        return info.path("virtual-size").asLong();
+    }
+
+    private static void step(Consumer<Map<String, Object>> progress, String step, Map<String, Object> detail) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("step", step);
+        p.putAll(detail);
+        progress.accept(p);
+    }
+
+    private static void checkCancel(BooleanSupplier cancelled) {
+        if (cancelled.getAsBoolean()) {
+            throw new JvirtException(ErrorCode.CANCELLED, "image build cancelled");
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+}
