@@ -59,7 +59,7 @@ public final class JvirtDaemon implements Callable<Integer> {
     @Option(names = "--probe-cache", description = "Where the KVM probe verdict is cached. Default: <state-dir>/accel-probe.json")
     Path probeCache;
 
-    @Option(names = "--image-source", paramLabel = "URI,KEYFILE[,FINGERPRINT]",
+    @Option(names = "--image-source", paramLabel = "[NAME=]URI,KEYFILE[,FINGERPRINT]",
             description = "A template repository: its signed index (index.asc, or index with index.sig) and the public "
                 + "key trusted to sign it. Repeatable; adds to <state-dir>/image-sources.json.")
     java.util.List<String> imageSources = new java.util.ArrayList<>();

@@ -21,13 +21,23 @@ public final class ImageSources {
     private ImageSources() {
     }
 
-    /** {@code URI,KEYFILE[,FINGERPRINT]}; the source is named after its position ({@code source1}, ...). */
+    /**
+     * {@code [NAME=]URI,KEYFILE[,FINGERPRINT]}; without a name the source is named after its position
+     * ({@code source1}, ...).
+     */
     public static ImageSource parseOption(String option, int position) {
+        String name = "source" + position;
+        int eq = option.indexOf('=');
+        int scheme = option.indexOf("://");
+        if (eq > 0 && (scheme < 0 || eq < scheme)) {
+            name = option.substring(0, eq);
+            option = option.substring(eq + 1);
+        }
         String[] parts = option.split(",", -1);
         if (parts.length < 2 || parts.length > 3 || parts[0].isBlank() || parts[1].isBlank()) {
-            throw new IllegalArgumentException("--image-source must be URI,KEYFILE[,FINGERPRINT], got '" + option + "'");
+            throw new IllegalArgumentException("--image-source must be [NAME=]URI,KEYFILE[,FINGERPRINT], got '" + option + "'");
         }
-        return new ImageSource("source" + position, URI.create(parts[0].trim()), Path.of(parts[1].trim()).toAbsolutePath(),
+        return new ImageSource(name, URI.create(parts[0].trim()), Path.of(parts[1].trim()).toAbsolutePath(),
                 parts.length == 3 ? parts[2].trim() : null);
     }
 

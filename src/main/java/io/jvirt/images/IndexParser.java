@@ -43,10 +43,22 @@ public final class IndexParser {
                 fields.put(lastKey, fields.get(lastKey) + "\n" + line.substring(1));
                 continue;
             }
-            lastKey = null;
             if (line.isEmpty()) {
+                // OpenPGP clear-signing does not cover trailing whitespace and gpg drops it from the verified text,
+                // so a lone-space continuation line comes back empty: an empty line followed by more continuation
+                // lines is still part of the value.
+                int next = i + 1;
+                while (next < lines.length && lines[next].isEmpty()) {
+                    next++;
+                }
+                if (lastKey != null && next < lines.length && lines[next].startsWith(" ")) {
+                    fields.put(lastKey, fields.get(lastKey) + "\n");
+                } else {
+                    lastKey = null;
+                }
                 continue;
             }
+            lastKey = null;
             var section = SECTION.matcher(line);
             if (section.matches()) {
                 if (id != null) {

@@ -128,6 +128,14 @@ class IndexParserTest {
     }
 
     @Test
+    void emptyLinesInsideNotesAsGpgReturnsThemAreStillNotes() {
+        // gpg's verified output drops the lone space of an empty continuation line
+        String stripped = REAL_WORLD.replace("\n \n", "\n\n");
+        assertThat(stripped).isNotEqualTo(REAL_WORLD);
+        assertThat(IndexParser.parse(stripped)).isEqualTo(IndexParser.parse(REAL_WORLD));
+    }
+
+    @Test
     void refusesMalformedIndexes() {
         assertThatThrownBy(() -> IndexParser.parse("name=x\n")).hasMessageContaining("line 1").hasMessageContaining("before the first");
         assertThatThrownBy(() -> IndexParser.parse("[a]\nfile=a\n[a]\nfile=b\n")).hasMessageContaining("appears twice");

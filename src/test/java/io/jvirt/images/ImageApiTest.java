@@ -1,0 +1,250 @@
+package io.jvirt.images;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jvirt.testing.DaemonProcess;
+import io.jvirt.testing.TestHttp;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * End to end through a real jvirtd: a repository signed with real gpg and served over real HTTP on 127.0.0.1,
+ * templates made by mkfs.ext4/xz/qemu-img, volumes checked with qemu-img info and debugfs.
+ */
+class ImageApiTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static TestSigningKey key;
+    static TestSigningKey otherKey;
+    static Path repoDir;
+    static TestRepository repo;
+    static DaemonProcess daemon;
+    static TestHttp http;
+    static long tinySize = 32L << 20;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        key = TestSigningKey.create("jvirt-repo");
+        otherKey = TestSigningKey.create("jvirt-intruder");
+        repoDir = Files.createTempDirectory("jvirt-repo-");
+        Path good = Files.createDirectories(repoDir.resolve("good"));
+        Path evil = Files.createDirectories(repoDir.resolve("evil"));
+
+        Path img = TestRepository.ext4(good.resolve("tiny.img"), 32, Map.of("etc/hostname", "template\n",
+                "etc/os-release", "ID=jvirt-test\n"));
+        TestRepository.xz(img);
+        TestRepository.run("qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", img.toString(),
+                good.resolve("tiny.qcow2").toString());
+        Files.delete(img);
+        // a truncated xz whose checksum is right: the index vouches for a file that does not decompress
+        byte[] xz = Files.readAllBytes(good.resolve("tiny.img.xz"));
+        Files.write(good.resolve("truncated.img.xz"), java.util.Arrays.copyOf(xz, xz.length / 2));
+
+        List<IndexEntry> entries = new ArrayList<>();
+        entries.add(TestRepository.entry(good, "tiny", "tiny.img.xz", "raw", tinySize, "A tiny ext4 filesystem.\n\nFor tests.",
+                false, List.of("tiny-alias")));
+        entries.add(TestRepository.entry(good, "tiny-qcow2", "tiny.qcow2", "qcow2", tinySize, "qcow2 copy", false, null));
+        entries.add(TestRepository.entry(good, "truncated", "truncated.img.xz", "raw", tinySize, null, true, null));
+        IndexEntry t = entries.get(0);
+        // same file, but the signed index promises another checksum
+        entries.add(new IndexEntry("wrong-sum", "Wrong checksum", "debian12", "x86_64", "tiny.img.xz", "1", "0".repeat(128),
+                "raw", tinySize, t.compressedSize(), null, null, false, null, null));
+        String index = IndexWriter.write(new TemplateIndex(entries));
+        Files.write(good.resolve("index.asc"), key.clearsign(index));
+        Files.write(evil.resolve("index.asc"), otherKey.clearsign(index));
+
+        repo = TestRepository.serve(repoDir);
+        daemon = DaemonProcess.startNew(
+                "--image-source", "good=" + repo.url("good/index.asc") + "," + key.publicKey,
+                "--image-source", "evil=" + repo.url("evil/index.asc") + "," + key.publicKey + "," + key.fingerprint);
+        http = daemon.http();
+    }
+
+    @AfterAll
+    static void tearDown() throws IOException {
+        if (daemon != null) {
+            daemon.close();
+        }
+        if (repo != null) {
+            repo.close();
+        }
+        if (key != null) {
+            key.close();
+        }
+        if (otherKey != null) {
+            otherKey.close();
+        }
+        if (repoDir != null) {
+            try (Stream<Path> walk = Files.walk(repoDir)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    Path imageDir() {
+        return daemon.stateDir().resolve("images");
+    }
+
+    Path cacheDir() {
+        return daemon.stateDir().resolve("image-cache");
+    }
+
+    static List<String> names(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    TestHttp.Response build(String template, Object body) {
+        return http.post("/v1/images/" + template + "/build?wait=true", body);
+    }
+
+    @Test
+    void listsSourcesAndTheTemplatesOfAVerifiedIndex() {
+        JsonNode sources = http.get("/v1/images/sources").json();
+        assertThat(sources).hasSize(2);
+        assertThat(sources.get(0).path("name").asText()).isEqualTo("good");
+        assertThat(sources.get(0).path("signature").asText()).isEqualTo("clearsigned");
+
+        TestHttp.Response r = http.get("/v1/images?source=good");
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        JsonNode list = r.json();
+        assertThat(list.findValuesAsText("id")).containsExactly("tiny", "tiny-qcow2", "wrong-sum"); // hidden not listed
+        JsonNode tiny = list.get(0);
+        assertThat(tiny.path("name").asText()).isEqualTo("Test template tiny");
+        assertThat(tiny.path("osinfo").asText()).isEqualTo("debian12");
+        assertThat(tiny.path("size").asLong()).isEqualTo(tinySize);
+        assertThat(tiny.path("revision").asText()).isEqualTo("2");
+        assertThat(tiny.path("notes").asText()).isEqualTo("A tiny ext4 filesystem.\n\nFor tests.");
+        assertThat(tiny.path("aliases").get(0).asText()).isEqualTo("tiny-alias");
+
+        JsonNode info = http.get("/v1/images/tiny-alias?source=good").json();
+        assertThat(info.path("template").path("id").asText()).isEqualTo("tiny");
+        assertThat(info.path("file").asText()).isEqualTo(repo.url("good/tiny.img.xz"));
+    }
+
+    @Test
+    void buildsAGrownCustomizedQcow2VolumeFromAnXzTemplate() throws Exception {
+        TestHttp.Response r = build("tiny", Map.of("volume", "web1.qcow2", "size", "96M", "format", "qcow2",
+                "hostname", "web1.example", "write", List.of("/etc/motd:built by jvirt\n", "/srv/new/dir/file:x")));
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        JsonNode result = r.json().path("result");
+        Path vol = imageDir().resolve("web1.qcow2");
+        assertThat(result.path("path").asText()).isEqualTo(vol.toString());
+        assertThat(result.path("virtualSize").asLong()).isEqualTo(96L << 20);
+
+        JsonNode info = JSON.readTree(TestRepository.run("qemu-img", "info", "--output=json", vol.toString()));
+        assertThat(info.path("format").asText()).isEqualTo("qcow2");
+        assertThat(info.path("virtual-size").asLong()).isEqualTo(96L << 20);
+
+        Path raw = daemon.root().resolve("web1-check.raw");
+        TestRepository.run("qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw", vol.toString(), raw.toString());
+        assertThat(Ext4Customizer.read(raw, "/etc/hostname")).isEqualTo("web1.example\n");
+        assertThat(Ext4Customizer.read(raw, "/etc/motd")).isEqualTo("built by jvirt\n");
+        assertThat(Ext4Customizer.read(raw, "/srv/new/dir/file")).isEqualTo("x");
+        assertThat(Ext4Customizer.read(raw, "/etc/os-release")).isEqualTo("ID=jvirt-test\n");
+        // the filesystem was grown with the disk
+        String stats = TestRepository.run("dumpe2fs", "-h", raw.toString());
+        long blocks = Long.parseLong(stats.lines().filter(l -> l.startsWith("Block count:")).findFirst().orElseThrow()
+                .replaceAll("\\D", ""));
+        long blockSize = Long.parseLong(stats.lines().filter(l -> l.startsWith("Block size:")).findFirst().orElseThrow()
+                .replaceAll("\\D", ""));
+        assertThat(blocks * blockSize).isEqualTo(96L << 20);
+        TestRepository.run("e2fsck", "-fn", raw.toString());
+        Files.delete(raw);
+
+        // the cache holds the verified, decompressed template under its checksum, and nothing half-made
+        String sum = http.get("/v1/images/tiny?source=good").json().path("checksumSha512").asText();
+        assertThat(names(cacheDir())).contains(sum + ".img").allMatch(n -> !n.endsWith(".part"));
+        assertThat(names(imageDir())).allMatch(n -> !n.startsWith("."));
+    }
+
+    @Test
+    void buildsFromTheCacheAndFromAQcow2TemplateWithoutCustomization() throws Exception {
+        TestHttp.Response first = build("tiny", Map.of("volume", "plain.raw", "format", "raw"));
+        assertThat(first.status()).as(first.toString()).isEqualTo(200);
+        TestHttp.Response again = build("tiny-alias", Map.of("volume", "plain2.raw", "format", "raw"));
+        assertThat(again.status()).as(again.toString()).isEqualTo(200);
+        assertThat(again.json().path("result").path("cached").asBoolean()).isTrue();
+        assertThat(Files.size(imageDir().resolve("plain2.raw"))).isEqualTo(tinySize);
+        assertThat(Ext4Customizer.read(imageDir().resolve("plain2.raw"), "/etc/hostname")).isEqualTo("template\n");
+
+        TestHttp.Response q = build("tiny-qcow2", Map.of("volume", "from-qcow2.raw", "format", "raw", "size", 64 << 20));
+        assertThat(q.status()).as(q.toString()).isEqualTo(200);
+        JsonNode info = JSON.readTree(TestRepository.run("qemu-img", "info", "--output=json",
+                imageDir().resolve("from-qcow2.raw").toString()));
+        assertThat(info.path("format").asText()).isEqualTo("raw");
+        assertThat(info.path("virtual-size").asLong()).isEqualTo(64L << 20);
+        assertThat(Ext4Customizer.read(imageDir().resolve("from-qcow2.raw"), "/etc/hostname")).isEqualTo("template\n");
+    }
+
+    @Test
+    void refusesBadInputWithClearErrorsAndLeavesNothingBehind() throws Exception {
+        List<String> before = names(imageDir());
+
+        TestHttp.Response badSig = http.get("/v1/images?source=evil");
+        assertThat(badSig.status()).as(badSig.toString()).isEqualTo(502);
+        assertThat(badSig.errorCode()).isEqualTo("bad-signature");
+        assertThat(badSig.json().path("error").path("message").asText()).contains("evil").contains("not the source's trusted key");
+        assertThat(http.get("/v1/images").errorCode()).isEqualTo("bad-signature"); // one bad source fails the listing
+        TestHttp.Response badSigBuild = build("tiny", Map.of("volume", "evil.qcow2", "source", "evil"));
+        assertThat(badSigBuild.errorCode()).as(badSigBuild.toString()).isEqualTo("bad-signature");
+
+        TestHttp.Response sum = build("wrong-sum", Map.of("volume", "sum.qcow2"));
+        assertThat(sum.status()).as(sum.toString()).isEqualTo(502);
+        assertThat(sum.errorCode()).isEqualTo("checksum-mismatch");
+        assertThat(sum.json().path("error").path("message").asText()).contains("download deleted");
+
+        TestHttp.Response truncated = build("truncated", Map.of("volume", "trunc.qcow2"));
+        assertThat(truncated.errorCode()).as(truncated.toString()).isEqualTo("bad-index");
+        assertThat(truncated.json().path("error").path("message").asText()).contains("does not decompress");
+
+        TestHttp.Response unknown = build("no-such-os", Map.of("volume", "x.qcow2", "source", "good"));
+        assertThat(unknown.status()).as(unknown.toString()).isEqualTo(404);
+        assertThat(unknown.errorCode()).isEqualTo("image-not-found");
+
+        for (String escape : List.of("../escape.qcow2", "a/b.qcow2", "..", ".hidden", "/etc/passwd")) {
+            TestHttp.Response r = build("tiny", Map.of("volume", escape));
+            assertThat(r.status()).as(escape + ": " + r).isEqualTo(400);
+            assertThat(r.errorCode()).isEqualTo("invalid-name");
+        }
+        assertThat(daemon.stateDir().resolve("escape.qcow2")).doesNotExist();
+
+        TestHttp.Response small = build("tiny", Map.of("volume", "small.qcow2", "size", "1M"));
+        assertThat(small.errorCode()).as(small.toString()).isEqualTo("invalid-argument");
+        assertThat(small.json().path("error").path("message").asText()).contains("smaller than template");
+
+        TestHttp.Response badHost = build("tiny", Map.of("volume", "h.qcow2", "hostname", "bad host;rm"));
+        assertThat(badHost.errorCode()).isEqualTo("invalid-argument");
+        TestHttp.Response badWrite = build("tiny", Map.of("volume", "w.qcow2", "write", List.of("/etc/../x:y")));
+        assertThat(badWrite.errorCode()).isEqualTo("invalid-argument");
+        TestHttp.Response badFormat = build("tiny", Map.of("volume", "f.vmdk", "format", "vmdk"));
+        assertThat(badFormat.errorCode()).isEqualTo("invalid-argument");
+
+        assertThat(names(imageDir())).isEqualTo(before.stream().filter(n -> !n.startsWith(".")).toList());
+        assertThat(names(imageDir())).noneMatch(n -> n.startsWith(".") || n.startsWith("sum") || n.startsWith("trunc")
+                || n.startsWith("evil") || n.startsWith("small"));
+        assertThat(names(cacheDir())).noneMatch(n -> n.endsWith(".part") || n.startsWith("0000"));
+    }
+
+    @Test
+    void refusesToOverwriteAnExistingVolume() {
+        TestHttp.Response r = build("tiny", Map.of("volume", "dup.raw", "format", "raw"));
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        TestHttp.Response again = build("tiny", Map.of("volume", "dup.raw", "format", "raw"));
+        assertThat(again.status()).isEqualTo(409);
+        assertThat(again.errorCode()).isEqualTo("volume-exists");
+    }
+}
