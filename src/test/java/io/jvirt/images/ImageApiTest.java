@@ -247,4 +247,51 @@ class ImageApiTest {
         assertThat(again.status()).isEqualTo(409);
         assertThat(again.errorCode()).isEqualTo("volume-exists");
     }
+
+    record Cli(int exit, String out, String err) {
+    }
+
+    static Cli jvirt(String... args) {
+        var out = new java.io.ByteArrayOutputStream();
+        var err = new java.io.ByteArrayOutputStream();
+        List<String> full = new ArrayList<>(List.of("--socket", daemon.socket().toString()));
+        full.addAll(List.of(args));
+        int exit = io.jvirt.cli.JvirtCli.run(full.toArray(String[]::new),
+                new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+                new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        return new Cli(exit, out.toString(java.nio.charset.StandardCharsets.UTF_8),
+                err.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void cliListsShowsNotesAndBuilds() throws Exception {
+        Cli list = jvirt("image", "list", "--source", "good");
+        assertThat(list.exit()).as(list.toString()).isZero();
+        assertThat(list.out().lines().toList()).first().asString().startsWith("ID");
+        assertThat(list.out()).containsPattern("(?m)^tiny +x86_64 +good +Test template tiny$");
+
+        Cli notes = jvirt("image", "notes", "tiny", "--source", "good");
+        assertThat(notes.exit()).as(notes.toString()).isZero();
+        assertThat(notes.out()).contains("Revision: 2").contains("A tiny ext4 filesystem.\n\nFor tests.");
+
+        Cli sources = jvirt("image", "sources");
+        assertThat(sources.out()).contains("good").contains("evil").contains("clearsigned");
+
+        Cli build = jvirt("image", "build", "tiny", "--source", "good", "--output-volume", "cli.qcow2", "--size", "48M",
+                "--hostname", "cli-host", "--write", "/etc/issue:hello");
+        assertThat(build.exit()).as(build.toString()).isZero();
+        assertThat(build.out()).contains("Volume cli.qcow2 built from tiny").contains(imageDir().resolve("cli.qcow2").toString());
+        JsonNode info = JSON.readTree(TestRepository.run("qemu-img", "info", "--output=json",
+                imageDir().resolve("cli.qcow2").toString()));
+        assertThat(info.path("virtual-size").asLong()).isEqualTo(48L << 20);
+
+        Cli unknown = jvirt("image", "build", "nope", "--source", "good", "--output-volume", "n.qcow2");
+        assertThat(unknown.exit()).isEqualTo(io.jvirt.cli.JvirtCli.EXIT_NOT_FOUND);
+        assertThat(unknown.err()).contains("no template 'nope'");
+        Cli escape = jvirt("image", "build", "tiny", "--source", "good", "--output-volume", "../x");
+        assertThat(escape.exit()).isEqualTo(io.jvirt.cli.JvirtCli.EXIT_INVALID);
+        Cli evil = jvirt("image", "list", "--source", "evil");
+        assertThat(evil.exit()).isEqualTo(io.jvirt.cli.JvirtCli.EXIT_FAILURE);
+        assertThat(evil.err()).contains("not validly signed");
+    }
 }

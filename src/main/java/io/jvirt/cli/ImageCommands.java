@@ -1,0 +1,184 @@
+package io.jvirt.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code jvirt image ...}: templates from signed virt-builder-format sources (docs/images.md). */
+@Command(name = "image", description = "Templates from signed image sources (virt-builder's index format).",
+        subcommands = {ImageCommands.ListCmd.class, ImageCommands.InfoCmd.class, ImageCommands.SourcesCmd.class,
+            ImageCommands.BuildCmd.class})
+public final class ImageCommands implements Callable<Integer> {
+    @ParentCommand
+    JvirtCli cli;
+
+    @Override
+    public Integer call() {
+        cli.spec.subcommands().get("image").usage(cli.err);
+        return JvirtCli.EXIT_USAGE;
+    }
+
+    abstract static class ImageSub implements Callable<Integer> {
+        @ParentCommand
+        ImageCommands image;
+
+        JvirtCli cli() {
+            return image.cli;
+        }
+
+        static Map<String, Object> sourceQuery(String source) {
+            Map<String, Object> q = new LinkedHashMap<>();
+            if (source != null) {
+                q.put("source", source);
+            }
+            return q;
+        }
+    }
+
+    @Command(name = "list", description = "List the templates of every source (like virt-builder --list): ID ARCH SOURCE NAME.")
+    static final class ListCmd extends ImageSub {
+        @Option(names = "--source", paramLabel = "NAME", description = "Only this source.")
+        String source;
+
+        @Override
+        public Integer call() throws Exception {
+            JsonNode list = cli().client().get("/v1/images", sourceQuery(source));
+            if (cli().json()) {
+                cli().printJson(list);
+                return JvirtCli.EXIT_OK;
+            }
+            List<String[]> rows = new ArrayList<>();
+            rows.add(new String[] {"ID", "ARCH", "SOURCE", "NAME"});
+            for (JsonNode t : list) {
+                rows.add(new String[] {JvirtCli.text(t, "id"), JvirtCli.text(t, "arch"), JvirtCli.text(t, "source"),
+                    JvirtCli.text(t, "name")});
+            }
+            cli().printTable(rows);
+            return JvirtCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "info", aliases = "notes", description = "Show one template and its notes (like virt-builder --notes).")
+    static final class InfoCmd extends ImageSub {
+        @Parameters(paramLabel = "ID", description = "Template id or alias.")
+        String id;
+
+        @Option(names = "--source", paramLabel = "NAME", description = "Look only in this source.")
+        String source;
+
+        @Override
+        public Integer call() throws Exception {
+            JsonNode info = cli().client().get("/v1/images/" + ApiClient.segment(id), sourceQuery(source));
+            if (cli().json()) {
+                cli().printJson(info);
+                return JvirtCli.EXIT_OK;
+            }
+            JsonNode t = info.path("template");
+            StringBuilder sb = new StringBuilder();
+            for (String[] kv : new String[][] {{"ID", "id"}, {"Name", "name"}, {"Source", "source"}, {"OS", "osinfo"},
+                {"Arch", "arch"}, {"Revision", "revision"}, {"Format", "format"}, {"Size", "size"},
+                {"Download", "compressedSize"}}) {
+                sb.append(String.format("%-10s%s%n", kv[0] + ":", JvirtCli.text(t, kv[1])));
+            }
+            sb.append(String.format("%-10s%s%n", "File:", JvirtCli.text(info, "file")));
+            String notes = t.path("notes").asText("");
+            if (!notes.isEmpty()) {
+                sb.append('\n').append(notes).append('\n');
+            }
+            cli().out.print(sb);
+            cli().out.flush();
+            return JvirtCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "sources", description = "List the configured image sources: NAME SIGNATURE URI KEY.")
+    static final class SourcesCmd extends ImageSub {
+        @Override
+        public Integer call() throws Exception {
+            JsonNode list = cli().client().get("/v1/images/sources");
+            if (cli().json()) {
+                cli().printJson(list);
+                return JvirtCli.EXIT_OK;
+            }
+            List<String[]> rows = new ArrayList<>();
+            rows.add(new String[] {"NAME", "SIGNATURE", "URI", "KEY"});
+            for (JsonNode s : list) {
+                rows.add(new String[] {JvirtCli.text(s, "name"), JvirtCli.text(s, "signature"), JvirtCli.text(s, "uri"),
+                    JvirtCli.text(s, "key")});
+            }
+            cli().printTable(rows);
+            return JvirtCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "build", description = "Make a volume from a template: download (once, sha512-checked), convert, grow, customize.")
+    static final class BuildCmd extends ImageSub {
+        @Parameters(paramLabel = "ID", description = "Template id or alias.")
+        String id;
+
+        @Option(names = "--output-volume", required = true, paramLabel = "NAME",
+                description = "Volume (file) name in the daemon's image directory.")
+        String volume;
+
+        @Option(names = "--size", paramLabel = "SIZE", description = "Virtual size, e.g. 8G (default: the template's).")
+        String size;
+
+        @Option(names = "--format", paramLabel = "FMT", description = "qcow2 (default) or raw.")
+        String format;
+
+        @Option(names = "--source", paramLabel = "NAME", description = "Take the template from this source.")
+        String source;
+
+        @Option(names = "--hostname", paramLabel = "NAME", description = "Set the guest's /etc/hostname.")
+        String hostname;
+
+        @Option(names = "--write", paramLabel = "FILE:CONTENT", description = "Write CONTENT to FILE in the guest (repeatable).")
+        List<String> writes = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            ObjectNode body = JsonNodeFactory.instance.objectNode();
+            body.put("volume", volume);
+            if (size != null) {
+                body.put("size", size);
+            }
+            if (format != null) {
+                body.put("format", format);
+            }
+            if (source != null) {
+                body.put("source", source);
+            }
+            if (hostname != null) {
+                body.put("hostname", hostname);
+            }
+            if (!writes.isEmpty()) {
+                ArrayNode w = body.putArray("write");
+                writes.forEach(w::add);
+            }
+            JsonNode op = cli().client().post("/v1/images/" + ApiClient.segment(id) + "/build", Map.of("wait", "true"), body);
+            op = cli().awaitOperation(op, null, "building " + volume + " from " + id);
+            if (cli().json()) {
+                cli().printJson(op);
+                return JvirtCli.EXIT_OK;
+            }
+            JsonNode r = op.path("result");
+            cli().out.printf("Volume %s built from %s (revision %s, source %s): %s, %s, %d bytes in %d ms%s%n",
+                    JvirtCli.text(r, "volume"), JvirtCli.text(r, "template"), JvirtCli.text(r, "revision"),
+                    JvirtCli.text(r, "source"), JvirtCli.text(r, "path"), JvirtCli.text(r, "format"),
+                    r.path("virtualSize").asLong(), r.path("millis").asLong(),
+                    r.path("cached").asBoolean() ? " (template was cached)" : "");
+            cli().out.flush();
+            return JvirtCli.EXIT_OK;
+        }
+    }
+}
