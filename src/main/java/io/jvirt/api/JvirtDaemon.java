@@ -96,6 +96,10 @@ public final class JvirtDaemon implements Callable<Integer> {
         io.jvirt.images.ImageBuilder imageBuilder = new io.jvirt.images.ImageBuilder(imageCatalog,
                 new io.jvirt.images.TemplateCache(stateDir.resolve("image-cache")), new io.jvirt.storage.QemuImg(),
                 imageDir != null ? imageDir : stateDir.resolve("images"));
+        int leftovers = imageBuilder.removeLeftovers();
+        if (leftovers > 0) {
+            log.info("removed {} part file(s) of image builds interrupted by a crash", leftovers);
+        }
         ApiServer.Services services = new ApiServer.Services(vms, mapper, () -> {
             Map<String, Object> facts = new LinkedHashMap<>();
             facts.put("daemon", "jvirtd");

@@ -47,6 +47,34 @@ public final class ImageBuilder {
         return outputDir;
     }
 
+    private static final java.util.regex.Pattern LEFTOVER = java.util.regex.Pattern.compile(
+            "\\..+\\.[0-9a-f]{8}(\\.raw)?\\.part|\\.write-.*\\.tmp|\\.debugfs-.*\\.cmd|\\.(download|unpack)-[0-9a-f]{8}\\.part");
+
+    /**
+     * Deletes what a build interrupted by a daemon crash left: its part files are named so that nothing else
+     * matches (a leading dot, a random tag, {@code .part}), and a volume never has its final name before it is whole.
+     * Called once at daemon start, before any build can run.
+     */
+    public int removeLeftovers() {
+        int removed = 0;
+        for (Path dir : List.of(outputDir, cache.dir())) {
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            try (var files = Files.list(dir)) {
+                for (Path p : files.toList()) {
+                    if (LEFTOVER.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p)) {
+                        Files.deleteIfExists(p);
+                        removed++;
+                    }
+                }
+            } catch (IOException e) {
+                throw ImageException.tool("cleaning " + dir + ": " + e.getMessage());
+            }
+        }
+        return removed;
+    }
+
     /** Checks what can be checked without fetching anything; returns the target path. */
     public Path precheck(Request r) {
         String format = r.format() == null ? "qcow2" : r.format();
