@@ -56,10 +56,11 @@ class DebianTemplateBootTest {
             boot.put("initrd", dir.resolve("debian-12.initrd.img").toString());
             boot.put("cmdline", "root=/dev/vda rw console=ttyS0");
             ObjectNode d = def.putArray("disks").addObject();
-            d.put("name", "root");
+            d.put("name", "vda");
             d.put("path", disk);
             d.put("format", "qcow2");
-            assertThat(http.post("/v1/vms", def).status()).isEqualTo(201);
+            TestHttp.Response defined = http.post("/v1/vms", def);
+            assertThat(defined.status()).as(defined.toString()).isEqualTo(201);
             TestHttp.Response started = http.post("/v1/vms/deb/start?wait=true");
             assertThat(started.status()).as(started.toString()).isEqualTo(200);
             try (ConsoleReader console = new ConsoleReader(http, "deb")) {
