@@ -101,7 +101,8 @@ build_debian() {
         debootstrap --variant=minbase --include="$DEBIAN_PACKAGES" bookworm "$rootfs" "$mirror" >&2
         printf 'debian\n' > "$rootfs/etc/hostname"
         printf '127.0.0.1 localhost\n127.0.1.1 debian\n' > "$rootfs/etc/hosts"
-        printf '/dev/vda / ext4 defaults 0 1\n' > "$rootfs/etc/fstab"
+        # by label: the same image works as a bare disk (/dev/vda) and inside a partition (libguestfs, virt-builder)
+        printf 'LABEL=root / ext4 defaults 0 1\n' > "$rootfs/etc/fstab"
         printf 'auto lo\niface lo inet loopback\n' > "$rootfs/etc/network/interfaces"
         # the root account stays locked: set a password or a key when building a VM from this template
         cp -L "$rootfs"/boot/vmlinuz-* "$cached.partial/debian-12.vmlinuz"

@@ -95,7 +95,8 @@ public final class JvirtDaemon implements Callable<Integer> {
                 io.jvirt.images.ImageSources.load(stateDir, imageSources, mapper), new io.jvirt.images.GpgVerifier());
         io.jvirt.images.ImageBuilder imageBuilder = new io.jvirt.images.ImageBuilder(imageCatalog,
                 new io.jvirt.images.TemplateCache(stateDir.resolve("image-cache")), new io.jvirt.storage.QemuImg(),
-                imageDir != null ? imageDir : stateDir.resolve("images"));
+                imageDir != null ? imageDir : stateDir.resolve("images"),
+                io.jvirt.images.VirtCustomizer.find(verdict.accel() == Accelerator.TCG));
         int leftovers = imageBuilder.removeLeftovers();
         if (leftovers > 0) {
             log.info("removed {} part file(s) of image builds interrupted by a crash", leftovers);

@@ -34,13 +34,21 @@ public final class ImageBuilder {
     private final TemplateCache cache;
     private final QemuImg qemuImg;
     private final Path outputDir;
+    private final VirtCustomizer virtCustomizer;
 
     /** {@code outputDir}: where volumes go (the default storage pool's directory, once pools exist). */
     public ImageBuilder(ImageCatalog catalog, TemplateCache cache, QemuImg qemuImg, Path outputDir) {
+        this(catalog, cache, qemuImg, outputDir, null);
+    }
+
+    /** {@code virtCustomizer}: for templates that are not a bare ext filesystem; null if not installed. */
+    public ImageBuilder(ImageCatalog catalog, TemplateCache cache, QemuImg qemuImg, Path outputDir,
+            VirtCustomizer virtCustomizer) {
         this.catalog = catalog;
         this.cache = cache;
         this.qemuImg = qemuImg;
         this.outputDir = outputDir;
+        this.virtCustomizer = virtCustomizer;
     }
 
     public Path outputDir() {
@@ -122,9 +130,9 @@ public final class ImageBuilder {
                 step(progress, "convert", Map.of("to", "raw"));
                 qemuImg.convert(template, templateFormat, work, "raw");
                 ext = Ext4Customizer.isExtFilesystem(work);
-                if (!custom.isEmpty() && !ext) {
+                if (!custom.isEmpty() && !ext && virtCustomizer == null) {
                     throw ImageException.invalid("template '" + t.entry().id() + "' is not a bare ext2/3/4 filesystem; "
-                            + "--hostname/--write need one (partitioned images would need virt-customize)");
+                            + "customizing it needs virt-customize (libguestfs-tools), which is not installed");
                 }
                 checkCancel(cancelled);
                 step(progress, "resize", Map.of("bytes", size));
@@ -133,8 +141,12 @@ public final class ImageBuilder {
                     Ext4Customizer.growFilesystem(work);
                 }
                 if (!custom.isEmpty()) {
-                    step(progress, "customize", Map.of());
-                    Ext4Customizer.apply(work, custom, outputDir);
+                    step(progress, "customize", Map.of("with", ext ? "debugfs" : "virt-customize"));
+                    if (ext) {
+                        Ext4Customizer.apply(work, custom, outputDir);
+                    } else {
+                        virtCustomizer.apply(work, custom);
+                    }
                 }
                 checkCancel(cancelled);
                 step(progress, "convert", Map.of("to", format));
