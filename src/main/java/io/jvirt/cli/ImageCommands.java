@@ -17,7 +17,7 @@ import picocli.CommandLine.ParentCommand;
 /** {@code jvirt image ...}: templates from signed virt-builder-format sources (docs/images.md). */
 @Command(name = "image", description = "Templates from signed image sources (virt-builder's index format).",
         subcommands = {ImageCommands.ListCmd.class, ImageCommands.InfoCmd.class, ImageCommands.SourcesCmd.class,
-            ImageCommands.BuildCmd.class})
+            ImageCommands.BuildCmd.class, ImageCommands.PublishCmd.class})
 public final class ImageCommands implements Callable<Integer> {
     @ParentCommand
     JvirtCli cli;
@@ -177,6 +177,45 @@ public final class ImageCommands implements Callable<Integer> {
                     JvirtCli.text(r, "source"), JvirtCli.text(r, "path"), JvirtCli.text(r, "format"),
                     r.path("virtualSize").asLong(), r.path("millis").asLong(),
                     r.path("cached").asBoolean() ? " (template was cached)" : "");
+            cli().out.flush();
+            return JvirtCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "publish", description = "Turn a directory of NAME.qcow2/.raw/.img files into a signed repository "
+            + "(xz, sizes, sha512, index, index.asc). Runs locally; needs no daemon.")
+    static final class PublishCmd extends ImageSub {
+        @Parameters(paramLabel = "DIR")
+        java.nio.file.Path dir;
+
+        @Option(names = "--key", required = true, paramLabel = "KEYID", description = "Secret key that signs the index.")
+        String key;
+
+        @Option(names = "--gnupg-home", paramLabel = "DIR", description = "GNUPGHOME holding that key (default: gpg's).")
+        java.nio.file.Path gnupgHome;
+
+        @Option(names = "--passphrase-file", paramLabel = "FILE", description = "The key's passphrase (default: none).")
+        java.nio.file.Path passphraseFile;
+
+        @Override
+        public Integer call() throws Exception {
+            io.jvirt.images.TemplateIndex index;
+            try {
+                index = new io.jvirt.images.RepositoryPublisher(new io.jvirt.storage.QemuImg())
+                        .publish(dir, gnupgHome, key, passphraseFile);
+            } catch (io.jvirt.vm.JvirtException e) {
+                throw new JvirtCli.CliException(e.code() == io.jvirt.vm.ErrorCode.INVALID_ARGUMENT
+                        ? JvirtCli.EXIT_INVALID : JvirtCli.EXIT_FAILURE, e.getMessage());
+            } catch (java.io.IOException e) {
+                throw new JvirtCli.CliException(JvirtCli.EXIT_FAILURE, "publishing " + dir + ": " + e.getMessage());
+            }
+            List<String[]> rows = new ArrayList<>();
+            rows.add(new String[] {"ID", "REVISION", "FORMAT", "SIZE", "FILE"});
+            for (io.jvirt.images.IndexEntry e : index.entries()) {
+                rows.add(new String[] {e.id(), e.revisionOrDefault(), e.formatOrRaw(), String.valueOf(e.size()), e.file()});
+            }
+            cli().printTable(rows);
+            cli().out.println("signed " + dir.resolve("index.asc"));
             cli().out.flush();
             return JvirtCli.EXIT_OK;
         }

@@ -35,6 +35,10 @@ final class TestSigningKey implements AutoCloseable {
         return new TestSigningKey(home, pub, fpr);
     }
 
+    Path home() {
+        return home;
+    }
+
     /** {@code gpg --clearsign} of the text, as virt-builder's index.asc. */
     byte[] clearsign(String text) throws IOException {
         Path in = Files.createTempFile(home, "index", "");
