@@ -35,7 +35,13 @@ final class Ext4Customizer {
     }
 
     static void apply(Path rawImage, Customization c, Path scratchDir) {
-        List<Customization.FileWrite> files = c.files();
+        List<Customization.FileWrite> files = new ArrayList<>(c.files());
+        if (c.hostname() != null) {
+            String hosts = hostsWithHostname(read(rawImage, "/etc/hosts"), c.hostname());
+            if (hosts != null) {
+                files.add(0, new Customization.FileWrite("/etc/hosts", hosts));
+            }
+        }
         if (files.isEmpty()) {
             return;
         }
@@ -85,6 +91,28 @@ final class Ext4Customizer {
                 }
             }
         }
+    }
+
+    /**
+     * Debian's /etc/hosts names the host on a 127.0.1.1 line; like virt-customize, point that line at the new name.
+     * Null when there is no such file or line (nothing to change).
+     */
+    static String hostsWithHostname(String hosts, String hostname) {
+        if (hosts == null || hosts.isEmpty()) {
+            return null;
+        }
+        StringBuilder sb = new StringBuilder();
+        boolean changed = false;
+        for (String line : hosts.split("\n", -1)) {
+            if (line.startsWith("127.0.1.1") && (line.length() == 9 || Character.isWhitespace(line.charAt(9)))) {
+                String shortName = hostname.contains(".") ? hostname.substring(0, hostname.indexOf('.')) : hostname;
+                line = "127.0.1.1\t" + hostname + (shortName.equals(hostname) ? "" : " " + shortName);
+                changed = true;
+            }
+            sb.append(line).append('\n');
+        }
+        sb.setLength(sb.length() - 1);
+        return changed ? sb.toString() : null;
     }
 
     /** A file's content from inside the image ({@code debugfs -R "cat PATH"}). */

@@ -40,7 +40,7 @@ class ImageApiTest {
         Path evil = Files.createDirectories(repoDir.resolve("evil"));
 
         Path img = TestRepository.ext4(good.resolve("tiny.img"), 32, Map.of("etc/hostname", "template\n",
-                "etc/os-release", "ID=jvirt-test\n"));
+                "etc/os-release", "ID=jvirt-test\n", "etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\ttemplate\n"));
         TestRepository.xz(img);
         TestRepository.run("qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", img.toString(),
                 good.resolve("tiny.qcow2").toString());
@@ -153,6 +153,7 @@ class ImageApiTest {
         TestRepository.run("qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw", vol.toString(), raw.toString());
         assertThat(Ext4Customizer.read(raw, "/etc/hostname")).isEqualTo("web1.example\n");
         assertThat(Ext4Customizer.read(raw, "/etc/motd")).isEqualTo("built by jvirt\n");
+        assertThat(Ext4Customizer.read(raw, "/etc/hosts")).isEqualTo("127.0.0.1\tlocalhost\n127.0.1.1\tweb1.example web1\n");
         assertThat(Ext4Customizer.read(raw, "/srv/new/dir/file")).isEqualTo("x");
         assertThat(Ext4Customizer.read(raw, "/etc/os-release")).isEqualTo("ID=jvirt-test\n");
         // the filesystem was grown with the disk
