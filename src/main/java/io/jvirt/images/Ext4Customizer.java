@@ -25,7 +25,7 @@ final class Ext4Customizer {
     /** Checks the filesystem and grows it to the image's size. */
     static void growFilesystem(Path rawImage) {
         ToolRunner.Result fsck = ToolRunner.run(List.of("e2fsck", "-f", "-p", rawImage.toString()), null, null, TIMEOUT);
-        if (fsck.exit() > 1) {
+        if ((fsck.exit() & ~3) != 0) { // 1 and 2 mean "errors corrected"
             throw ImageException.tool("e2fsck found errors it could not fix in the template: " + fsck.describe());
         }
         ToolRunner.Result r = ToolRunner.run(List.of("resize2fs", rawImage.toString()), null, null, TIMEOUT);

@@ -113,7 +113,7 @@ public final class ImageBuilder {
         checkCancel(cancelled);
 
         String templateFormat = t.entry().formatOrRaw();
-        long templateSize = virtualSize(qemuImg.info(template, false));
+        long templateSize = virtualSize(checkedTemplateInfo(t, template, templateFormat));
         long size = r.sizeBytes() == null ? templateSize : r.sizeBytes();
         if (size < templateSize) {
             throw ImageException.invalid("size " + size + " is smaller than template '" + t.entry().id() + "' ("
@@ -168,7 +168,7 @@ public final class ImageBuilder {
                         + outputDir, Map.of("volume", r.volume()));
             }
             Files.delete(part);
-            long actual = virtualSize(qemuImg.info(target, false));
+            long actual = virtualSize(qemuImg.info(target, format));
             return new Result(t.entry().id(), t.source().name(), t.entry().revisionOrDefault(), r.volume(),
                     target.toString(), format, actual, wasCached, !custom.isEmpty(), (System.nanoTime() - t0) / 1_000_000);
         } catch (IOException e) {
@@ -179,6 +179,25 @@ public final class ImageBuilder {
             deleteQuietly(work);
             deleteQuietly(part);
         }
+    }
+
+    /**
+     * The template read as its declared format (never probed), and refused if it refers to other files: a backing
+     * file or an external data file would make qemu-img copy host files into the volume.
+     */
+    private JsonNode checkedTemplateInfo(ImageCatalog.Resolved t, Path template, String format) {
+        JsonNode info;
+        try {
+            info = qemuImg.info(template, format);
+        } catch (io.jvirt.storage.QemuImgException e) {
+            throw ImageException.badIndex(t.source().name(), "[" + t.entry().id() + "] is not a " + format + " image: "
+                    + e.getMessage());
+        }
+        if (info.hasNonNull("backing-filename") || info.path("format-specific").path("data").hasNonNull("data-file")) {
+            throw ImageException.badIndex(t.source().name(), "[" + t.entry().id() + "] refers to another file "
+                    + "(backing or data file); templates must be self-contained");
+        }
+        return info;
     }
 
     private static long virtualSize(JsonNode info) {

@@ -49,12 +49,17 @@ class ImageApiTest {
         byte[] xz = Files.readAllBytes(good.resolve("tiny.img.xz"));
         Files.write(good.resolve("truncated.img.xz"), java.util.Arrays.copyOf(xz, xz.length / 2));
 
+        // a qcow2 that would pull a host file in through its backing file
+        TestRepository.run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "/etc/hostname", "-F", "raw",
+                good.resolve("backed.qcow2").toString(), "32M");
+
         List<IndexEntry> entries = new ArrayList<>();
+        entries.add(TestRepository.entry(good, "backed", "backed.qcow2", "qcow2", tinySize, null, true, null));
         entries.add(TestRepository.entry(good, "tiny", "tiny.img.xz", "raw", tinySize, "A tiny ext4 filesystem.\n\nFor tests.",
                 false, List.of("tiny-alias")));
         entries.add(TestRepository.entry(good, "tiny-qcow2", "tiny.qcow2", "qcow2", tinySize, "qcow2 copy", false, null));
         entries.add(TestRepository.entry(good, "truncated", "truncated.img.xz", "raw", tinySize, null, true, null));
-        IndexEntry t = entries.get(0);
+        IndexEntry t = entries.get(1);
         // same file, but the signed index promises another checksum
         entries.add(new IndexEntry("wrong-sum", "Wrong checksum", "debian12", "x86_64", "tiny.img.xz", "1", "0".repeat(128),
                 "raw", tinySize, t.compressedSize(), null, null, false, null, null));
@@ -212,6 +217,10 @@ class ImageApiTest {
         assertThat(truncated.errorCode()).as(truncated.toString()).isEqualTo("bad-index");
         assertThat(truncated.json().path("error").path("message").asText()).contains("does not decompress");
 
+        TestHttp.Response backed = build("backed", Map.of("volume", "backed.qcow2", "source", "good"));
+        assertThat(backed.errorCode()).as(backed.toString()).isEqualTo("bad-index");
+        assertThat(backed.json().path("error").path("message").asText()).contains("backing or data file");
+
         TestHttp.Response unknown = build("no-such-os", Map.of("volume", "x.qcow2", "source", "good"));
         assertThat(unknown.status()).as(unknown.toString()).isEqualTo(404);
         assertThat(unknown.errorCode()).isEqualTo("image-not-found");
@@ -236,7 +245,7 @@ class ImageApiTest {
 
         assertThat(names(imageDir())).isEqualTo(before.stream().filter(n -> !n.startsWith(".")).toList());
         assertThat(names(imageDir())).noneMatch(n -> n.startsWith(".") || n.startsWith("sum") || n.startsWith("trunc")
-                || n.startsWith("evil") || n.startsWith("small"));
+                || n.startsWith("evil") || n.startsWith("small") || n.startsWith("backed"));
         assertThat(names(cacheDir())).noneMatch(n -> n.endsWith(".part") || n.startsWith("0000"));
     }
 
