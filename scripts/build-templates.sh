@@ -35,7 +35,6 @@ mkdir -p "$OUT_DIR"
 OUT_DIR="$(cd "$OUT_DIR" && pwd -P)"
 CACHE="${JVIRT_TEMPLATE_CACHE:-$HOME/.cache/jvirt/templates}"
 mkdir -p "$CACHE"
-SCRIPT_PATH="$(readlink -f "${BASH_SOURCE[0]}")"
 
 need() {
     local missing=() t pkg
@@ -74,8 +73,9 @@ build_tiny() {
     printf 'jvirt-tiny\n' > "$work/root/etc/hostname"
     printf 'PRETTY_NAME="jvirt tiny filesystem template"\nID=jvirt-tiny\n' > "$work/root/etc/os-release"
     printf 'This filesystem is a jvirt test template.\n' > "$work/root/root/README"
+    find "$work/root" -exec touch -h -d @1700000000 {} +
     img="$work/jvirt-tiny-fs.img"
-    # fixed UUID and timestamps so the image (and its checksum) only change when its content does
+    # fixed UUID, hash seed and times; not byte-reproducible (inode generations differ), so each run is a new revision of the file
     E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -L jvirt-tiny -U 6a766972-7400-4000-8000-000000000001 \
         -E root_owner=0:0,hash_seed=6a766972-7400-4000-8000-000000000002 -d "$work/root" "$img" 64M
     xz --force --keep --block-size=16MiB -T1 -c "$img" > "$OUT_DIR/jvirt-tiny-fs.img.xz.part"
@@ -85,7 +85,9 @@ build_tiny() {
 
 # ---------------------------------------------------------------- Debian 12 minbase (minutes, cached)
 DEBIAN_PACKAGES="linux-image-amd64,systemd-sysv,udev,qemu-guest-agent,ifupdown,iproute2"
-debian_stamp() { printf '%s %s\n' "$DEBIAN_PACKAGES" "$(sha256sum "$SCRIPT_PATH" | cut -c1-16)" | sha256sum | cut -c1-16; }
+# bump when build_debian changes what ends up in the image: the cache is keyed by this and the package list
+DEBIAN_RECIPE=2
+debian_stamp() { printf '%s %s\n' "$DEBIAN_PACKAGES" "$DEBIAN_RECIPE" | sha256sum | cut -c1-16; }
 
 build_debian() {
     local stamp cached rootfs mirror
