@@ -75,7 +75,7 @@ build_tiny() {
     printf 'This filesystem is a jvirt test template.\n' > "$work/root/root/README"
     find "$work/root" -exec touch -h -d @1700000000 {} +
     img="$work/jvirt-tiny-fs.img"
-    # fixed UUID, hash seed and times; not byte-reproducible (inode generations differ), so each run is a new revision of the file
+    # fixed UUID, hash seed and times; not byte-reproducible (inode generations differ), so each run gives the file a new checksum
     E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -L jvirt-tiny -U 6a766972-7400-4000-8000-000000000001 \
         -E root_owner=0:0,hash_seed=6a766972-7400-4000-8000-000000000002 -d "$work/root" "$img" 64M
     xz --force --keep --block-size=16MiB -T1 -c "$img" > "$OUT_DIR/jvirt-tiny-fs.img.xz.part"
