@@ -53,7 +53,7 @@ public final class ApiServer implements AutoCloseable {
         new OperationRoutes(operations).register(router);
         new EventRoutes(hub).register(router);
         if (services.imageCatalog() != null) {
-            new ImageRoutes(services.imageCatalog(), services.imageBuilder(), operations).register(router);
+            new ImageRoutes(services.imageCatalog(), services.imageBuilder(), operations, services.vms()).register(router);
         }
 
         VirtualThreadPool pool = new VirtualThreadPool();

@@ -6,7 +6,11 @@ import io.jvirt.images.ImageBuilder;
 import io.jvirt.images.ImageCatalog;
 import io.jvirt.images.ImageSource;
 import io.jvirt.images.Sizes;
+import io.jvirt.vm.DefinitionValidator;
 import io.jvirt.vm.ErrorCode;
+import io.jvirt.vm.JvirtException;
+import io.jvirt.vm.VmDefinition;
+import io.jvirt.vm.VmManager;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,17 +23,20 @@ import java.util.concurrent.atomic.AtomicReference;
 /** /v1/images: template sources, the templates their signed indexes list, and building volumes from them. */
 final class ImageRoutes {
     /** Body of POST /v1/images/{name}/build. {@code size} is bytes or a string like "8G". */
-    record BuildBody(String volume, JsonNode size, String format, String source, String hostname, List<String> write) {
+    record BuildBody(String volume, JsonNode size, String format, String source, String hostname, List<String> write,
+            VmDefinition vm) {
     }
 
     private final ImageCatalog catalog;
     private final ImageBuilder builder;
     private final Operations operations;
+    private final VmManager vms;
 
-    ImageRoutes(ImageCatalog catalog, ImageBuilder builder, Operations operations) {
+    ImageRoutes(ImageCatalog catalog, ImageBuilder builder, Operations operations, VmManager vms) {
         this.catalog = catalog;
         this.builder = builder;
         this.operations = operations;
+        this.vms = vms;
     }
 
     void register(Router r) {
@@ -65,18 +72,64 @@ final class ImageRoutes {
             ImageBuilder.Request req = new ImageBuilder.Request(ex.param("name"), b.source(), b.volume(), size(b.size()),
                     b.format(), new Customization(b.hostname(), writes));
             builder.precheck(req);
+            VmDefinition vm = b.vm();
+            if (vm != null) {
+                precheckVm(vm);
+            }
             AtomicBoolean cancelled = new AtomicBoolean();
             AtomicReference<Operation> self = new AtomicReference<>();
             String id = Operations.newId();
-            Operation op = operations.run(id, "image-build", null, () -> builder.build(req, p -> {
-                Operation o = self.get();
-                if (o != null) {
-                    o.progress(p);
-                }
-            }, cancelled::get), () -> cancelled.set(true));
+            Operation op = operations.run(id, "image-build", vm == null ? null : vm.name(), () -> {
+                ImageBuilder.Result built = builder.build(req, p -> {
+                    Operation o = self.get();
+                    if (o != null) {
+                        o.progress(p);
+                    }
+                }, cancelled::get);
+                return vm == null ? built : defineVm(vm, built);
+            }, () -> cancelled.set(true));
             self.set(op);
             answer(ex, op);
         });
+    }
+
+    /** The VM must be definable before anything is built: a valid, unused name and no disks of its own. */
+    private void precheckVm(VmDefinition vm) {
+        DefinitionValidator.checkName(vm.name());
+        if (vm.disks() != null && !vm.disks().isEmpty()) {
+            throw new JvirtException(ErrorCode.INVALID_DEFINITION, "vm.disks must be empty: the built volume is its disk");
+        }
+        try {
+            vms.get(vm.name());
+        } catch (JvirtException e) {
+            if (e.code() == ErrorCode.VM_NOT_FOUND) {
+                return;
+            }
+            throw e;
+        }
+        throw new JvirtException(ErrorCode.VM_EXISTS, "VM '" + vm.name() + "' already exists", Map.of("vm", vm.name()));
+    }
+
+    /** Defines the VM with the new volume as vda; if that fails the volume is removed again (nothing half-made). */
+    private Map<String, Object> defineVm(VmDefinition vm, ImageBuilder.Result built) {
+        VmDefinition def = new VmDefinition(vm.name(), vm.uuid(), vm.memoryMiB(), vm.vcpus(), vm.machine(), vm.accel(),
+                vm.emulator(), vm.boot(), List.of(new VmDefinition.Disk("vda", built.path(), built.format(), "virtio",
+                false)), vm.nics());
+        Object view;
+        try {
+            view = vms.define(def);
+        } catch (RuntimeException e) {
+            try {
+                java.nio.file.Files.deleteIfExists(java.nio.file.Path.of(built.path()));
+            } catch (IOException ignored) {
+                // reported below anyway
+            }
+            throw e;
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("volume", built);
+        result.put("vm", view);
+        return result;
     }
 
     private static Long size(JsonNode n) {

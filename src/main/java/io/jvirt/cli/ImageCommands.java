@@ -145,6 +145,24 @@ public final class ImageCommands implements Callable<Integer> {
         @Option(names = "--write", paramLabel = "FILE:CONTENT", description = "Write CONTENT to FILE in the guest (repeatable).")
         List<String> writes = new ArrayList<>();
 
+        @Option(names = "--vm", paramLabel = "NAME", description = "Also define a VM with the volume as its disk vda.")
+        String vm;
+
+        @Option(names = "--memory", paramLabel = "MIB", description = "With --vm: memory in MiB.")
+        Integer memory;
+
+        @Option(names = "--vcpus", paramLabel = "N", description = "With --vm: vCPUs.")
+        Integer vcpus;
+
+        @Option(names = "--kernel", paramLabel = "FILE", description = "With --vm: kernel for direct boot.")
+        String kernel;
+
+        @Option(names = "--initrd", paramLabel = "FILE", description = "With --vm: initrd for direct boot.")
+        String initrd;
+
+        @Option(names = "--cmdline", paramLabel = "ARGS", description = "With --vm: kernel command line.")
+        String cmdline;
+
         @Override
         public Integer call() throws Exception {
             ObjectNode body = JsonNodeFactory.instance.objectNode();
@@ -165,6 +183,28 @@ public final class ImageCommands implements Callable<Integer> {
                 ArrayNode w = body.putArray("write");
                 writes.forEach(w::add);
             }
+            if (vm != null) {
+                ObjectNode v = body.putObject("vm");
+                v.put("name", vm);
+                if (memory != null) {
+                    v.put("memoryMiB", memory);
+                }
+                if (vcpus != null) {
+                    v.put("vcpus", vcpus);
+                }
+                if (kernel != null || initrd != null || cmdline != null) {
+                    ObjectNode boot = v.putObject("boot");
+                    if (kernel != null) {
+                        boot.put("kernel", kernel);
+                    }
+                    if (initrd != null) {
+                        boot.put("initrd", initrd);
+                    }
+                    if (cmdline != null) {
+                        boot.put("cmdline", cmdline);
+                    }
+                }
+            }
             JsonNode op = cli().client().post("/v1/images/" + ApiClient.segment(id) + "/build", Map.of("wait", "true"), body);
             op = cli().awaitOperation(op, null, "building " + volume + " from " + id);
             if (cli().json()) {
@@ -172,11 +212,18 @@ public final class ImageCommands implements Callable<Integer> {
                 return JvirtCli.EXIT_OK;
             }
             JsonNode r = op.path("result");
+            String definedVm = r.has("vm") ? JvirtCli.text(r.path("vm"), "name") : null;
+            if (definedVm != null) {
+                r = r.path("volume");
+            }
             cli().out.printf("Volume %s built from %s (revision %s, source %s): %s, %s, %d bytes in %d ms%s%n",
                     JvirtCli.text(r, "volume"), JvirtCli.text(r, "template"), JvirtCli.text(r, "revision"),
                     JvirtCli.text(r, "source"), JvirtCli.text(r, "path"), JvirtCli.text(r, "format"),
                     r.path("virtualSize").asLong(), r.path("millis").asLong(),
                     r.path("cached").asBoolean() ? " (template was cached)" : "");
+            if (definedVm != null) {
+                cli().out.println("VM " + definedVm + " defined with it as vda");
+            }
             cli().out.flush();
             return JvirtCli.EXIT_OK;
         }

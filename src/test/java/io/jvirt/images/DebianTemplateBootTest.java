@@ -12,7 +12,6 @@ import io.jvirt.testing.TestHttp;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,12 +41,12 @@ class DebianTemplateBootTest {
              DaemonProcess daemon = DaemonProcess.startNew("--image-source", "debian=" + repo.url("index.asc") + ","
                      + dir.resolve("jvirt-templates.pub.asc"))) {
             TestHttp http = daemon.http();
-            TestHttp.Response built = http.post("/v1/images/debian-12/build?wait=true", Map.of("volume", "deb.qcow2",
-                    "size", "3G", "hostname", "jvirt-deb"));
-            assertThat(built.status()).as(built.toString()).isEqualTo(200);
-            String disk = built.json().path("result").path("path").asText();
-
-            ObjectNode def = JSON.createObjectNode();
+            // build the volume and define the VM in one call, as jvirt image build --vm does
+            ObjectNode body = JSON.createObjectNode();
+            body.put("volume", "deb.qcow2");
+            body.put("size", "3G");
+            body.put("hostname", "jvirt-deb");
+            ObjectNode def = body.putObject("vm");
             def.put("name", "deb");
             def.put("memoryMiB", 512);
             def.put("vcpus", 1);
@@ -55,12 +54,12 @@ class DebianTemplateBootTest {
             boot.put("kernel", dir.resolve("debian-12.vmlinuz").toString());
             boot.put("initrd", dir.resolve("debian-12.initrd.img").toString());
             boot.put("cmdline", "root=/dev/vda rw console=ttyS0");
-            ObjectNode d = def.putArray("disks").addObject();
-            d.put("name", "vda");
-            d.put("path", disk);
-            d.put("format", "qcow2");
-            TestHttp.Response defined = http.post("/v1/vms", def);
-            assertThat(defined.status()).as(defined.toString()).isEqualTo(201);
+            TestHttp.Response built = http.post("/v1/images/debian-12/build?wait=true", body);
+            assertThat(built.status()).as(built.toString()).isEqualTo(200);
+            JsonNode vm = built.json().path("result").path("vm");
+            assertThat(vm.path("name").asText()).isEqualTo("deb");
+            assertThat(vm.path("definition").path("disks").get(0).path("path").asText())
+                    .isEqualTo(built.json().path("result").path("volume").path("path").asText());
             TestHttp.Response started = http.post("/v1/vms/deb/start?wait=true");
             assertThat(started.status()).as(started.toString()).isEqualTo(200);
             try (ConsoleReader console = new ConsoleReader(http, "deb")) {

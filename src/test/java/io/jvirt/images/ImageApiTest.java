@@ -250,6 +250,31 @@ class ImageApiTest {
     }
 
     @Test
+    void buildDefinesAVmWithTheVolumeAndRefusesATakenNameBeforeBuilding() throws Exception {
+        Map<String, Object> vm = Map.of("name", "from-image", "memoryMiB", 128, "boot", Map.of(
+                "kernel", io.jvirt.testing.TestGuest.kernel().toString(),
+                "initrd", io.jvirt.testing.TestGuest.initrd().toString()));
+        TestHttp.Response r = build("tiny", Map.of("volume", "vm-disk.qcow2", "source", "good", "vm", vm));
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        JsonNode def = http.get("/v1/vms/from-image").json().path("definition");
+        assertThat(def.path("disks").get(0).path("path").asText()).isEqualTo(imageDir().resolve("vm-disk.qcow2").toString());
+        assertThat(def.path("disks").get(0).path("format").asText()).isEqualTo("qcow2");
+
+        TestHttp.Response taken = build("tiny", Map.of("volume", "vm-disk2.qcow2", "source", "good", "vm", vm));
+        assertThat(taken.status()).as(taken.toString()).isEqualTo(409);
+        assertThat(taken.errorCode()).isEqualTo("vm-exists");
+        TestHttp.Response badName = build("tiny", Map.of("volume", "vm-disk3.qcow2", "source", "good",
+                "vm", Map.of("name", "../x")));
+        assertThat(badName.errorCode()).isEqualTo("invalid-name");
+        // a definition the daemon refuses after the build (no such kernel): the volume is removed again
+        TestHttp.Response badKernel = build("tiny", Map.of("volume", "vm-disk4.qcow2", "source", "good",
+                "vm", Map.of("name", "bad-kernel", "boot", Map.of("kernel", "/nonexistent/vmlinuz"))));
+        assertThat(badKernel.errorCode()).as(badKernel.toString()).isEqualTo("disk-not-found");
+        assertThat(names(imageDir())).doesNotContain("vm-disk2.qcow2", "vm-disk3.qcow2", "vm-disk4.qcow2");
+        assertThat(http.delete("/v1/vms/from-image").status()).isEqualTo(200);
+    }
+
+    @Test
     void refusesToOverwriteAnExistingVolume() {
         TestHttp.Response r = build("tiny", Map.of("volume", "dup.raw", "format", "raw"));
         assertThat(r.status()).as(r.toString()).isEqualTo(200);
