@@ -27,6 +27,7 @@ final class ApiErrors {
             case IMAGE_NOT_FOUND -> 404;
             case BAD_SIGNATURE, BAD_INDEX, CHECKSUM_MISMATCH, SOURCE_UNREACHABLE -> 502;
             case VOLUME_EXISTS -> 409;
+            case BAD_BUNDLE -> 400;
             case IMAGE_TOOL_FAILED -> 500;
             case QEMU_FAILED, INTERNAL -> 500;
         };

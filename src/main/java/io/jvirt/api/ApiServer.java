@@ -32,10 +32,11 @@ public final class ApiServer implements AutoCloseable {
 
     /** Everything the routes serve. */
     public record Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts,
-            io.jvirt.images.ImageCatalog imageCatalog, io.jvirt.images.ImageBuilder imageBuilder) {
+            io.jvirt.images.ImageCatalog imageCatalog, io.jvirt.images.ImageBuilder imageBuilder,
+            io.jvirt.images.Bundles bundles) {
         /** Without the image layer (tests that do not need it). */
         public Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts) {
-            this(vms, mapper, hostFacts, null, null);
+            this(vms, mapper, hostFacts, null, null, null);
         }
     }
 
@@ -54,6 +55,7 @@ public final class ApiServer implements AutoCloseable {
         new EventRoutes(hub).register(router);
         if (services.imageCatalog() != null) {
             new ImageRoutes(services.imageCatalog(), services.imageBuilder(), operations, services.vms()).register(router);
+            new BundleRoutes(services.bundles(), operations, services.vms()).register(router);
         }
 
         VirtualThreadPool pool = new VirtualThreadPool();

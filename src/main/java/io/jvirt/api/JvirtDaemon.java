@@ -97,6 +97,8 @@ public final class JvirtDaemon implements Callable<Integer> {
                 new io.jvirt.images.TemplateCache(stateDir.resolve("image-cache")), new io.jvirt.storage.QemuImg(),
                 imageDir != null ? imageDir : stateDir.resolve("images"),
                 io.jvirt.images.VirtCustomizer.find(verdict.accel() == Accelerator.TCG));
+        io.jvirt.images.Bundles bundles = new io.jvirt.images.Bundles(stateDir.resolve("bundles"),
+                imageBuilder.outputDir(), new io.jvirt.storage.QemuImg(), verdict.accel().qemuName());
         int leftovers = imageBuilder.removeLeftovers();
         if (leftovers > 0) {
             log.info("removed {} part file(s) of image builds interrupted by a crash", leftovers);
@@ -113,7 +115,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("vms", vms.count());
             facts.put("pid", ProcessHandle.current().pid());
             return facts;
-        }, imageCatalog, imageBuilder);
+        }, imageCatalog, imageBuilder, bundles);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
         ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -19,6 +19,7 @@ public enum ErrorCode {
     IMAGE_NOT_FOUND("image-not-found"),
     BAD_SIGNATURE("bad-signature"),
     BAD_INDEX("bad-index"),
+    BAD_BUNDLE("bad-bundle"),
     CHECKSUM_MISMATCH("checksum-mismatch"),
     SOURCE_UNREACHABLE("source-unreachable"),
     VOLUME_EXISTS("volume-exists"),

@@ -275,6 +275,99 @@ class ImageApiTest {
     }
 
     @Test
+    void exportsABundleThatRunsWithQemuAloneAndImportsIt() throws Exception {
+        Map<String, Object> vm = Map.of("name", "bundled", "memoryMiB", 128, "boot", Map.of(
+                "kernel", io.jvirt.testing.TestGuest.kernel().toString(),
+                "initrd", io.jvirt.testing.TestGuest.initrd().toString(), "cmdline", "console=ttyS0"));
+        TestHttp.Response built = build("tiny", Map.of("volume", "bundled.qcow2", "source", "good", "hostname",
+                "bundled-host", "vm", vm));
+        assertThat(built.status()).as(built.toString()).isEqualTo(200);
+
+        TestHttp.Response exported = http.post("/v1/vms/bundled/export?wait=true", Map.of("description", "A test bundle."));
+        assertThat(exported.status()).as(exported.toString()).isEqualTo(200);
+        Path tar = daemon.stateDir().resolve("bundles/bundled.tar");
+        assertThat(exported.json().path("result").path("bundle").asText()).isEqualTo(tar.toString());
+        assertThat(TestRepository.run("tar", "--list", "--file", tar.toString()).lines().sorted().toList()).containsExactly(
+                "bundled/", "bundled/README", "bundled/SOURCES", "bundled/disk-vda.qcow2", "bundled/initrd.img",
+                "bundled/run", "bundled/vm.json", "bundled/vmlinuz");
+        assertThat(http.post("/v1/vms/bundled/export?wait=true", Map.of()).errorCode()).isEqualTo("volume-exists");
+
+        // the run script boots the guest with QEMU alone
+        Path out = Files.createDirectories(daemon.root().resolve("unpacked"));
+        TestRepository.run("tar", "--extract", "--file", tar.toString(), "--directory", out.toString());
+        assertThat(Files.readString(out.resolve("bundled/README"))).contains("A test bundle.");
+        assertThat(Files.readString(out.resolve("bundled/SOURCES"))).contains("disk-vda.qcow2");
+        Process qemu = new ProcessBuilder("sh", out.resolve("bundled/run").toString())
+                .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.PIPE).start();
+        try {
+            var reader = new java.io.BufferedReader(new java.io.InputStreamReader(qemu.getInputStream()));
+            var seen = new StringBuilder();
+            var ready = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    String line;
+                    while ((line = reader.readLine()) != null) {
+                        seen.append(line).append('\n');
+                        if (line.contains(io.jvirt.testing.TestGuest.READY)) {
+                            return true;
+                        }
+                    }
+                } catch (IOException e) {
+                    // QEMU ended
+                }
+                return false;
+            });
+            assertThat(ready.get(3, java.util.concurrent.TimeUnit.MINUTES)).as(seen.toString()).isTrue();
+        } finally {
+            qemu.destroyForcibly();
+            qemu.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+
+        TestHttp.Response imported = http.post("/v1/images/import?wait=true", Map.of("file", "bundled.tar",
+                "name", "bundled-copy"));
+        assertThat(imported.status()).as(imported.toString()).isEqualTo(200);
+        JsonNode def = http.get("/v1/vms/bundled-copy").json().path("definition");
+        Path disk = Path.of(def.path("disks").get(0).path("path").asText());
+        assertThat(disk).isEqualTo(imageDir().resolve("bundled-copy-vda.qcow2"));
+        assertThat(def.path("boot").path("kernel").asText()).isEqualTo(imageDir().resolve("bundled-copy-vmlinuz").toString());
+        Path raw = daemon.root().resolve("bundled-check.raw");
+        TestRepository.run("qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw", disk.toString(), raw.toString());
+        assertThat(Ext4Customizer.read(raw, "/etc/hostname")).isEqualTo("bundled-host\n");
+        Files.delete(raw);
+        TestHttp.Response again = http.post("/v1/images/import?wait=true", Map.of("file", "bundled.tar", "name", "bundled-copy"));
+        assertThat(again.status()).as(again.toString()).isEqualTo(409);
+
+        // bad archives: nothing is defined, nothing lands in the image directory, no staging is left
+        Path bundles = daemon.stateDir().resolve("bundles");
+        Path src = Files.createDirectories(daemon.root().resolve("badsrc/x"));
+        Files.writeString(src.resolve("a"), "a");
+        Files.createSymbolicLink(src.resolve("link"), Path.of("/etc/passwd"));
+        TestRepository.run("tar", "--create", "--file", bundles.resolve("dotdot.tar").toString(), "--absolute-names",
+                "--directory", src.toString(), "--transform", "s,^,../,", "a");
+        TestRepository.run("tar", "--create", "--file", bundles.resolve("absolute.tar").toString(), "--absolute-names",
+                src.resolve("a").toString());
+        TestRepository.run("tar", "--create", "--file", bundles.resolve("symlink.tar").toString(), "--directory",
+                src.getParent().toString(), "x");
+        Files.delete(src.resolve("link"));
+        TestRepository.run("tar", "--create", "--file", bundles.resolve("novmjson.tar").toString(), "--directory",
+                src.getParent().toString(), "x");
+        Files.writeString(bundles.resolve("garbage.tar"), "not a tar");
+        List<String> before = names(imageDir());
+        Map<String, String> expected = Map.of("dotdot.tar", "not a plain relative path", "absolute.tar",
+                "not a plain relative path", "symlink.tar", "symbolic link", "novmjson.tar", "no x/vm.json",
+                "garbage.tar", "not a readable tar archive");
+        for (var e : expected.entrySet()) {
+            TestHttp.Response r = http.post("/v1/images/import?wait=true", Map.of("file", e.getKey(), "name", "bad-import"));
+            assertThat(r.status()).as(e.getKey() + ": " + r).isEqualTo(400);
+            assertThat(r.errorCode()).isEqualTo("bad-bundle");
+            assertThat(r.json().path("error").path("message").asText()).as(e.getKey()).contains(e.getValue());
+        }
+        assertThat(http.post("/v1/images/import", Map.of("file", "../x.tar")).errorCode()).isEqualTo("invalid-name");
+        assertThat(http.get("/v1/vms/bad-import").status()).isEqualTo(404);
+        assertThat(names(imageDir())).isEqualTo(before);
+        assertThat(names(bundles)).noneMatch(n -> n.startsWith("."));
+    }
+
+    @Test
     void refusesToOverwriteAnExistingVolume() {
         TestHttp.Response r = build("tiny", Map.of("volume", "dup.raw", "format", "raw"));
         assertThat(r.status()).as(r.toString()).isEqualTo(200);
