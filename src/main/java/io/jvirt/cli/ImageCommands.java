@@ -17,7 +17,8 @@ import picocli.CommandLine.ParentCommand;
 /** {@code jvirt image ...}: templates from signed virt-builder-format sources (docs/images.md). */
 @Command(name = "image", description = "Templates from signed image sources (virt-builder's index format).",
         subcommands = {ImageCommands.ListCmd.class, ImageCommands.InfoCmd.class, ImageCommands.SourcesCmd.class,
-            ImageCommands.BuildCmd.class, ImageCommands.PublishCmd.class})
+            ImageCommands.BuildCmd.class, ImageCommands.PublishCmd.class, ImageCommands.ExportCmd.class,
+            ImageCommands.ImportCmd.class})
 public final class ImageCommands implements Callable<Integer> {
     @ParentCommand
     JvirtCli cli;
@@ -264,6 +265,67 @@ public final class ImageCommands implements Callable<Integer> {
             cli().printTable(rows);
             cli().out.println("signed " + dir.resolve("index.asc"));
             cli().out.flush();
+            return JvirtCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "export", description = "Write a shut-off VM as a bundle NAME.tar (disks, kernel, run script, README, "
+            + "SOURCES, vm.json) into the daemon's bundle directory.")
+    static final class ExportCmd extends ImageSub {
+        @Parameters(paramLabel = "VM")
+        String vm;
+
+        @Option(names = "--file", paramLabel = "NAME.tar", description = "Bundle file name (default VM.tar).")
+        String file;
+
+        @Option(names = "--description", paramLabel = "TEXT", description = "Goes into the bundle's README.")
+        String description;
+
+        @Override
+        public Integer call() throws Exception {
+            ObjectNode body = JsonNodeFactory.instance.objectNode();
+            if (file != null) {
+                body.put("file", file);
+            }
+            if (description != null) {
+                body.put("description", description);
+            }
+            JsonNode op = cli().client().post(JvirtCli.vmPath(vm) + "/export", Map.of("wait", "true"), body);
+            op = cli().awaitOperation(op, null, "exporting " + vm);
+            if (cli().json()) {
+                cli().printJson(op);
+            } else {
+                cli().out.println("VM " + vm + " exported to " + JvirtCli.text(op.path("result"), "bundle") + " ("
+                        + op.path("result").path("bytes").asLong() + " bytes)");
+                cli().out.flush();
+            }
+            return JvirtCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "import", description = "Define a VM from a bundle NAME.tar in the daemon's bundle directory.")
+    static final class ImportCmd extends ImageSub {
+        @Parameters(paramLabel = "NAME.tar")
+        String file;
+
+        @Option(names = "--name", paramLabel = "VM", description = "Name of the new VM (default: the bundle's).")
+        String name;
+
+        @Override
+        public Integer call() throws Exception {
+            ObjectNode body = JsonNodeFactory.instance.objectNode();
+            body.put("file", file);
+            if (name != null) {
+                body.put("name", name);
+            }
+            JsonNode op = cli().client().post("/v1/images/import", Map.of("wait", "true"), body);
+            op = cli().awaitOperation(op, null, "importing " + file);
+            if (cli().json()) {
+                cli().printJson(op);
+            } else {
+                cli().out.println("VM " + JvirtCli.text(op.path("result"), "name") + " imported from " + file);
+                cli().out.flush();
+            }
             return JvirtCli.EXIT_OK;
         }
     }

@@ -335,6 +335,12 @@ class ImageApiTest {
         Files.delete(raw);
         TestHttp.Response again = http.post("/v1/images/import?wait=true", Map.of("file", "bundled.tar", "name", "bundled-copy"));
         assertThat(again.status()).as(again.toString()).isEqualTo(409);
+        Cli cliExport = jvirt("image", "export", "bundled", "--file", "cli.tar");
+        assertThat(cliExport.exit()).as(cliExport.toString()).isZero();
+        assertThat(cliExport.out()).contains("exported to " + daemon.stateDir().resolve("bundles/cli.tar"));
+        Cli cliImport = jvirt("image", "import", "cli.tar", "--name", "cli-copy");
+        assertThat(cliImport.exit()).as(cliImport.toString()).isZero();
+        assertThat(cliImport.out()).contains("VM cli-copy imported from cli.tar");
 
         // bad archives: nothing is defined, nothing lands in the image directory, no staging is left
         Path bundles = daemon.stateDir().resolve("bundles");
