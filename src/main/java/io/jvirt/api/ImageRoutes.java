@@ -24,7 +24,20 @@ import java.util.concurrent.atomic.AtomicReference;
 final class ImageRoutes {
     /** Body of POST /v1/images/{name}/build. {@code size} is bytes or a string like "8G". */
     record BuildBody(String volume, JsonNode size, String format, String source, String hostname, List<String> write,
+            String rootPassword, Boolean randomRootPassword, List<String> sshInject, List<String> firstbootCommand,
             VmDefinition vm) {
+    }
+
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+    /** 16 characters from an alphabet without look-alikes, like virt-builder's random root passwords. */
+    static String randomPassword() {
+        String alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            sb.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
+        }
+        return sb.toString();
     }
 
     private final ImageCatalog catalog;
@@ -69,8 +82,17 @@ final class ImageRoutes {
             for (String w : b.write() == null ? List.<String>of() : b.write()) {
                 writes.add(Customization.parseWrite(w));
             }
+            boolean random = Boolean.TRUE.equals(b.randomRootPassword());
+            if (random && b.rootPassword() != null) {
+                throw ApiErrors.badArgument("give rootPassword or randomRootPassword, not both");
+            }
+            List<Customization.SshKey> keys = new ArrayList<>();
+            for (String k : b.sshInject() == null ? List.<String>of() : b.sshInject()) {
+                keys.add(Customization.parseSshKey(k));
+            }
             ImageBuilder.Request req = new ImageBuilder.Request(ex.param("name"), b.source(), b.volume(), size(b.size()),
-                    b.format(), new Customization(b.hostname(), writes));
+                    b.format(), new Customization(b.hostname(), writes, random ? randomPassword() : b.rootPassword(), keys,
+                            b.firstbootCommand()), random);
             builder.precheck(req);
             VmDefinition vm = b.vm();
             if (vm != null) {

@@ -146,6 +146,18 @@ public final class ImageCommands implements Callable<Integer> {
         @Option(names = "--write", paramLabel = "FILE:CONTENT", description = "Write CONTENT to FILE in the guest (repeatable).")
         List<String> writes = new ArrayList<>();
 
+        @Option(names = "--root-password", paramLabel = "SELECTOR",
+                description = "file:FILE (first line), password:PASSWORD or random (printed once), as virt-builder.")
+        String rootPassword;
+
+        @Option(names = "--ssh-inject", paramLabel = "USER:file:KEYFILE",
+                description = "Add a public key to USER's authorized_keys (also USER:string:KEY). Repeatable.")
+        List<String> sshInject = new ArrayList<>();
+
+        @Option(names = "--firstboot-command", paramLabel = "CMD",
+                description = "Run CMD once at the guest's first boot (systemd unit). Repeatable.")
+        List<String> firstboot = new ArrayList<>();
+
         @Option(names = "--vm", paramLabel = "NAME", description = "Also define a VM with the volume as its disk vda.")
         String vm;
 
@@ -163,6 +175,17 @@ public final class ImageCommands implements Callable<Integer> {
 
         @Option(names = "--cmdline", paramLabel = "ARGS", description = "With --vm: kernel command line.")
         String cmdline;
+
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        private static String readFirstLine(String file) throws JvirtCli.CliException {
+            try {
+                return java.nio.file.Files.readAllLines(java.nio.file.Path.of(file)).stream().findFirst().orElse("").strip();
+            } catch (java.io.IOException e) {
+                throw new JvirtCli.CliException(JvirtCli.EXIT_INVALID, "cannot read " + file + ": " + e.getMessage());
+            }
+        }
 
         @Override
         public Integer call() throws Exception {
@@ -183,6 +206,33 @@ public final class ImageCommands implements Callable<Integer> {
             if (!writes.isEmpty()) {
                 ArrayNode w = body.putArray("write");
                 writes.forEach(w::add);
+            }
+            if (rootPassword != null) {
+                if (rootPassword.equals("random")) {
+                    body.put("randomRootPassword", true);
+                } else if (rootPassword.startsWith("password:")) {
+                    body.put("rootPassword", rootPassword.substring(9));
+                } else if (rootPassword.startsWith("file:")) {
+                    body.put("rootPassword", readFirstLine(rootPassword.substring(5)));
+                } else {
+                    throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                            "--root-password must be file:FILE, password:PASSWORD or random");
+                }
+            }
+            if (!sshInject.isEmpty()) {
+                ArrayNode keys = body.putArray("sshInject");
+                for (String k : sshInject) {
+                    String[] p = k.split(":", 3);
+                    if (p.length != 3 || !(p[1].equals("file") || p[1].equals("string"))) {
+                        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                                "--ssh-inject must be USER:file:KEYFILE or USER:string:KEY");
+                    }
+                    keys.add(p[0] + ":" + (p[1].equals("file") ? readFirstLine(p[2]) : p[2]));
+                }
+            }
+            if (!firstboot.isEmpty()) {
+                ArrayNode f = body.putArray("firstbootCommand");
+                firstboot.forEach(f::add);
             }
             if (vm != null) {
                 ObjectNode v = body.putObject("vm");
@@ -224,6 +274,9 @@ public final class ImageCommands implements Callable<Integer> {
                     r.path("cached").asBoolean() ? " (template was cached)" : "");
             if (definedVm != null) {
                 cli().out.println("VM " + definedVm + " defined with it as vda");
+            }
+            if (r.hasNonNull("generatedRootPassword")) {
+                cli().out.println("Root password (shown once): " + r.path("generatedRootPassword").asText());
             }
             cli().out.flush();
             return JvirtCli.EXIT_OK;

@@ -22,12 +22,17 @@ import java.util.function.Consumer;
 public final class ImageBuilder {
     /** What to build. {@code sizeBytes} null keeps the template's size. */
     public record Request(String template, String source, String volume, Long sizeBytes, String format,
-            Customization customization) {
+            Customization customization, boolean rootPasswordGenerated) {
+        public Request(String template, String source, String volume, Long sizeBytes, String format,
+                Customization customization) {
+            this(template, source, volume, sizeBytes, format, customization, false);
+        }
     }
 
     /** The volume made. */
+    /** {@code generatedRootPassword}: set only when the client asked for a random one (shown once, as virt-builder does). */
     public record Result(String template, String source, String revision, String volume, String path, String format,
-            long virtualSize, boolean cached, boolean customized, long millis) {
+            long virtualSize, boolean cached, boolean customized, long millis, String generatedRootPassword) {
     }
 
     private final ImageCatalog catalog;
@@ -56,7 +61,7 @@ public final class ImageBuilder {
     }
 
     private static final java.util.regex.Pattern LEFTOVER = java.util.regex.Pattern.compile(
-            "\\..+\\.[0-9a-f]{8}(\\.raw)?\\.part|\\.write-.*\\.tmp|\\.debugfs-.*\\.cmd|\\.(download|unpack)-[0-9a-f]{8}\\.part");
+            "\\..+\\.[0-9a-f]{8}(\\.raw)?\\.part|\\.(write|rootpw)-.*\\.tmp|\\.debugfs-.*\\.cmd|\\.(download|unpack)-[0-9a-f]{8}\\.part");
 
     /**
      * Deletes what a build interrupted by a daemon crash left: its part files are named so that nothing else
@@ -170,7 +175,8 @@ public final class ImageBuilder {
             Files.delete(part);
             long actual = virtualSize(qemuImg.info(target, format));
             return new Result(t.entry().id(), t.source().name(), t.entry().revisionOrDefault(), r.volume(),
-                    target.toString(), format, actual, wasCached, !custom.isEmpty(), (System.nanoTime() - t0) / 1_000_000);
+                    target.toString(), format, actual, wasCached, !custom.isEmpty(), (System.nanoTime() - t0) / 1_000_000,
+                    r.rootPasswordGenerated() ? custom.rootPassword() : null);
         } catch (IOException e) {
             throw ImageException.tool("building volume " + r.volume() + ": " + e.getMessage());
         } catch (io.jvirt.storage.QemuImgException e) {

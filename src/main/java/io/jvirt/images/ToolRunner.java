@@ -32,7 +32,15 @@ final class ToolRunner {
 
     /** Runs {@code cmd}; with {@code stdoutTo} set, stdout goes to that file instead of being kept. */
     static Result run(List<String> cmd, Path stdoutTo, Map<String, String> env, Duration timeout) {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        return run(cmd, null, stdoutTo, env, timeout);
+    }
+
+    /** As above, with {@code stdin} fed to the process (secrets go this way, never in arguments). */
+    static Result run(List<String> cmd, byte[] stdin, Path stdoutTo, Map<String, String> env, Duration timeout) {
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        if (stdin == null) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        }
         if (stdoutTo != null) {
             pb.redirectOutput(stdoutTo.toFile());
         }
@@ -44,6 +52,13 @@ final class ToolRunner {
             p = pb.start();
         } catch (IOException e) {
             throw ImageException.tool("cannot run " + cmd.get(0) + " (is it installed?): " + e.getMessage());
+        }
+        if (stdin != null) {
+            try (var in = p.getOutputStream()) {
+                in.write(stdin);
+            } catch (IOException e) {
+                // the process did not read it all; its exit status tells
+            }
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -41,10 +41,40 @@ public final class VirtCustomizer {
         for (Customization.FileWrite w : c.writes()) {
             cmd.addAll(List.of("--write", w.path() + ":" + w.content()));
         }
+        Path secret = null;
+        if (c.rootPassword() != null) {
+            // a file, not the command line, so the password never shows in ps
+            try {
+                secret = Files.createTempFile(rawImage.getParent(), ".rootpw-", ".tmp",
+                        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+                Files.writeString(secret, c.rootPassword());
+            } catch (java.io.IOException e) {
+                throw ImageException.tool("cannot stage the root password: " + e.getMessage());
+            }
+            cmd.addAll(List.of("--root-password", "file:" + secret));
+        }
+        for (Customization.SshKey k : c.sshKeys()) {
+            cmd.addAll(List.of("--ssh-inject", k.user() + ":string:" + k.key()));
+        }
+        for (String f : c.firstbootCommands()) {
+            cmd.addAll(List.of("--firstboot-command", f));
+        }
         Map<String, String> env = forceTcg
                 ? Map.of("LIBGUESTFS_BACKEND", "direct", "LIBGUESTFS_BACKEND_SETTINGS", "force_tcg")
                 : Map.of("LIBGUESTFS_BACKEND", "direct");
-        ToolRunner.Result r = ToolRunner.run(cmd, null, env, TIMEOUT);
+        ToolRunner.Result r;
+        try {
+            r = ToolRunner.run(cmd, null, env, TIMEOUT);
+        } finally {
+            if (secret != null) {
+                try {
+                    Files.deleteIfExists(secret);
+                } catch (java.io.IOException ignored) {
+                    // best effort
+                }
+            }
+        }
         if (!r.ok()) {
             String why = (r.stderr() + "\n" + r.stdout()).lines().filter(l -> l.contains("error")).findFirst()
                     .orElse(r.stderr().strip());

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The real Debian 12 template of scripts/build-templates.sh (minutes to build, so built outside the test run:
  * the test is skipped when the repository is absent): served over HTTP, built into a qcow2 volume with a hostname
- * through the daemon, booted under QEMU, and it must reach a login prompt that shows that hostname.
+ * through the daemon, booted under QEMU, and it must reach a login prompt that shows that hostname; the
+ * first-boot command must have run, and root must be able to log in on the console with the password we set.
  * Repository: -Djvirt.test.templates=DIR, else $JVIRT_TEMPLATE_REPO, else ~/.cache/jvirt/template-repo.
  */
 class DebianTemplateBootTest {
@@ -46,6 +47,8 @@ class DebianTemplateBootTest {
             body.put("volume", "deb.qcow2");
             body.put("size", "3G");
             body.put("hostname", "jvirt-deb");
+            body.put("rootPassword", "jvirt-test-pw");
+            body.putArray("firstbootCommand").add("echo jvirt-firstboot-$((6*7)) > /dev/console");
             ObjectNode def = body.putObject("vm");
             def.put("name", "deb");
             def.put("memoryMiB", 512);
@@ -64,7 +67,15 @@ class DebianTemplateBootTest {
             assertThat(started.status()).as(started.toString()).isEqualTo(200);
             try (ConsoleReader console = new ConsoleReader(http, "deb")) {
                 // systemd under TCG on a shared machine: minutes, not seconds
-                console.await("jvirt-deb login:", Duration.ofMinutes(10));
+                int at = console.await("jvirt-deb login:", Duration.ofMinutes(10));
+                console.await("jvirt-firstboot-42", 0, Duration.ofMinutes(2));
+                // log in with the password we set
+                http.postBytes("/v1/vms/deb/console", "root\n".getBytes());
+                at = console.await("Password:", at, Duration.ofMinutes(2));
+                http.postBytes("/v1/vms/deb/console", "jvirt-test-pw\n".getBytes());
+                at = console.await("root@jvirt-deb", at, Duration.ofMinutes(2));
+                http.postBytes("/v1/vms/deb/console", "echo logged-in-$((6*7)) $(cat /etc/hostname)\n".getBytes());
+                console.await("logged-in-42 jvirt-deb", at, Duration.ofMinutes(2));
             }
             JsonNode info = http.get("/v1/vms/deb").json();
             assertThat(info.path("state").asText()).isEqualTo("running");

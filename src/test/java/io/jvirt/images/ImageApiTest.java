@@ -40,7 +40,10 @@ class ImageApiTest {
         Path evil = Files.createDirectories(repoDir.resolve("evil"));
 
         Path img = TestRepository.ext4(good.resolve("tiny.img"), 32, Map.of("etc/hostname", "template\n",
-                "etc/os-release", "ID=jvirt-test\n", "etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\ttemplate\n"));
+                "etc/os-release", "ID=jvirt-test\n", "etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\ttemplate\n",
+                "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+                "etc/shadow", "root:*:19000:0:99999:7:::\nalice:*:19000:0:99999:7:::\n",
+                "etc/group", "root:x:0:\nshadow:x:42:\nalice:x:1000:\n", "home/alice/.profile", ""));
         TestRepository.xz(img);
         TestRepository.run("qemu-img", "convert", "-q", "-f", "raw", "-O", "qcow2", img.toString(),
                 good.resolve("tiny.qcow2").toString());
@@ -168,13 +171,66 @@ class ImageApiTest {
         long blockSize = Long.parseLong(stats.lines().filter(l -> l.startsWith("Block size:")).findFirst().orElseThrow()
                 .replaceAll("\\D", ""));
         assertThat(blocks * blockSize).isEqualTo(96L << 20);
-        TestRepository.run("e2fsck", "-fn", raw.toString());
+        ToolRunner.Result fsck = ToolRunner.run(List.of("e2fsck", "-fn", raw.toString()), null, null,
+                java.time.Duration.ofMinutes(2));
+        assertThat(fsck.exit()).as(fsck.stdout()).isZero();
         Files.delete(raw);
 
         // the cache holds the verified, decompressed template under its checksum, and nothing half-made
         String sum = http.get("/v1/images/tiny?source=good").json().path("checksumSha512").asText();
         assertThat(names(cacheDir())).contains(sum + ".img").allMatch(n -> !n.endsWith(".part"));
         assertThat(names(imageDir())).allMatch(n -> !n.startsWith("."));
+    }
+
+    static String stat(Path raw, String path) {
+        return TestRepository.run("debugfs", "-R", "stat " + path, raw.toString());
+    }
+
+    @Test
+    void setsRootPasswordInjectsSshKeysAndInstallsFirstbootCommands() throws Exception {
+        String key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJvirtTestKeyJvirtTestKeyJvirtTestKey0000 alice@test";
+        TestHttp.Response r = build("tiny", Map.of("volume", "cust.raw", "format", "raw", "source", "good",
+                "randomRootPassword", true, "sshInject", List.of("alice:" + key, "root:" + key),
+                "firstbootCommand", List.of("echo first > /dev/console", "touch /var/lib/booted-once")));
+        assertThat(r.status()).as(r.toString()).isEqualTo(200);
+        String password = r.json().path("result").path("generatedRootPassword").asText();
+        assertThat(password).hasSize(16);
+        Path raw = imageDir().resolve("cust.raw");
+
+        String rootLine = Ext4Customizer.read(raw, "/etc/shadow").lines().filter(l -> l.startsWith("root:")).findFirst()
+                .orElseThrow();
+        String hash = rootLine.split(":")[1];
+        assertThat(hash).startsWith("$6$");
+        String salt = hash.split("\\$")[2];
+        assertThat(TestRepository.run("openssl", "passwd", "-6", "-salt", salt, password).strip()).isEqualTo(hash);
+        assertThat(rootLine).endsWith(":19000:0:99999:7:::");
+        assertThat(Ext4Customizer.read(raw, "/etc/shadow")).contains("alice:*:19000");
+        assertThat(stat(raw, "/etc/shadow")).contains("Mode:  0640").containsPattern("Group: +42");
+
+        assertThat(Ext4Customizer.read(raw, "/home/alice/.ssh/authorized_keys")).isEqualTo(key + "\n");
+        assertThat(stat(raw, "/home/alice/.ssh/authorized_keys")).contains("Mode:  0600").containsPattern("User: +1000");
+        assertThat(stat(raw, "/home/alice/.ssh")).contains("Mode:  0700").containsPattern("User: +1000");
+        assertThat(Ext4Customizer.read(raw, "/root/.ssh/authorized_keys")).isEqualTo(key + "\n");
+
+        assertThat(Ext4Customizer.read(raw, Ext4Customizer.FIRSTBOOT_SCRIPT))
+                .contains("echo first > /dev/console\ntouch /var/lib/booted-once\n");
+        assertThat(stat(raw, Ext4Customizer.FIRSTBOOT_SCRIPT)).contains("Mode:  0755");
+        assertThat(Ext4Customizer.read(raw, Ext4Customizer.FIRSTBOOT_UNIT)).contains("ConditionPathExists=!");
+        assertThat(stat(raw, "/etc/systemd/system/multi-user.target.wants/jvirt-firstboot.service"))
+                .contains("Type: symlink").contains(Ext4Customizer.FIRSTBOOT_UNIT);
+
+        ToolRunner.Result fsck = ToolRunner.run(List.of("e2fsck", "-fn", raw.toString()), null, null,
+                java.time.Duration.ofMinutes(2));
+        assertThat(fsck.exit()).as(fsck.stdout()).isZero();
+
+        TestHttp.Response noUser = build("tiny", Map.of("volume", "nouser.raw", "source", "good", "sshInject",
+                List.of("bob:" + key)));
+        assertThat(noUser.errorCode()).as(noUser.toString()).isEqualTo("invalid-argument");
+        assertThat(noUser.json().path("error").path("message").asText()).contains("no user 'bob'");
+        TestHttp.Response badKey = build("tiny", Map.of("volume", "badkey.raw", "source", "good", "sshInject",
+                List.of("root:not a key")));
+        assertThat(badKey.errorCode()).isEqualTo("invalid-argument");
+        assertThat(names(imageDir())).doesNotContain("nouser.raw", "badkey.raw");
     }
 
     @Test
