@@ -467,10 +467,16 @@ class ImageApiTest {
         Cli sources = jvirt("image", "sources");
         assertThat(sources.out()).contains("good").contains("evil").contains("clearsigned");
 
+        Path keyFile = Files.writeString(daemon.root().resolve("id.pub"),
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJvirtCliKey alice@cli\n");
         Cli build = jvirt("image", "build", "tiny", "--source", "good", "--output-volume", "cli.qcow2", "--size", "48M",
-                "--hostname", "cli-host", "--write", "/etc/issue:hello");
+                "--hostname", "cli-host", "--write", "/etc/issue:hello", "--root-password", "random",
+                "--ssh-inject", "alice:file:" + keyFile, "--firstboot-command", "true");
         assertThat(build.exit()).as(build.toString()).isZero();
-        assertThat(build.out()).contains("Volume cli.qcow2 built from tiny").contains(imageDir().resolve("cli.qcow2").toString());
+        assertThat(build.out()).contains("Volume cli.qcow2 built from tiny").contains(imageDir().resolve("cli.qcow2").toString())
+                .containsPattern("Root password \\(shown once\\): [A-Za-z0-9]{16}");
+        Cli badPw = jvirt("image", "build", "tiny", "--output-volume", "pw.qcow2", "--root-password", "plain");
+        assertThat(badPw.exit()).isEqualTo(io.jvirt.cli.JvirtCli.EXIT_USAGE);
         JsonNode info = JSON.readTree(TestRepository.run("qemu-img", "info", "--output=json",
                 imageDir().resolve("cli.qcow2").toString()));
         assertThat(info.path("virtual-size").asLong()).isEqualTo(48L << 20);
