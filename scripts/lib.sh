@@ -55,6 +55,10 @@ apt_install() {
 # Everything jvirt needs at build, test and run time.
 install_deps() {
     apt_install qemu-system-x86 qemu-utils maven busybox-static xz-utils cpio curl util-linux
+    # images: gpg verifies template indexes, e2fsprogs customizes them; libguestfs-tools (virt-builder,
+    # virt-customize, virt-index-validate) is optional: the tests that need it are skipped without it
+    apt_install gnupg e2fsprogs fdisk openssl
+    (apt_install libguestfs-tools) || log "libguestfs-tools not installed: virt-builder compatibility tests will be skipped"
     find_jdk
 }
 

@@ -31,7 +31,13 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** Everything the routes serve. */
-    public record Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts) {
+    public record Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts,
+            io.jvirt.images.ImageCatalog imageCatalog, io.jvirt.images.ImageBuilder imageBuilder,
+            io.jvirt.images.Bundles bundles) {
+        /** Without the image layer (tests that do not need it). */
+        public Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts) {
+            this(vms, mapper, hostFacts, null, null, null);
+        }
     }
 
     public static ApiServer start(Services services, Path socket, InetSocketAddress tcp) throws Exception {
@@ -47,6 +53,10 @@ public final class ApiServer implements AutoCloseable {
         new ConsoleRoutes(services.vms()).register(router);
         new OperationRoutes(operations).register(router);
         new EventRoutes(hub).register(router);
+        if (services.imageCatalog() != null) {
+            new ImageRoutes(services.imageCatalog(), services.imageBuilder(), operations, services.vms()).register(router);
+            new BundleRoutes(services.bundles(), operations, services.vms()).register(router);
+        }
 
         VirtualThreadPool pool = new VirtualThreadPool();
         pool.setName("jvirtd-http");

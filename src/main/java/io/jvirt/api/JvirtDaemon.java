@@ -59,6 +59,14 @@ public final class JvirtDaemon implements Callable<Integer> {
     @Option(names = "--probe-cache", description = "Where the KVM probe verdict is cached. Default: <state-dir>/accel-probe.json")
     Path probeCache;
 
+    @Option(names = "--image-source", paramLabel = "[NAME=]URI,KEYFILE[,FINGERPRINT]",
+            description = "A template repository: its signed index (index.asc, or index with index.sig) and the public "
+                + "key trusted to sign it. Repeatable; adds to <state-dir>/image-sources.json.")
+    java.util.List<String> imageSources = new java.util.ArrayList<>();
+
+    @Option(names = "--image-dir", description = "Where built template volumes go. Default: <state-dir>/images")
+    Path imageDir;
+
     public static void main(String[] args) {
         int code = new CommandLine(new JvirtDaemon()).execute(args);
         if (code != 0) {
@@ -83,6 +91,18 @@ public final class JvirtDaemon implements Callable<Integer> {
         QemuBinaries binaries = new QemuBinaries();
         String qemuVersion = binaries.version(emulatorPath);
         String hostname = hostname();
+        io.jvirt.images.ImageCatalog imageCatalog = new io.jvirt.images.ImageCatalog(
+                io.jvirt.images.ImageSources.load(stateDir, imageSources, mapper), new io.jvirt.images.GpgVerifier());
+        io.jvirt.images.ImageBuilder imageBuilder = new io.jvirt.images.ImageBuilder(imageCatalog,
+                new io.jvirt.images.TemplateCache(stateDir.resolve("image-cache")), new io.jvirt.storage.QemuImg(),
+                imageDir != null ? imageDir : stateDir.resolve("images"),
+                io.jvirt.images.VirtCustomizer.find(verdict.accel() == Accelerator.TCG));
+        io.jvirt.images.Bundles bundles = new io.jvirt.images.Bundles(stateDir.resolve("bundles"),
+                imageBuilder.outputDir(), new io.jvirt.storage.QemuImg(), verdict.accel().qemuName());
+        int leftovers = imageBuilder.removeLeftovers();
+        if (leftovers > 0) {
+            log.info("removed {} part file(s) of image builds interrupted by a crash", leftovers);
+        }
         ApiServer.Services services = new ApiServer.Services(vms, mapper, () -> {
             Map<String, Object> facts = new LinkedHashMap<>();
             facts.put("daemon", "jvirtd");
@@ -95,7 +115,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("vms", vms.count());
             facts.put("pid", ProcessHandle.current().pid());
             return facts;
-        });
+        }, imageCatalog, imageBuilder, bundles);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
         ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -86,7 +86,7 @@ public final class JvirtCli implements Callable<Integer> {
 
     /** Every subcommand, in the order help lists them (see {@link #newSubcommand}). */
     static final List<String> SUBCOMMANDS = List.of("list", "define", "undefine", "start", "shutdown", "destroy",
-            "suspend", "resume", "info", "console", "events", "help");
+            "suspend", "resume", "info", "console", "events", "image", "help");
 
     /**
      * A new instance of subcommand {@code name} (or alias), or null. Subcommands are registered lazily: picocli
@@ -106,6 +106,7 @@ public final class JvirtCli implements Callable<Integer> {
             case "info", "dominfo" -> new InfoCmd();
             case "console" -> new ConsoleCmd();
             case "events" -> new EventsCmd();
+            case "image" -> new ImageCommands();
             default -> null;
         };
     }

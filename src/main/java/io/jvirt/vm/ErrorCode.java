@@ -16,6 +16,14 @@ public enum ErrorCode {
     TIMEOUT("timeout"),
     CANCELLED("cancelled"),
     METHOD_NOT_ALLOWED("method-not-allowed"),
+    IMAGE_NOT_FOUND("image-not-found"),
+    BAD_SIGNATURE("bad-signature"),
+    BAD_INDEX("bad-index"),
+    BAD_BUNDLE("bad-bundle"),
+    CHECKSUM_MISMATCH("checksum-mismatch"),
+    SOURCE_UNREACHABLE("source-unreachable"),
+    VOLUME_EXISTS("volume-exists"),
+    IMAGE_TOOL_FAILED("image-tool-failed"),
     INTERNAL("internal");
 
     private final String code;

@@ -1,0 +1,117 @@
+package io.jvirt.api;
+
+import io.jvirt.images.Bundles;
+import io.jvirt.vm.ErrorCode;
+import io.jvirt.vm.JvirtException;
+import io.jvirt.vm.PendingJob;
+import io.jvirt.vm.VmManager;
+import io.jvirt.vm.VmState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** VM bundles (docs/images.md): export a stopped VM to a tarball with a run script, import one as a new VM. */
+final class BundleRoutes {
+    record ExportBody(String file, String description) {
+    }
+
+    record ImportBody(String file, String name) {
+    }
+
+    private final Bundles bundles;
+    private final Operations operations;
+    private final VmManager vms;
+
+    BundleRoutes(Bundles bundles, Operations operations, VmManager vms) {
+        this.bundles = bundles;
+        this.operations = operations;
+        this.vms = vms;
+    }
+
+    void register(Router r) {
+        r.add("POST", "/v1/vms/{name}/export", ex -> {
+            String vm = ex.param("name");
+            byte[] raw = ex.body();
+            ExportBody b;
+            try {
+                b = raw.length == 0 ? new ExportBody(null, null) : Json.mapper().readValue(raw, ExportBody.class);
+            } catch (IOException e) {
+                throw ApiErrors.badArgument("export body must be {\"file\": \"NAME.tar\", \"description\": \"...\"}: "
+                        + e.getMessage().lines().findFirst().orElse(""));
+            }
+            String file = b.file() != null ? b.file() : vm + ".tar";
+            Path target = bundles.bundlePath(file);
+            if (Files.exists(target)) {
+                throw new JvirtException(ErrorCode.VOLUME_EXISTS, "bundle '" + file + "' already exists",
+                        Map.of("bundle", file));
+            }
+            String id = Operations.newId();
+            PendingJob<Map<String, Object>> job = vms.prepareJob(vm, "export", id, ex.querySeconds("queue", Duration.ZERO),
+                    ctx -> {
+                        if (ctx.state() != VmState.SHUTOFF && ctx.state() != VmState.CRASHED) {
+                            throw new JvirtException(ErrorCode.INVALID_STATE, "VM '" + vm + "' must be shut off to be "
+                                    + "exported; it is " + ctx.state().wire(), Map.of("vm", vm, "state", ctx.state().wire()));
+                        }
+                    },
+                    ctx -> {
+                        Path path = bundles.export(ctx.definition(), file, b.description());
+                        Map<String, Object> result = new LinkedHashMap<>();
+                        result.put("vm", vm);
+                        result.put("bundle", path.toString());
+                        try {
+                            result.put("bytes", Files.size(path));
+                        } catch (IOException e) {
+                            result.put("bytes", -1);
+                        }
+                        return result;
+                    });
+            answer(ex, operations.run(id, "export", vm, job::run, () -> job.cancel("cancelled by the client")));
+        });
+        r.add("POST", "/v1/images/import", ex -> {
+            ImportBody b = ex.bodyAs(ImportBody.class, ErrorCode.INVALID_ARGUMENT);
+            bundles.bundlePath(b.file());
+            if (b.name() != null) {
+                io.jvirt.vm.DefinitionValidator.checkName(b.name());
+            }
+            String id = Operations.newId();
+            answer(ex, operations.run(id, "import", b.name(), () -> {
+                Bundles.Imported im = bundles.importBundle(b.file(), b.name());
+                try {
+                    return vms.define(im.definition());
+                } catch (RuntimeException e) {
+                    for (Path p : im.files()) {
+                        try {
+                            Files.deleteIfExists(p);
+                        } catch (IOException ignored) {
+                            // best effort
+                        }
+                    }
+                    throw e;
+                }
+            }, () -> { }));
+        });
+    }
+
+    private void answer(Exchange ex, Operation op) throws IOException {
+        if (!ex.queryBool("wait")) {
+            ex.json(202, op);
+            return;
+        }
+        Operation done = operations.await(op, Duration.ofDays(1));
+        if (done.getStatus() == Operation.Status.success) {
+            ex.json(200, done);
+            return;
+        }
+        ApiErrors.ErrorBody e = done.getError();
+        ErrorCode code = ErrorCode.INTERNAL;
+        for (ErrorCode c : ErrorCode.values()) {
+            if (c.code().equals(e.code())) {
+                code = c;
+            }
+        }
+        ex.json(ApiErrors.status(code), new ApiErrors.Envelope(e));
+    }
+}

@@ -1,0 +1,193 @@
+package io.jvirt.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.jvirt.images.Customization;
+import io.jvirt.images.ImageBuilder;
+import io.jvirt.images.ImageCatalog;
+import io.jvirt.images.ImageSource;
+import io.jvirt.images.Sizes;
+import io.jvirt.vm.DefinitionValidator;
+import io.jvirt.vm.ErrorCode;
+import io.jvirt.vm.JvirtException;
+import io.jvirt.vm.VmDefinition;
+import io.jvirt.vm.VmManager;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/** /v1/images: template sources, the templates their signed indexes list, and building volumes from them. */
+final class ImageRoutes {
+    /** Body of POST /v1/images/{name}/build. {@code size} is bytes or a string like "8G". */
+    record BuildBody(String volume, JsonNode size, String format, String source, String hostname, List<String> write,
+            String rootPassword, Boolean randomRootPassword, List<String> sshInject, List<String> firstbootCommand,
+            VmDefinition vm) {
+    }
+
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+    /** 16 characters from an alphabet without look-alikes, like virt-builder's random root passwords. */
+    static String randomPassword() {
+        String alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            sb.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
+        }
+        return sb.toString();
+    }
+
+    private final ImageCatalog catalog;
+    private final ImageBuilder builder;
+    private final Operations operations;
+    private final VmManager vms;
+
+    ImageRoutes(ImageCatalog catalog, ImageBuilder builder, Operations operations, VmManager vms) {
+        this.catalog = catalog;
+        this.builder = builder;
+        this.operations = operations;
+        this.vms = vms;
+    }
+
+    void register(Router r) {
+        r.add("GET", "/v1/images/sources", ex -> {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (ImageSource s : catalog.sources()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("name", s.name());
+                m.put("uri", s.uri().toString());
+                m.put("key", s.keyFile().toString());
+                m.put("fingerprint", s.fingerprint());
+                m.put("signature", s.clearsigned() ? "clearsigned" : "detached");
+                out.add(m);
+            }
+            ex.json(200, out);
+        });
+        r.add("GET", "/v1/images", ex -> ex.json(200, catalog.list(ex.query("source").orElse(null))));
+        r.add("GET", "/v1/images/{name}", ex -> {
+            ImageCatalog.Resolved t = catalog.resolve(ex.param("name"), ex.query("source").orElse(null));
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("template", ImageCatalog.TemplateView.of(t.source().name(), t.entry()));
+            m.put("file", t.fileUri().toString());
+            m.put("checksumSha512", t.entry().checksumSha512());
+            m.put("expand", t.entry().expand());
+            ex.json(200, m);
+        });
+        r.add("POST", "/v1/images/{name}/build", ex -> {
+            BuildBody b = ex.bodyAs(BuildBody.class, ErrorCode.INVALID_ARGUMENT);
+            List<Customization.FileWrite> writes = new ArrayList<>();
+            for (String w : b.write() == null ? List.<String>of() : b.write()) {
+                writes.add(Customization.parseWrite(w));
+            }
+            boolean random = Boolean.TRUE.equals(b.randomRootPassword());
+            if (random && b.rootPassword() != null) {
+                throw ApiErrors.badArgument("give rootPassword or randomRootPassword, not both");
+            }
+            List<Customization.SshKey> keys = new ArrayList<>();
+            for (String k : b.sshInject() == null ? List.<String>of() : b.sshInject()) {
+                keys.add(Customization.parseSshKey(k));
+            }
+            ImageBuilder.Request req = new ImageBuilder.Request(ex.param("name"), b.source(), b.volume(), size(b.size()),
+                    b.format(), new Customization(b.hostname(), writes, random ? randomPassword() : b.rootPassword(), keys,
+                            b.firstbootCommand()), random);
+            builder.precheck(req);
+            VmDefinition vm = b.vm();
+            if (vm != null) {
+                precheckVm(vm);
+            }
+            AtomicBoolean cancelled = new AtomicBoolean();
+            AtomicReference<Operation> self = new AtomicReference<>();
+            String id = Operations.newId();
+            Operation op = operations.run(id, "image-build", vm == null ? null : vm.name(), () -> {
+                ImageBuilder.Result built = builder.build(req, p -> {
+                    Operation o = self.get();
+                    if (o != null) {
+                        o.progress(p);
+                    }
+                }, cancelled::get);
+                return vm == null ? built : defineVm(vm, built);
+            }, () -> cancelled.set(true));
+            self.set(op);
+            answer(ex, op);
+        });
+    }
+
+    /** The VM must be definable before anything is built: a valid, unused name and no disks of its own. */
+    private void precheckVm(VmDefinition vm) {
+        DefinitionValidator.checkName(vm.name());
+        if (vm.disks() != null && !vm.disks().isEmpty()) {
+            throw new JvirtException(ErrorCode.INVALID_DEFINITION, "vm.disks must be empty: the built volume is its disk");
+        }
+        try {
+            vms.get(vm.name());
+        } catch (JvirtException e) {
+            if (e.code() == ErrorCode.VM_NOT_FOUND) {
+                return;
+            }
+            throw e;
+        }
+        throw new JvirtException(ErrorCode.VM_EXISTS, "VM '" + vm.name() + "' already exists", Map.of("vm", vm.name()));
+    }
+
+    /** Defines the VM with the new volume as vda; if that fails the volume is removed again (nothing half-made). */
+    private Map<String, Object> defineVm(VmDefinition vm, ImageBuilder.Result built) {
+        VmDefinition def = new VmDefinition(vm.name(), vm.uuid(), vm.memoryMiB(), vm.vcpus(), vm.machine(), vm.accel(),
+                vm.emulator(), vm.boot(), List.of(new VmDefinition.Disk("vda", built.path(), built.format(), "virtio",
+                false)), vm.nics());
+        Object view;
+        try {
+            view = vms.define(def);
+        } catch (RuntimeException e) {
+            try {
+                java.nio.file.Files.deleteIfExists(java.nio.file.Path.of(built.path()));
+            } catch (IOException ignored) {
+                // reported below anyway
+            }
+            throw e;
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("volume", built);
+        result.put("vm", view);
+        return result;
+    }
+
+    private static Long size(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (n.isIntegralNumber()) {
+            if (n.asLong() <= 0) {
+                throw ApiErrors.badArgument("size must be positive");
+            }
+            return n.asLong();
+        }
+        if (n.isTextual()) {
+            return Sizes.parse(n.asText());
+        }
+        throw ApiErrors.badArgument("size must be a number of bytes or a string like \"8G\"");
+    }
+
+    /** 202 with the operation, or with ?wait=true the finished operation (or its error). */
+    private void answer(Exchange ex, Operation op) throws IOException {
+        if (!ex.queryBool("wait")) {
+            ex.json(202, op);
+            return;
+        }
+        Operation done = operations.await(op, Duration.ofDays(1));
+        if (done.getStatus() == Operation.Status.success) {
+            ex.json(200, done);
+            return;
+        }
+        ApiErrors.ErrorBody e = done.getError();
+        ErrorCode code = ErrorCode.INTERNAL;
+        for (ErrorCode c : ErrorCode.values()) {
+            if (c.code().equals(e.code())) {
+                code = c;
+            }
+        }
+        ex.json(ApiErrors.status(code), new ApiErrors.Envelope(e));
+    }
+}
