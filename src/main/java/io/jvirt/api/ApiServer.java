@@ -31,7 +31,8 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /** Everything the routes serve. */
-    public record Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts) {
+    public record Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts,
+            io.jvirt.storage.PoolManager pools, io.jvirt.storage.VolumeService volumes) {
     }
 
     public static ApiServer start(Services services, Path socket, InetSocketAddress tcp) throws Exception {
@@ -47,6 +48,7 @@ public final class ApiServer implements AutoCloseable {
         new ConsoleRoutes(services.vms()).register(router);
         new OperationRoutes(operations).register(router);
         new EventRoutes(hub).register(router);
+        new StorageRoutes(services.pools(), services.volumes()).register(router);
 
         VirtualThreadPool pool = new VirtualThreadPool();
         pool.setName("jvirtd-http");

@@ -80,6 +80,7 @@ public final class JvirtDaemon implements Callable<Integer> {
                 verdict.accel(), Duration.ofSeconds(30)), store);
         vms.loadAndRecover();
 
+        io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
         QemuBinaries binaries = new QemuBinaries();
         String qemuVersion = binaries.version(emulatorPath);
         String hostname = hostname();
@@ -95,7 +96,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("vms", vms.count());
             facts.put("pid", ProcessHandle.current().pid());
             return facts;
-        });
+        }, pools, new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions));
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
         ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

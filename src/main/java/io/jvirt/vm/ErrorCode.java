@@ -16,6 +16,11 @@ public enum ErrorCode {
     TIMEOUT("timeout"),
     CANCELLED("cancelled"),
     METHOD_NOT_ALLOWED("method-not-allowed"),
+    POOL_NOT_FOUND("pool-not-found"),
+    VOLUME_NOT_FOUND("volume-not-found"),
+    VOLUME_EXISTS("volume-exists"),
+    VOLUME_IN_USE("volume-in-use"),
+    INVALID_VOLUME("invalid-volume"),
     INTERNAL("internal");
 
     private final String code;
