@@ -56,6 +56,22 @@ public final class QemuImg {
         return parse(run(args));
     }
 
+    /**
+     * As {@link #info(Path, boolean)}, with the image's format given ({@code -f}) instead of probed: a raw image
+     * whose guest wrote a qcow2 header must not be read as qcow2 (its "backing file" could be any host file).
+     */
+    public JsonNode info(Path file, String format, boolean backingChain) {
+        if (format == null) {
+            return info(file, backingChain);
+        }
+        List<String> args = new ArrayList<>(List.of("info", "--output=json", "-U", "-f", format));
+        if (backingChain) {
+            args.add("--backing-chain");
+        }
+        args.add(file.toString());
+        return parse(run(args));
+    }
+
     public void resize(Path file, String format, long newSizeBytes) {
         run(List.of("resize", "-q", "-f", format, file.toString(), Long.toString(newSizeBytes)));
     }

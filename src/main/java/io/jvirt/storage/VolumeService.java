@@ -86,7 +86,7 @@ public final class VolumeService {
             }
             try (VolumeLocks.Held held = locks.lock(file)) {
                 refuseExisting(file, req.name(), pool);
-                makeAtomically(file, tmp -> qemuImg.create(tmp, format, size, null, null));
+                makeAtomically(file, format, tmp -> qemuImg.create(tmp, format, size, null, null));
             }
             return info(poolName, req.name());
         }
@@ -111,7 +111,7 @@ public final class VolumeService {
                 throw invalid("backing volume '" + req.backing() + "' is " + actual + ", not " + backingFormat);
             }
             // A name relative to the overlay's directory keeps the pool movable as a whole.
-            makeAtomically(file, tmp -> qemuImg.create(tmp, format, size, Path.of(backing.getFileName().toString()),
+            makeAtomically(file, format, tmp -> qemuImg.create(tmp, format, size, Path.of(backing.getFileName().toString()),
                     backingFormat));
         }
         return info(poolName, req.name());
@@ -151,7 +151,7 @@ public final class VolumeService {
             }
             String fromFormat = probeFormat(source, name);
             String toFormat = targetFormat == null ? fromFormat : targetFormat;
-            makeAtomically(file, tmp -> qemuImg.convert(source, fromFormat, tmp, toFormat));
+            makeAtomically(file, toFormat, tmp -> qemuImg.convert(source, fromFormat, tmp, toFormat));
         }
         return info(poolName, target);
     }
@@ -176,6 +176,7 @@ public final class VolumeService {
             }
             try {
                 Files.delete(file);
+                VolumeFormats.remove(file);
             } catch (NoSuchFileException e) {
                 throw notFound(pool, name);
             } catch (IOException e) {
@@ -209,7 +210,7 @@ public final class VolumeService {
             }
             JsonNode info;
             try {
-                info = qemuImg.info(overlay, false);
+                info = qemuImg.info(overlay, VolumeFormats.get(overlay).orElse(null), false);
             } catch (QemuImgException e) {
                 continue; // not an image qemu-img can read, so nothing is built on it
             }
@@ -232,7 +233,8 @@ public final class VolumeService {
     // ---- helpers -----------------------------------------------------------------------------------------
 
     private Volume describe(Pool pool, String name, Path file) {
-        JsonNode chain = qemu(name, () -> qemuImg.info(file, true));
+        String known = VolumeFormats.get(file).orElse(null);
+        JsonNode chain = qemu(name, () -> qemuImg.info(file, known, true));
         JsonNode top = chain.isArray() ? chain.path(0) : chain;
         List<Volume.BackingImage> below = new ArrayList<>();
         for (int i = 1; chain.isArray() && i < chain.size(); i++) {
@@ -246,7 +248,12 @@ public final class VolumeService {
                 below.isEmpty() ? null : below);
     }
 
+    /** The recorded format; probed only for files jvirt did not make. */
     private String probeFormat(Path file, String name) {
+        Optional<String> known = VolumeFormats.get(file);
+        if (known.isPresent()) {
+            return known.get();
+        }
         return qemu(name, () -> qemuImg.info(file, false)).path("format").asText();
     }
 
@@ -279,10 +286,11 @@ public final class VolumeService {
     }
 
     /** Writes the image under a hidden name (never listed, never a valid volume name), then renames it into place. */
-    private void makeAtomically(Path file, Maker maker) {
+    private void makeAtomically(Path file, String format, Maker maker) {
         Path tmp = file.resolveSibling(".tmp-" + file.getFileName());
         try {
             Files.deleteIfExists(tmp); // left by a crash
+            VolumeFormats.put(file, format);
             qemu(file.getFileName().toString(), () -> {
                 maker.make(tmp);
                 return null;
@@ -297,7 +305,10 @@ public final class VolumeService {
         } finally {
             try {
                 Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
+                if (!Files.exists(file)) {
+                    VolumeFormats.remove(file); // the image was not made: neither is its record
+                }
+            } catch (IOException | UncheckedIOException ignored) {
                 // best effort; the next attempt removes it
             }
         }

@@ -172,15 +172,36 @@ class StorageApiTest {
         assertThat(run("qemu-img", "compare", "-q", src.toString(), pool.resolve("clone-dst.raw").toString())).isZero();
         assertThat(api.delete("/v1/pools/default/volumes/clone-src.qcow2").status()).isEqualTo(200);
         assertThat(run("qemu-img", "check", "-q", pool.resolve("clone-dst.qcow2").toString())).isZero();
-        assertThat(Files.list(pool).map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("."));
+        assertThat(Files.list(pool).map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".tmp-"));
+    }
+
+    @Test
+    void aRawVolumeIsNeverReadAsTheQcow2ItsGuestWroteIntoIt() throws Exception {
+        created(vol("trap.raw", "raw", "1M"));
+        Path trap = pool.resolve("trap.raw");
+        // What a guest could write to its raw disk: a qcow2 header naming a host file as backing file.
+        Path header = daemon.root().resolve("header.qcow2");
+        assertThat(run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "/etc/hostname", "-F", "raw",
+                header.toString(), "1M")).isZero();
+        try (var ch = java.nio.channels.FileChannel.open(trap, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(Files.readAllBytes(header)), 0);
+        }
+        JsonNode info = api.get("/v1/pools/default/volumes/trap.raw").json();
+        assertThat(info.path("format").asText()).isEqualTo("raw");
+        assertThat(info.has("backingFile")).isFalse();
+        TestHttp.Response clone = api.post("/v1/pools/default/volumes/trap.raw/clone", Map.of("name", "trap-copy.raw"));
+        assertThat(clone.json().path("format").asText()).as(clone.toString()).isEqualTo("raw");
+        assertThat(Files.readAllBytes(pool.resolve("trap-copy.raw"))).isEqualTo(Files.readAllBytes(trap));
     }
 
     @Test
     void deleteRemovesTheFile() {
         created(vol("gone.qcow2", "qcow2", "1M"));
+        assertThat(Files.exists(pool.resolve(".jvirt/gone.qcow2.json"))).isTrue();
         TestHttp.Response d = api.delete("/v1/pools/default/volumes/gone.qcow2");
         assertThat(d.status()).as(d.toString()).isEqualTo(200);
         assertThat(Files.exists(pool.resolve("gone.qcow2"))).isFalse();
+        assertThat(Files.exists(pool.resolve(".jvirt/gone.qcow2.json"))).isFalse();
         assertThat(api.get("/v1/pools/default/volumes/gone.qcow2").errorCode()).isEqualTo("volume-not-found");
         assertThat(api.delete("/v1/pools/default/volumes/gone.qcow2").errorCode()).isEqualTo("volume-not-found");
     }
