@@ -195,6 +195,51 @@ class StorageApiTest {
     }
 
     @Test
+    void racingCreatesOfOneNameMakeExactlyOneVolume() throws Exception {
+        int n = 8;
+        List<TestHttp.Response> answers;
+        try (var threads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            List<java.util.concurrent.Future<TestHttp.Response>> fs = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                String format = i % 2 == 0 ? "qcow2" : "raw";
+                fs.add(threads.submit(() -> create(vol("race.img", format, "4M"))));
+            }
+            answers = new java.util.ArrayList<>();
+            for (var f : fs) {
+                answers.add(f.get());
+            }
+        }
+        assertThat(answers).filteredOn(r -> r.status() == 201).hasSize(1);
+        assertThat(answers).filteredOn(r -> "volume-exists".equals(r.errorCode())).hasSize(n - 1);
+        String winner = answers.stream().filter(r -> r.status() == 201).findFirst().orElseThrow().json().path("format").asText();
+        assertThat(api.get("/v1/pools/default/volumes/race.img").json().path("format").asText()).isEqualTo(winner);
+        assertThat(run("qemu-img", "info", "-f", winner, pool.resolve("race.img").toString())).isZero();
+    }
+
+    @Test
+    void anOverlayRacingTheDeleteOfItsBaseNeverDangles() throws Exception {
+        for (int round = 0; round < 4; round++) {
+            String base = "rb" + round + ".qcow2";
+            String top = "rt" + round + ".qcow2";
+            created(vol(base, "qcow2", "4M"));
+            TestHttp.Response[] got = new TestHttp.Response[2];
+            Thread a = Thread.ofVirtual().start(() -> got[0] = create(vol(top, "qcow2", null).put("backing", base)));
+            Thread b = Thread.ofVirtual().start(() -> got[1] = api.delete("/v1/pools/default/volumes/" + base));
+            a.join();
+            b.join();
+            if (got[0].status() == 201) {
+                // the overlay came first: the delete saw it and was refused, and the chain is whole
+                assertThat(got[1].errorCode()).as(got[1].toString()).isEqualTo("volume-in-use");
+                assertThat(run("qemu-img", "check", "-q", pool.resolve(top).toString())).isZero();
+            } else {
+                assertThat(got[0].errorCode()).as(got[0].toString()).isEqualTo("volume-not-found");
+                assertThat(got[1].status()).isEqualTo(200);
+                assertThat(Files.exists(pool.resolve(top))).isFalse();
+            }
+        }
+    }
+
+    @Test
     void deleteRemovesTheFile() {
         created(vol("gone.qcow2", "qcow2", "1M"));
         assertThat(Files.exists(pool.resolve(".jvirt/gone.qcow2.json"))).isTrue();
