@@ -25,7 +25,7 @@ final class ApiErrors {
             case VM_EXISTS, INVALID_STATE, VM_BUSY, CANCELLED -> 409;
             case INVALID_VOLUME -> 400;
             case POOL_NOT_FOUND, VOLUME_NOT_FOUND -> 404;
-            case VOLUME_EXISTS, VOLUME_IN_USE -> 409;
+            case POOL_EXISTS, VOLUME_EXISTS, VOLUME_IN_USE -> 409;
             case TIMEOUT -> 504;
             case QEMU_FAILED, INTERNAL -> 500;
         };

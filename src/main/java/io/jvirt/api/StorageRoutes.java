@@ -33,6 +33,12 @@ final class StorageRoutes {
     void register(Router r) {
         r.add("GET", "/v1/pools", ex -> ex.json(200, pools.list().stream().map(StorageRoutes::describe).toList()));
         r.add("GET", "/v1/pools/{pool}", ex -> ex.json(200, describe(pools.get(ex.param("pool")))));
+        r.add("POST", "/v1/pools", ex -> ex.json(201, describe(pools.define(
+                ex.bodyAs(PoolManager.Definition.class, ErrorCode.INVALID_ARGUMENT)))));
+        r.add("DELETE", "/v1/pools/{pool}", ex -> {
+            pools.undefine(ex.param("pool"));
+            ex.json(200, Map.of("undefined", ex.param("pool")));
+        });
         r.add("GET", "/v1/pools/{pool}/volumes", ex -> ex.json(200, volumes.list(ex.param("pool"))));
         r.add("POST", "/v1/pools/{pool}/volumes", ex -> {
             pools.get(ex.param("pool"));

@@ -41,7 +41,7 @@ import java.util.concurrent.Callable;
             "  1  other failure",
             "  2  usage error",
             "  3  not found (vm-not-found, operation-not-found, pool-not-found, volume-not-found)",
-            "  4  conflict (vm-exists, invalid-state, vm-busy, volume-exists, volume-in-use)",
+            "  4  conflict (vm-exists, invalid-state, vm-busy, volume-exists, volume-in-use, pool-exists)",
             "  5  jvirtd unreachable",
             "  6  timeout",
             "  7  invalid input (invalid-definition, invalid-name, invalid-argument, disk-not-found, invalid-volume)",
@@ -320,6 +320,7 @@ public final class JvirtCli implements Callable<Integer> {
             case "vm-not-found": case "operation-not-found": case "pool-not-found": case "volume-not-found":
                 return EXIT_NOT_FOUND;
             case "vm-exists": case "invalid-state": case "vm-busy": case "volume-exists": case "volume-in-use":
+            case "pool-exists":
                 return EXIT_CONFLICT;
             case "timeout":
                 return EXIT_TIMEOUT;

@@ -205,7 +205,8 @@ final class StorageCommands {
 
     // ---- pool ----------------------------------------------------------------------------------------------
 
-    @Command(name = "pool", description = "Show storage pools.", subcommands = {PoolList.class, PoolInfo.class})
+    @Command(name = "pool", description = "Show, define and undefine storage pools.",
+            subcommands = {PoolList.class, PoolInfo.class, PoolDefine.class, PoolUndefine.class})
     static final class PoolCmd extends Group {
     }
 
@@ -249,6 +250,35 @@ final class StorageCommands {
             cli().out.print(sb);
             cli().out.flush();
             return EXIT_OK;
+        }
+    }
+
+    @Command(name = "define", description = "Make an existing directory a pool.")
+    static final class PoolDefine extends Leaf {
+        @Parameters(index = "0", paramLabel = "POOL")
+        String pool;
+
+        @Parameters(index = "1", paramLabel = "DIR", description = "An existing directory (not inside another pool).")
+        String dir;
+
+        @Override
+        public Integer call() throws Exception {
+            String abs = java.nio.file.Path.of(dir).toAbsolutePath().normalize().toString();
+            JsonNode p = cli().client().post("/v1/pools", null,
+                    JsonNodeFactory.instance.objectNode().put("name", pool).put("path", abs));
+            return print(p, "Pool " + text(p, "name") + " defined at " + text(p, "path"));
+        }
+    }
+
+    @Command(name = "undefine", description = "Forget a pool (its directory and images stay).")
+    static final class PoolUndefine extends Leaf {
+        @Parameters(paramLabel = "POOL")
+        String pool;
+
+        @Override
+        public Integer call() throws Exception {
+            JsonNode r = cli().client().delete("/v1/pools/" + ApiClient.segment(pool));
+            return print(r, "Pool " + pool + " undefined");
         }
     }
 

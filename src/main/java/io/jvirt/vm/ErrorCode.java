@@ -17,6 +17,7 @@ public enum ErrorCode {
     CANCELLED("cancelled"),
     METHOD_NOT_ALLOWED("method-not-allowed"),
     POOL_NOT_FOUND("pool-not-found"),
+    POOL_EXISTS("pool-exists"),
     VOLUME_NOT_FOUND("volume-not-found"),
     VOLUME_EXISTS("volume-exists"),
     VOLUME_IN_USE("volume-in-use"),

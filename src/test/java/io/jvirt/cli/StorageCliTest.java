@@ -56,6 +56,20 @@ class StorageCliTest {
     }
 
     @Test
+    void poolDefineAndUndefine() throws Exception {
+        Path dir = Files.createDirectories(daemon.root().resolve("clipool"));
+        Result defined = jvirt("pool", "define", "clipool", dir.toString());
+        assertThat(defined.exit()).as(defined.toString()).isZero();
+        assertThat(jvirt("vol", "create", "x.raw", "--format", "raw", "--size", "1M", "--pool", "clipool").exit()).isZero();
+        assertThat(Files.size(dir.resolve("x.raw"))).isEqualTo(1L << 20);
+        assertThat(jvirt("pool", "list").out()).contains("clipool");
+        assertThat(jvirt("pool", "define", "clipool", dir.toString()).exit()).isEqualTo(JvirtCli.EXIT_CONFLICT);
+        assertThat(jvirt("pool", "undefine", "clipool").exit()).isZero();
+        assertThat(jvirt("pool", "info", "clipool").exit()).isEqualTo(JvirtCli.EXIT_NOT_FOUND);
+        assertThat(Files.exists(dir.resolve("x.raw"))).isTrue();
+    }
+
+    @Test
     void volumeLifecycleThroughTheCli() throws Exception {
         Path pool = daemon.stateDir().resolve("pools/default");
         Result pools = jvirt("pool", "list");
