@@ -208,9 +208,13 @@ public final class VolumeService {
             if (overlay.equals(file)) {
                 continue;
             }
+            String format = VolumeFormats.get(overlay).orElse(null);
+            if ("raw".equals(format)) {
+                continue; // a raw image has no backing file (and must not be probed for one)
+            }
             JsonNode info;
             try {
-                info = qemuImg.info(overlay, VolumeFormats.get(overlay).orElse(null), false);
+                info = qemuImg.info(overlay, format, false);
             } catch (QemuImgException e) {
                 continue; // not an image qemu-img can read, so nothing is built on it
             }
