@@ -41,6 +41,27 @@ public final class VolumeService {
         this.pools = pools;
         this.qemuImg = qemuImg;
         this.vmDefinitions = vmDefinitions;
+        removeLeftovers();
+    }
+
+    /**
+     * Half-made images a previous daemon left when it died mid-create or mid-clone. Only at start-up: then no
+     * operation of ours can be writing one. The real name never existed, so there is nothing to roll back.
+     */
+    private void removeLeftovers() {
+        for (Pool pool : pools.list()) {
+            try (Stream<Path> files = Files.list(pool.path())) {
+                for (Path f : files.filter(p -> p.getFileName().toString().startsWith(".tmp-")).toList()) {
+                    Files.deleteIfExists(f);
+                    Path made = f.resolveSibling(f.getFileName().toString().substring(".tmp-".length()));
+                    if (!Files.exists(made)) {
+                        VolumeFormats.remove(made);
+                    }
+                }
+            } catch (IOException | UncheckedIOException e) {
+                // a pool we cannot read now is reported when it is used
+            }
+        }
     }
 
     public List<Volume> list(String poolName) {

@@ -56,6 +56,22 @@ class StoragePoolTest {
     }
 
     @Test
+    void aRestartRemovesHalfMadeImagesButNoVolume() throws Exception {
+        TestHttp api = daemon.http();
+        assertThat(api.post("/v1/pools/default/volumes", Map.of("name", "kept.qcow2", "size", "1M")).status()).isEqualTo(201);
+        Path pool = daemon.stateDir().resolve("pools/default");
+        // what a daemon killed during a create leaves: the hidden image and the format record, no volume
+        Files.write(pool.resolve(".tmp-half.qcow2"), new byte[4096]);
+        Files.writeString(pool.resolve(".jvirt/half.qcow2.json"), "{\"format\":\"qcow2\"}");
+        daemon.kill9();
+        daemon.restart();
+        assertThat(Files.exists(pool.resolve(".tmp-half.qcow2"))).isFalse();
+        assertThat(Files.exists(pool.resolve(".jvirt/half.qcow2.json"))).isFalse();
+        assertThat(daemon.http().get("/v1/pools/default/volumes").json().findValuesAsText("name")).containsExactly("kept.qcow2");
+        assertThat(Files.exists(pool.resolve(".jvirt/kept.qcow2.json"))).isTrue();
+    }
+
+    @Test
     void badPoolDefinitionsAreRefusedAndChangeNothing() throws Exception {
         TestHttp api = daemon.http();
         Path dir = Files.createDirectories(daemon.root().resolve("p"));
