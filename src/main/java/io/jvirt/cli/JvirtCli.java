@@ -40,11 +40,14 @@ import java.util.concurrent.Callable;
             "  0  success",
             "  1  other failure",
             "  2  usage error",
-            "  3  not found (vm-not-found, operation-not-found, pool-not-found, volume-not-found)",
-            "  4  conflict (vm-exists, invalid-state, vm-busy, volume-exists, volume-in-use, pool-exists)",
+            "  3  not found (vm-not-found, operation-not-found, pool-not-found,",
+            "     volume-not-found)",
+            "  4  conflict (vm-exists, invalid-state, vm-busy, volume-exists, volume-in-use,",
+            "     pool-exists)",
             "  5  jvirtd unreachable",
             "  6  timeout",
-            "  7  invalid input (invalid-definition, invalid-name, invalid-argument, disk-not-found, invalid-volume)",
+            "  7  invalid input (invalid-definition, invalid-name, invalid-argument,",
+            "     disk-not-found, invalid-volume)",
             "  8  QEMU failed (qemu-failed)",
             "%nEnvironment: JVIRT_SOCKET sets the default --socket. See docs/cli.md."})
 public final class JvirtCli implements Callable<Integer> {

@@ -103,7 +103,7 @@ final class StorageCommands {
                 + "Optional with --backing (then the backing volume's size).")
         String size;
 
-        @Option(names = "--format", defaultValue = "qcow2", description = "qcow2 (default) or raw.")
+        @Option(names = "--format", paramLabel = "FMT", defaultValue = "qcow2", description = "qcow2 (default) or raw.")
         String format;
 
         @Option(names = "--backing", paramLabel = "VOL", description = "Backing volume in the same pool.")
@@ -179,7 +179,7 @@ final class StorageCommands {
         @Parameters(index = "1", paramLabel = "NEWNAME")
         String target;
 
-        @Option(names = "--format", description = "Format of the copy (default: the source's).")
+        @Option(names = "--format", paramLabel = "FMT", description = "Format of the copy (default: the source's).")
         String format;
 
         @Override
