@@ -208,7 +208,10 @@ public final class VolumeService {
 
     // ---- checks ------------------------------------------------------------------------------------------
 
-    /** The VM whose definition has this file as a disk (compared by real path, so links and ".." do not hide it). */
+    /**
+     * The VM whose definition has this file as a disk, or as an image in a disk's backing chain (an overlay kept
+     * outside the pool). Compared by real path, so links and ".." do not hide it.
+     */
     private Optional<String> usingVm(Path file) {
         Path real = realPath(file);
         for (VmDefinition d : vmDefinitions.get()) {
@@ -218,7 +221,30 @@ public final class VolumeService {
                 }
             }
         }
+        for (VmDefinition d : vmDefinitions.get()) {
+            for (VmDefinition.Disk disk : d.disks() == null ? List.<VmDefinition.Disk>of() : d.disks()) {
+                if (disk.path() != null && "qcow2".equals(disk.format()) && chainHolds(Path.of(disk.path()), real)) {
+                    return Optional.of(d.name());
+                }
+            }
+        }
         return Optional.empty();
+    }
+
+    /** Whether {@code image}'s backing chain (read with its defined format, never probed) contains {@code real}. */
+    private boolean chainHolds(Path image, Path real) {
+        JsonNode chain;
+        try {
+            chain = qemuImg.info(image, "qcow2", true);
+        } catch (QemuImgException e) {
+            return false; // an image qemu-img cannot open has no chain we could break
+        }
+        for (int i = 1; chain.isArray() && i < chain.size(); i++) {
+            if (real.equals(realPath(Path.of(chain.get(i).path("filename").asText())))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A volume of the pool whose backing file is {@code file}. */

@@ -327,6 +327,27 @@ class StorageApiTest {
     }
 
     @Test
+    void aVolumeUnderAVmDiskOutsideThePoolIsInUseToo() throws Exception {
+        JsonNode base = created(vol("under.qcow2", "qcow2", "4M"));
+        Path outside = daemon.root().resolve("outside-overlay.qcow2");
+        assertThat(run("qemu-img", "create", "-q", "-f", "qcow2", "-b", base.path("path").asText(), "-F", "qcow2",
+                outside.toString())).isZero();
+        ObjectNode def = TestGuest.definition("chainvm");
+        def.putArray("disks").addObject().put("name", "vda").put("path", outside.toString()).put("format", "qcow2");
+        assertThat(api.post("/v1/vms", def).status()).isEqualTo(201);
+        try {
+            Map<String, String> before = poolState();
+            TestHttp.Response d = api.delete("/v1/pools/default/volumes/under.qcow2");
+            assertThat(d.errorCode()).as(d.toString()).isEqualTo("volume-in-use");
+            assertThat(d.json().path("error").path("details").path("vm").asText()).isEqualTo("chainvm");
+            assertThat(poolState()).isEqualTo(before);
+        } finally {
+            api.delete("/v1/vms/chainvm");
+        }
+        assertThat(api.delete("/v1/pools/default/volumes/under.qcow2").status()).isEqualTo(200);
+    }
+
+    @Test
     void aVmBootsFromAPoolVolumeWhichCannotBeDeletedWhileDefined() throws Exception {
         JsonNode v = created(vol("vmdisk.qcow2", "qcow2", "16M"));
         ObjectNode def = TestGuest.definition("storevm");
