@@ -108,8 +108,8 @@ public final class VolumeService {
             try (VolumeLocks.Held held = locks.lock(file)) {
                 refuseExisting(file, req.name(), pool);
                 makeAtomically(file, format, tmp -> qemuImg.create(tmp, format, size, null, null));
+                return describe(pool, req.name(), file);
             }
-            return info(poolName, req.name());
         }
         if (!format.equals("qcow2")) {
             throw invalid("only a qcow2 volume can have a backing volume");
@@ -134,8 +134,8 @@ public final class VolumeService {
             // A name relative to the overlay's directory keeps the pool movable as a whole.
             makeAtomically(file, format, tmp -> qemuImg.create(tmp, format, size, Path.of(backing.getFileName().toString()),
                     backingFormat));
+            return describe(pool, req.name(), file);
         }
-        return info(poolName, req.name());
     }
 
     /** Grows a volume; shrinking is refused (it would cut off guest data). */
@@ -144,6 +144,9 @@ public final class VolumeService {
         Path file = existing(pool, name);
         Sizes.check(newSize);
         try (VolumeLocks.Held held = locks.lock(file)) {
+            if (!Files.isRegularFile(file)) {
+                throw notFound(pool, name);
+            }
             Volume v = describe(pool, name, file);
             if (newSize < v.virtualSize()) {
                 throw new JvirtException(ErrorCode.INVALID_VOLUME, "shrinking volume '" + name + "' from "
@@ -153,8 +156,8 @@ public final class VolumeService {
             if (newSize > v.virtualSize()) {
                 qemu(name, () -> qemuImg.resize(file, v.format(), newSize));
             }
+            return describe(pool, name, file);
         }
-        return info(poolName, name);
     }
 
     /** A full, independent copy (the source's chain flattened) in the source's format unless told otherwise. */
@@ -173,8 +176,8 @@ public final class VolumeService {
             String fromFormat = probeFormat(source, name);
             String toFormat = targetFormat == null ? fromFormat : targetFormat;
             makeAtomically(file, toFormat, tmp -> qemuImg.convert(source, fromFormat, tmp, toFormat));
+            return describe(pool, target, file);
         }
-        return info(poolName, target);
     }
 
     /** Deletes a volume no VM uses and no other volume of the pool is built on. */
