@@ -23,10 +23,12 @@ final class ApiErrors {
             case VM_NOT_FOUND, OPERATION_NOT_FOUND, NOT_FOUND -> 404;
             case METHOD_NOT_ALLOWED -> 405;
             case VM_EXISTS, INVALID_STATE, VM_BUSY, CANCELLED -> 409;
+            case INVALID_VOLUME -> 400;
+            case POOL_NOT_FOUND, VOLUME_NOT_FOUND -> 404;
+            case POOL_EXISTS, VOLUME_EXISTS, VOLUME_IN_USE -> 409;
             case TIMEOUT -> 504;
             case IMAGE_NOT_FOUND -> 404;
             case BAD_SIGNATURE, BAD_INDEX, CHECKSUM_MISMATCH, SOURCE_UNREACHABLE -> 502;
-            case VOLUME_EXISTS -> 409;
             case BAD_BUNDLE -> 400;
             case IMAGE_TOOL_FAILED -> 500;
             case QEMU_FAILED, INTERNAL -> 500;

@@ -33,10 +33,10 @@ public final class ApiServer implements AutoCloseable {
     /** Everything the routes serve. */
     public record Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts,
             io.jvirt.images.ImageCatalog imageCatalog, io.jvirt.images.ImageBuilder imageBuilder,
-            io.jvirt.images.Bundles bundles) {
-        /** Without the image layer (tests that do not need it). */
+            io.jvirt.images.Bundles bundles, io.jvirt.storage.PoolManager pools, io.jvirt.storage.VolumeService volumes) {
+        /** Without the image and storage layers (tests that do not need them). */
         public Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts) {
-            this(vms, mapper, hostFacts, null, null, null);
+            this(vms, mapper, hostFacts, null, null, null, null, null);
         }
     }
 
@@ -56,6 +56,9 @@ public final class ApiServer implements AutoCloseable {
         if (services.imageCatalog() != null) {
             new ImageRoutes(services.imageCatalog(), services.imageBuilder(), operations, services.vms()).register(router);
             new BundleRoutes(services.bundles(), operations, services.vms()).register(router);
+        }
+        if (services.pools() != null) {
+            new StorageRoutes(services.pools(), services.volumes()).register(router);
         }
 
         VirtualThreadPool pool = new VirtualThreadPool();

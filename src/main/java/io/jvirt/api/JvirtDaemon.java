@@ -64,7 +64,7 @@ public final class JvirtDaemon implements Callable<Integer> {
                 + "key trusted to sign it. Repeatable; adds to <state-dir>/image-sources.json.")
     java.util.List<String> imageSources = new java.util.ArrayList<>();
 
-    @Option(names = "--image-dir", description = "Where built template volumes go. Default: <state-dir>/images")
+    @Option(names = "--image-dir", description = "Where built template volumes go. Default: the default pool, <state-dir>/pools/default")
     Path imageDir;
 
     public static void main(String[] args) {
@@ -88,6 +88,7 @@ public final class JvirtDaemon implements Callable<Integer> {
                 verdict.accel(), Duration.ofSeconds(30)), store);
         vms.loadAndRecover();
 
+        io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
         QemuBinaries binaries = new QemuBinaries();
         String qemuVersion = binaries.version(emulatorPath);
         String hostname = hostname();
@@ -95,7 +96,8 @@ public final class JvirtDaemon implements Callable<Integer> {
                 io.jvirt.images.ImageSources.load(stateDir, imageSources, mapper), new io.jvirt.images.GpgVerifier());
         io.jvirt.images.ImageBuilder imageBuilder = new io.jvirt.images.ImageBuilder(imageCatalog,
                 new io.jvirt.images.TemplateCache(stateDir.resolve("image-cache")), new io.jvirt.storage.QemuImg(),
-                imageDir != null ? imageDir : stateDir.resolve("images"),
+                // Built templates are volumes of the default pool (one volume layer, not two) unless told otherwise.
+                imageDir != null ? imageDir : pools.get(io.jvirt.storage.PoolManager.DEFAULT_POOL).path(),
                 io.jvirt.images.VirtCustomizer.find(verdict.accel() == Accelerator.TCG));
         io.jvirt.images.Bundles bundles = new io.jvirt.images.Bundles(stateDir.resolve("bundles"),
                 imageBuilder.outputDir(), new io.jvirt.storage.QemuImg(), verdict.accel().qemuName());
@@ -115,7 +117,8 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("vms", vms.count());
             facts.put("pid", ProcessHandle.current().pid());
             return facts;
-        }, imageCatalog, imageBuilder, bundles);
+        }, imageCatalog, imageBuilder, bundles, pools,
+                new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions));
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
         ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -40,11 +40,14 @@ import java.util.concurrent.Callable;
             "  0  success",
             "  1  other failure",
             "  2  usage error",
-            "  3  not found (vm-not-found, operation-not-found)",
-            "  4  conflict (vm-exists, invalid-state, vm-busy)",
+            "  3  not found (vm-not-found, operation-not-found, pool-not-found,",
+            "     volume-not-found)",
+            "  4  conflict (vm-exists, invalid-state, vm-busy, volume-exists, volume-in-use,",
+            "     pool-exists)",
             "  5  jvirtd unreachable",
             "  6  timeout",
-            "  7  invalid input (invalid-definition, invalid-name, invalid-argument, disk-not-found)",
+            "  7  invalid input (invalid-definition, invalid-name, invalid-argument,",
+            "     disk-not-found, invalid-volume)",
             "  8  QEMU failed (qemu-failed)",
             "%nEnvironment: JVIRT_SOCKET sets the default --socket. See docs/cli.md."})
 public final class JvirtCli implements Callable<Integer> {
@@ -86,7 +89,7 @@ public final class JvirtCli implements Callable<Integer> {
 
     /** Every subcommand, in the order help lists them (see {@link #newSubcommand}). */
     static final List<String> SUBCOMMANDS = List.of("list", "define", "undefine", "start", "shutdown", "destroy",
-            "suspend", "resume", "info", "console", "events", "image", "help");
+            "suspend", "resume", "info", "console", "events", "vol", "pool", "image", "help");
 
     /**
      * A new instance of subcommand {@code name} (or alias), or null. Subcommands are registered lazily: picocli
@@ -107,6 +110,8 @@ public final class JvirtCli implements Callable<Integer> {
             case "console" -> new ConsoleCmd();
             case "events" -> new EventsCmd();
             case "image" -> new ImageCommands();
+            case "vol" -> new StorageCommands.VolCmd();
+            case "pool" -> new StorageCommands.PoolCmd();
             default -> null;
         };
     }
@@ -316,13 +321,15 @@ public final class JvirtCli implements Callable<Integer> {
     /** Maps an API error code (and, for unknown codes, the HTTP status) to the exit code. */
     public static int exitCodeFor(String code, int status) {
         switch (code == null ? "" : code) {
-            case "vm-not-found": case "operation-not-found":
+            case "vm-not-found": case "operation-not-found": case "pool-not-found": case "volume-not-found":
                 return EXIT_NOT_FOUND;
-            case "vm-exists": case "invalid-state": case "vm-busy":
+            case "vm-exists": case "invalid-state": case "vm-busy": case "volume-exists": case "volume-in-use":
+            case "pool-exists":
                 return EXIT_CONFLICT;
             case "timeout":
                 return EXIT_TIMEOUT;
             case "invalid-definition": case "invalid-name": case "invalid-argument": case "disk-not-found":
+            case "invalid-volume":
                 return EXIT_INVALID;
             case "qemu-failed":
                 return EXIT_QEMU;

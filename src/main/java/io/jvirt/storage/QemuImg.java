@@ -58,7 +58,23 @@ public final class QemuImg {
 
     /** {@code qemu-img info} with the format given, not probed: for images whose content is not trusted to say it. */
     public JsonNode info(Path file, String format) {
-        return parse(run(List.of("info", "--output=json", "-U", "-f", format, file.toString())));
+        return info(file, format, false);
+    }
+
+    /**
+     * As {@link #info(Path, boolean)}, with the image's format given ({@code -f}) instead of probed: a raw image
+     * whose guest wrote a qcow2 header must not be read as qcow2 (its "backing file" could be any host file).
+     */
+    public JsonNode info(Path file, String format, boolean backingChain) {
+        if (format == null) {
+            return info(file, backingChain);
+        }
+        List<String> args = new ArrayList<>(List.of("info", "--output=json", "-U", "-f", format));
+        if (backingChain) {
+            args.add("--backing-chain");
+        }
+        args.add(file.toString());
+        return parse(run(args));
     }
 
     public void resize(Path file, String format, long newSizeBytes) {

@@ -24,6 +24,11 @@ public enum ErrorCode {
     SOURCE_UNREACHABLE("source-unreachable"),
     VOLUME_EXISTS("volume-exists"),
     IMAGE_TOOL_FAILED("image-tool-failed"),
+    POOL_NOT_FOUND("pool-not-found"),
+    POOL_EXISTS("pool-exists"),
+    VOLUME_NOT_FOUND("volume-not-found"),
+    VOLUME_IN_USE("volume-in-use"),
+    INVALID_VOLUME("invalid-volume"),
     INTERNAL("internal");
 
     private final String code;

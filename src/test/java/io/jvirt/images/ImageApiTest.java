@@ -99,7 +99,7 @@ class ImageApiTest {
     }
 
     Path imageDir() {
-        return daemon.stateDir().resolve("images");
+        return daemon.stateDir().resolve("pools/default");
     }
 
     Path cacheDir() {

@@ -76,13 +76,13 @@ class ImageCrashTest {
 
                 daemon.restart();
                 assertThat(names(cache)).noneMatch(n -> n.endsWith(".part"));
-                assertThat(names(daemon.stateDir().resolve("images"))).isEmpty();
+                assertThat(names(daemon.stateDir().resolve("pools/default"))).isEmpty();
                 assertThat(daemon.log()).content().contains("removed 1 part file(s)");
 
                 TestHttp.Response again = http.post("/v1/images/t/build?wait=true", Map.of("volume", "v.qcow2",
                         "size", "32M"));
                 assertThat(again.status()).as(again.toString()).isEqualTo(200);
-                assertThat(names(daemon.stateDir().resolve("images"))).containsExactly("v.qcow2");
+                assertThat(names(daemon.stateDir().resolve("pools/default"))).containsExactly("v.qcow2");
             } finally {
                 release.countDown();
                 server.stop(0);
