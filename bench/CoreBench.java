@@ -302,15 +302,21 @@ public class CoreBench {
             return new Response(code, bodyOut.toString(StandardCharsets.UTF_8));
         }
 
-        /** GET a chunked stream and read until {@code text} appears, then drop the connection. */
+        /** GET a chunked stream and read until {@code text} appears (across chunks), then drop the connection. */
         void streamUntil(String path, String text) throws IOException {
             String head = "GET " + path + " HTTP/1.1\r\nHost: jvirtd\r\n\r\n";
             ch.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.ISO_8859_1)));
+            while (!line().isEmpty()) {
+                // status line and headers
+            }
             StringBuilder seen = new StringBuilder();
             while (seen.indexOf(text) < 0) {
-                fill();
-                seen.append(new String(in.array(), in.position(), in.remaining(), StandardCharsets.ISO_8859_1));
-                in.position(in.limit());
+                int n = Integer.parseInt(line().trim(), 16);
+                if (n == 0) {
+                    throw new IOException("the console ended before " + text);
+                }
+                seen.append(new String(bytes(n), StandardCharsets.ISO_8859_1));
+                line();
             }
         }
 

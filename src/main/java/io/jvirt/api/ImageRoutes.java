@@ -76,6 +76,20 @@ final class ImageRoutes {
             m.put("expand", t.entry().expand());
             ex.json(200, m);
         });
+        r.add("POST", "/v1/images/{name}/fetch", ex -> {
+            String template = ex.param("name");
+            String source = ex.query("source").orElse(null);
+            AtomicReference<Operation> self = new AtomicReference<>();
+            Operation op = operations.run(Operations.newId(), "image-fetch", null,
+                    () -> builder.fetch(template, source, p -> {
+                        Operation o = self.get();
+                        if (o != null) {
+                            o.progress(p);
+                        }
+                    }), () -> { });
+            self.set(op);
+            answer(ex, op);
+        });
         r.add("POST", "/v1/images/{name}/build", ex -> {
             BuildBody b = ex.bodyAs(BuildBody.class, ErrorCode.INVALID_ARGUMENT);
             List<Customization.FileWrite> writes = new ArrayList<>();

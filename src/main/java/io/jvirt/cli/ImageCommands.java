@@ -17,7 +17,7 @@ import picocli.CommandLine.ParentCommand;
 /** {@code jvirt image ...}: templates from signed virt-builder-format sources (docs/images.md). */
 @Command(name = "image", description = "Templates from signed image sources (virt-builder's index format).",
         subcommands = {ImageCommands.ListCmd.class, ImageCommands.InfoCmd.class, ImageCommands.SourcesCmd.class,
-            ImageCommands.BuildCmd.class, ImageCommands.PublishCmd.class, ImageCommands.ExportCmd.class,
+            ImageCommands.FetchCmd.class, ImageCommands.BuildCmd.class, ImageCommands.PublishCmd.class, ImageCommands.ExportCmd.class,
             ImageCommands.ImportCmd.class})
 public final class ImageCommands implements Callable<Integer> {
     @ParentCommand
@@ -124,6 +124,13 @@ public final class ImageCommands implements Callable<Integer> {
 
     @Command(name = "build", description = "Make a volume from a template: download (once, sha512-checked), convert, grow, customize.")
     static final class BuildCmd extends ImageSub {
+        @Option(names = "--upload", paramLabel = "SRC:DST",
+                description = "Copy the local text file SRC to DST in the guest (repeatable; as virt-builder --upload).")
+        List<String> uploads = new ArrayList<>();
+
+        @Option(names = "--start", description = "With --vm: start the VM once it is defined.")
+        boolean start;
+
         @Parameters(paramLabel = "ID", description = "Template id or alias.")
         String id;
 
@@ -179,6 +186,34 @@ public final class ImageCommands implements Callable<Integer> {
         @picocli.CommandLine.Spec
         picocli.CommandLine.Model.CommandSpec spec;
 
+        /**
+         * The client reads SRC itself (the daemon never opens a path a client names) and sends it as a write; the
+         * customizer writes text, so a file that is not UTF-8 text is refused here.
+         */
+        private String uploadAsWrite(String spec) throws JvirtCli.CliException {
+            int colon = spec.indexOf(':');
+            if (colon <= 0 || colon == spec.length() - 1) {
+                throw new picocli.CommandLine.ParameterException(spec().commandLine(), "--upload must be SRC:DST, got '" + spec + "'");
+            }
+            java.nio.file.Path src = java.nio.file.Path.of(spec.substring(0, colon));
+            try {
+                byte[] bytes = java.nio.file.Files.readAllBytes(src);
+                String text = java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+                if (text.indexOf('\0') >= 0) {
+                    throw new java.nio.charset.CharacterCodingException();
+                }
+                return spec.substring(colon + 1) + ":" + text;
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new JvirtCli.CliException(JvirtCli.EXIT_INVALID, "--upload: " + src + " is not a text file (only text files can be uploaded)");
+            } catch (java.io.IOException e) {
+                throw new JvirtCli.CliException(JvirtCli.EXIT_INVALID, "cannot read " + src + ": " + e.getMessage());
+            }
+        }
+
+        private picocli.CommandLine.Model.CommandSpec spec() {
+            return spec;
+        }
+
         private static String readFirstLine(String file) throws JvirtCli.CliException {
             try {
                 return java.nio.file.Files.readAllLines(java.nio.file.Path.of(file)).stream().findFirst().orElse("").strip();
@@ -203,9 +238,13 @@ public final class ImageCommands implements Callable<Integer> {
             if (hostname != null) {
                 body.put("hostname", hostname);
             }
-            if (!writes.isEmpty()) {
+            List<String> allWrites = new ArrayList<>(writes);
+            for (String u : uploads) {
+                allWrites.add(uploadAsWrite(u));
+            }
+            if (!allWrites.isEmpty()) {
                 ArrayNode w = body.putArray("write");
-                writes.forEach(w::add);
+                allWrites.forEach(w::add);
             }
             if (rootPassword != null) {
                 if (rootPassword.equals("random")) {
@@ -274,10 +313,47 @@ public final class ImageCommands implements Callable<Integer> {
                     r.path("cached").asBoolean() ? " (template was cached)" : "");
             if (definedVm != null) {
                 cli().out.println("VM " + definedVm + " defined with it as vda");
+                if (start) {
+                    JsonNode started = cli().client().post(JvirtCli.vmPath(definedVm) + "/start", Map.of("wait", "true"), null);
+                    cli().awaitOperation(started, null, "starting " + definedVm);
+                    cli().out.println("VM " + definedVm + " started");
+                }
             }
             if (r.hasNonNull("generatedRootPassword")) {
                 cli().out.println("Root password (shown once): " + r.path("generatedRootPassword").asText());
             }
+            cli().out.flush();
+            return JvirtCli.EXIT_OK;
+        }
+    }
+
+    @Command(name = "fetch", description = "Download a template once into the daemon's cache (verified against the "
+            + "signed index, decompressed), without building anything.")
+    static final class FetchCmd extends ImageSub {
+        @Parameters(paramLabel = "ID", description = "Template id or alias.")
+        String id;
+
+        @Option(names = "--source", paramLabel = "NAME", description = "Take the template from this source.")
+        String source;
+
+        @Override
+        public Integer call() throws Exception {
+            Map<String, Object> q = new java.util.LinkedHashMap<>();
+            q.put("wait", "true");
+            if (source != null) {
+                q.put("source", source);
+            }
+            JsonNode op = cli().client().post("/v1/images/" + ApiClient.segment(id) + "/fetch", q, null);
+            op = cli().awaitOperation(op, null, "fetching " + id);
+            if (cli().json()) {
+                cli().printJson(op);
+                return JvirtCli.EXIT_OK;
+            }
+            JsonNode r = op.path("result");
+            cli().out.printf("Template %s (revision %s, source %s) %s: %s%n", JvirtCli.text(r, "template"),
+                    JvirtCli.text(r, "revision"), JvirtCli.text(r, "source"),
+                    r.path("cached").asBoolean() ? "was already cached" : "fetched and verified in " + r.path("millis").asLong() + " ms",
+                    JvirtCli.text(r, "path"));
             cli().out.flush();
             return JvirtCli.EXIT_OK;
         }

@@ -105,6 +105,21 @@ public final class ImageBuilder {
         return target;
     }
 
+    /** What {@link #fetch} did: the template in the cache, and whether it was there already. */
+    public record Fetched(String template, String source, String revision, String path, boolean cached, long millis) {
+    }
+
+    /** Downloads a template once into the cache (verified against the signed index, decompressed), builds nothing. */
+    public Fetched fetch(String template, String source, Consumer<Map<String, Object>> progress) {
+        long t0 = System.nanoTime();
+        ImageCatalog.Resolved t = catalog.resolve(template, source);
+        step(progress, "resolve", Map.of("source", t.source().name(), "revision", t.entry().revisionOrDefault()));
+        boolean wasCached = Files.isRegularFile(cache.pathFor(String.valueOf(t.entry().checksumSha512())));
+        Path file = cache.fetch(t, (s, n) -> step(progress, s, Map.of("bytes", n)));
+        return new Fetched(t.entry().id(), t.source().name(), String.valueOf(t.entry().revisionOrDefault()),
+                file.toString(), wasCached, (System.nanoTime() - t0) / 1_000_000);
+    }
+
     public Result build(Request r, Consumer<Map<String, Object>> progress, BooleanSupplier cancelled) {
         long t0 = System.nanoTime();
         Path target = precheck(r);

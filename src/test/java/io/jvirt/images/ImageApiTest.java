@@ -490,4 +490,33 @@ class ImageApiTest {
         assertThat(evil.exit()).isEqualTo(io.jvirt.cli.JvirtCli.EXIT_FAILURE);
         assertThat(evil.err()).contains("not validly signed");
     }
+
+    @Test
+    void cliFetchesATemplateOnceAndUploadsTextFiles() throws Exception {
+        Cli first = jvirt("image", "fetch", "tiny", "--source", "good");
+        assertThat(first.exit()).as(first.toString()).isZero();
+        assertThat(first.out()).contains("Template tiny (revision 2, source good)");
+        String sum = http.get("/v1/images/tiny?source=good").json().path("checksumSha512").asText();
+        assertThat(names(cacheDir())).contains(sum + ".img");
+        Cli again = jvirt("image", "fetch", "tiny", "--source", "good");
+        assertThat(again.out()).contains("was already cached");
+        assertThat(jvirt("image", "fetch", "nope", "--source", "good").exit()).isEqualTo(io.jvirt.cli.JvirtCli.EXIT_NOT_FOUND);
+
+        Path local = Files.writeString(daemon.root().resolve("motd.txt"), "uploaded by the client\nline 2\n");
+        Cli up = jvirt("image", "build", "tiny", "--source", "good", "--output-volume", "up.qcow2",
+                "--upload", local + ":/etc/motd");
+        assertThat(up.exit()).as(up.toString()).isZero();
+        Path raw = daemon.root().resolve("up-check.raw");
+        TestRepository.run("qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw",
+                imageDir().resolve("up.qcow2").toString(), raw.toString());
+        assertThat(Ext4Customizer.read(raw, "/etc/motd")).isEqualTo("uploaded by the client\nline 2\n");
+        Files.delete(raw);
+
+        Path binary = Files.write(daemon.root().resolve("blob.bin"), new byte[] {0, (byte) 0xff, 0x10});
+        Cli refused = jvirt("image", "build", "tiny", "--source", "good", "--output-volume", "bin.qcow2",
+                "--upload", binary + ":/etc/blob");
+        assertThat(refused.exit()).isEqualTo(io.jvirt.cli.JvirtCli.EXIT_INVALID);
+        assertThat(refused.err()).contains("not a text file");
+        assertThat(names(imageDir())).doesNotContain("bin.qcow2");
+    }
 }
