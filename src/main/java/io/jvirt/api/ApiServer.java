@@ -47,6 +47,7 @@ public final class ApiServer implements AutoCloseable {
         new ConsoleRoutes(services.vms()).register(router);
         new OperationRoutes(operations).register(router);
         new EventRoutes(hub).register(router);
+        io.jvirt.snapshot.SnapshotService.of(services.vms()).ifPresent(s -> new SnapshotRoutes(s, operations).register(router));
 
         VirtualThreadPool pool = new VirtualThreadPool();
         pool.setName("jvirtd-http");

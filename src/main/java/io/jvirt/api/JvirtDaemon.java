@@ -78,6 +78,7 @@ public final class JvirtDaemon implements Callable<Integer> {
         DocumentStore store = DocumentStore.open(stateDir, mapper);
         VmManager vms = new VmManager(new VmManager.Config(runDir.resolve("vms"), emulatorPath.toString(),
                 verdict.accel(), Duration.ofSeconds(30)), store);
+        io.jvirt.snapshot.SnapshotService.install(vms, store); // registers its recoveries: before loadAndRecover
         vms.loadAndRecover();
 
         QemuBinaries binaries = new QemuBinaries();
