@@ -50,6 +50,28 @@ record BlockTops(Map<String, Top> byDisk) {
         return byDisk.get(disk);
     }
 
+    /**
+     * Deletes a format node the guest no longer uses (the old top after a commit pivot) and the file nodes of its
+     * image: nodes made with -blockdev or blockdev-add stay until deleted, and would keep the new top from being a
+     * root node (which internal snapshot commands need).
+     */
+    static void release(QmpClient qmp, String formatNode, String file) {
+        try {
+            qmp.execute("blockdev-del", QmpClient.args("node-name", formatNode));
+        } catch (RuntimeException ignored) {
+            // still in use or already gone: leave it
+        }
+        for (JsonNode n : qmp.execute("query-named-block-nodes", QmpClient.args("flat", true))) {
+            if ("file".equals(n.path("drv").asText()) && file.equals(n.path("file").asText())) {
+                try {
+                    qmp.execute("blockdev-del", QmpClient.args("node-name", n.path("node-name").asText()));
+                } catch (RuntimeException ignored) {
+                    // still in use
+                }
+            }
+        }
+    }
+
     static List<String> nodeNames(QmpClient qmp) {
         List<String> names = new ArrayList<>();
         for (JsonNode n : qmp.execute("query-named-block-nodes", QmpClient.args("flat", true))) {

@@ -590,6 +590,7 @@ public final class SnapshotService {
                     ObjectNode args = QmpClient.args("job-id", "commit-" + c.disk(), "device", top.node(),
                             "auto-dismiss", false);
                     QemuJobs.run(qmp.get(), "block-commit", args, JOB_TIMEOUT); // ready -> job-complete (pivot)
+                    BlockTops.release(qmp.get(), top.node(), c.oldPath()); // else the base is no root node
                 }
             } else if (Files.exists(Path.of(c.oldPath())) && !c.oldPath().equals(c.newPath())) {
                 qemuImg.run(List.of("commit", "-q", "-f", "qcow2", c.oldPath()));

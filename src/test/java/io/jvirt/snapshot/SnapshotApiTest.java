@@ -47,8 +47,8 @@ class SnapshotApiTest {
         Path disk = TestGuest.newDisk(dir.resolve("a.qcow2"), "qcow2", "16M");
         assertThat(api.post("/v1/vms", SnapshotGuest.definition("s1", disk)).status()).isEqualTo(201);
         ok(api.post("/v1/vms/s1/start?wait=true"));
-        try (ConsoleReader console = new ConsoleReader(api, "s1")) {
-            console.await(TestGuest.READY, SnapshotGuest.timeout());
+        ConsoleReader console = SnapshotGuest.console(api, "s1");
+        try {
             write(api, console, "s1", "vda", "first");
             ok(snapshot("s1", Map.of("name", "int1")));
 
@@ -66,9 +66,9 @@ class SnapshotApiTest {
 
             write(api, console, "s1", "vda", "secnd");
             expect(api, console, "s1", "vda", "secnd");
-            int at = console.length();
             ok(api.post("/v1/vms/s1/snapshots/int1/revert?wait=true"));
-            console.await(TestGuest.READY, at, SnapshotGuest.timeout()); // restarted on the reverted image
+            console.close();
+            console = SnapshotGuest.console(api, "s1", 2); // QEMU restarted on the reverted image
             assertThat(api.get("/v1/vms/s1").json().path("state").asText()).isEqualTo("running");
             expect(api, console, "s1", "vda", "first");
 
@@ -84,9 +84,9 @@ class SnapshotApiTest {
             write(api, console, "s1", "vda", "forth");
             // an internal snapshot below an external one cannot be reverted (its image is now a backing file)
             assertThat(api.post("/v1/vms/s1/snapshots/int1/revert?wait=true").errorCode()).isEqualTo("invalid-state");
-            at = console.length();
             ok(api.post("/v1/vms/s1/snapshots/ext1/revert?wait=true"));
-            console.await(TestGuest.READY, at, SnapshotGuest.timeout());
+            console.close();
+            console = SnapshotGuest.console(api, "s1", 3);
             expect(api, console, "s1", "vda", "third");
 
             // deleting the leaf external snapshot merges the top into the frozen image (block-commit + pivot)
@@ -99,6 +99,8 @@ class SnapshotApiTest {
             expect(api, console, "s1", "vda", "fifth");
             ok(api.delete("/v1/vms/s1/snapshots/int1?wait=true"));
             assertThat(ok(api.get("/v1/vms/s1/snapshots?live=true")).path("live").path("vda").path("snapshots")).isEmpty();
+        } finally {
+            console.close();
         }
         api.post("/v1/vms/s1/destroy");
         // stopped VM: internal snapshots through qemu-img

@@ -29,6 +29,21 @@ final class SnapshotGuest {
         return d;
     }
 
+    /** A console reader of the VM's current QEMU, once the guest is ready. */
+    static ConsoleReader console(TestHttp api, String vm) throws java.io.IOException {
+        return console(api, vm, 1);
+    }
+
+    /** The console log keeps earlier runs: wait for the ready line of boot number {@code boot}. */
+    static ConsoleReader console(TestHttp api, String vm, int boot) throws java.io.IOException {
+        ConsoleReader c = new ConsoleReader(api, vm);
+        int at = 0;
+        for (int i = 0; i < boot; i++) {
+            at = c.await(TestGuest.READY, at, T);
+        }
+        return c;
+    }
+
     static void type(TestHttp api, String vm, String line) {
         assertThat(api.postBytes("/v1/vms/" + vm + "/console", (line + "\n").getBytes()).status()).isEqualTo(204);
     }
