@@ -39,7 +39,7 @@ import java.util.concurrent.Callable;
             JvirtCli.ListCmd.class, JvirtCli.DefineCmd.class, JvirtCli.UndefineCmd.class,
             JvirtCli.StartCmd.class, JvirtCli.ShutdownCmd.class, JvirtCli.DestroyCmd.class,
             JvirtCli.SuspendCmd.class, JvirtCli.ResumeCmd.class, JvirtCli.InfoCmd.class,
-            JvirtCli.ConsoleCmd.class, JvirtCli.EventsCmd.class, CommandLine.HelpCommand.class},
+            JvirtCli.ConsoleCmd.class, JvirtCli.EventsCmd.class, SnapshotCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {
             "  0  success",
