@@ -78,6 +78,30 @@ final class QemuJobs {
         return new Result(pause);
     }
 
+    /**
+     * After a restart: if QEMU still has the job, waits for it to conclude (by its events; the query after
+     * subscribing only catches the case where it already had) and dismisses it. Returns its error, if any.
+     */
+    static String settle(QmpClient qmp, String id, Duration timeout) {
+        CompletableFuture<Void> concluded = new CompletableFuture<>();
+        try (AutoCloseable status = qmp.onEvent("JOB_STATUS_CHANGE", e -> onStatus(qmp, id, e, concluded))) {
+            JsonNode j = find(qmp, id);
+            if (j == null) {
+                return null;
+            }
+            if (!"concluded".equals(j.path("status").asText())) {
+                CompletableFuture.anyOf(concluded, qmp.closed()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            j = find(qmp, id);
+            if (j != null && "concluded".equals(j.path("status").asText())) {
+                qmp.execute("job-dismiss", QmpClient.args("id", id));
+            }
+            return j != null && j.hasNonNull("error") ? j.path("error").asText() : null;
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
     /** Whether QEMU still has a job with this id (after a restart: was it left running?). */
     static JsonNode find(QmpClient qmp, String id) {
         for (JsonNode j : qmp.execute("query-jobs")) {

@@ -633,6 +633,9 @@ public final class SnapshotService {
         log.info("VM {}: recovering {} of snapshot '{}' (last step {})", vm, in.op(), s.name(), interrupted.intent());
         switch (in.op()) {
             case "create-internal", "create-memory" -> {
+                if (in.op().equals("create-memory") && ctx.qemu().isPresent()) {
+                    QemuJobs.settle(ctx.qemu().get().qmp(), "snap-save-" + s.name(), JOB_TIMEOUT); // it ran on without us
+                }
                 boolean all = true;
                 boolean any = false;
                 for (Snapshot.DiskSnapshot d : s.disks()) {
