@@ -228,6 +228,12 @@ public final class SnapshotService {
             };
         } catch (RuntimeException e) {
             quiesce.thaw();
+            // An external snapshot can fail after QEMU switched (e.g. the definition update): ask QEMU, as a
+            // restarted daemon would, and keep whichever chain it really runs on.
+            if (op.equals("create-external") && recoverExternalCreate(ctx, new SnapshotIntent(op, snap, plan.running(), changes))) {
+                store.remove(vm, INTENT);
+                return snap;
+            }
             store.remove(vm, INTENT);
             throw withQuiesce(e, quiesce);
         }
@@ -683,7 +689,7 @@ public final class SnapshotService {
      * they are all intact, since an overlay nobody wrote to reads exactly like its backing file, and one QEMU did
      * write to holds acknowledged writes that must not be lost.
      */
-    private void recoverExternalCreate(VmJobContext ctx, SnapshotIntent in) {
+    private boolean recoverExternalCreate(VmJobContext ctx, SnapshotIntent in) {
         String vm = ctx.vmName();
         List<SnapshotIntent.DiskChange> changes = in.changes();
         boolean adopt;
@@ -715,6 +721,7 @@ public final class SnapshotService {
             deleteAll(changes.stream().map(c -> Path.of(c.newPath())).toList());
             log.info("VM {}: external snapshot '{}' undone on recovery", vm, in.snapshot().name());
         }
+        return adopt;
     }
 
     private boolean intactOverlay(SnapshotIntent.DiskChange c) {

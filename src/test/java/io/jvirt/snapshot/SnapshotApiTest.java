@@ -129,6 +129,20 @@ class SnapshotApiTest {
             assertThat(dir.resolve("s2-vda-both.qcow2")).doesNotExist();
             assertThat(ok(api.get("/v1/vms/s2/snapshots")).path("snapshots")).isEmpty();
 
+            // vdb's overlay cannot be created (a dangling link into a missing directory passes the existence check,
+            // then qemu-img fails) after vda's was: vda's overlay is removed again and nothing else changed
+            Files.delete(dir.resolve("s2-vdb-both.qcow2"));
+            Files.createSymbolicLink(dir.resolve("s2-vdb-both.qcow2"), daemon.root().resolve("missing-dir/x.qcow2"));
+            TestHttp.Response failed = snapshot("s2", Map.of("name", "both", "external", true));
+            assertThat(failed.status()).as(failed.toString()).isEqualTo(500);
+            assertThat(failed.errorCode()).isEqualTo("qemu-failed");
+            assertThat(dir.resolve("s2-vda-both.qcow2")).doesNotExist();
+            assertThat(ok(api.get("/v1/vms/s2/snapshots?live=true")).path("live")).isEqualTo(before);
+            assertThat(api.get("/v1/vms/s2").json().path("definition")).isEqualTo(defBefore);
+            assertThat(ok(api.get("/v1/vms/s2/snapshots")).path("snapshots")).isEmpty();
+            Files.delete(dir.resolve("s2-vdb-both.qcow2"));
+            Files.writeString(dir.resolve("s2-vdb-both.qcow2"), "in the way");
+
             // both disks at once: one transaction
             ok(snapshot("s2", Map.of("name", "both", "disks", java.util.List.of("vda", "vdb"))));
             JsonNode live = ok(api.get("/v1/vms/s2/snapshots?live=true")).path("live");

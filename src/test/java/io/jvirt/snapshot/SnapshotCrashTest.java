@@ -71,6 +71,22 @@ class SnapshotCrashTest {
             assertThat(live.path("snapshots")).hasSize(1);
             assertThat(dir.resolve("c1-vda-e2.qcow2")).doesNotExist();
 
+            // 3) a failure (not a crash) after QEMU switched: the job asks QEMU and keeps the overlay it runs on
+            daemon.kill9();
+            daemon.env.put("JVIRT_FAULT", "snapshot:fail-after-switch");
+            daemon.restart();
+            api = daemon.http();
+            ok(api.post("/v1/vms/c1/snapshots?wait=true", new ObjectMapper().valueToTree(Map.of("name", "e3", "external", true))));
+            Path e3 = dir.resolve("c1-vda-e3.qcow2");
+            live = ok(api.get("/v1/vms/c1/snapshots?live=true"));
+            assertThat(live.path("live").path("vda").path("file").asText()).isEqualTo(e3.toString());
+            assertThat(definedPath(api)).isEqualTo(e3.toString());
+            assertThat(live.path("current").asText()).isEqualTo("e3");
+            daemon.kill9();
+            daemon.env.put("JVIRT_FAULT", null);
+            daemon.restart();
+            api = daemon.http();
+
             // the guest still writes through, and a fresh QEMU from the definition sees it
             try (ConsoleReader console = SnapshotGuest.console(api, "c1")) {
                 SnapshotGuest.write(api, console, "c1", "vda", "kept!");
