@@ -99,4 +99,38 @@ class SnapshotCrashTest {
             api.post("/v1/vms/c1/destroy");
         }
     }
+    @Test
+    void crashDuringRevertIsFinishedOnRestart() throws Exception {
+        try (DaemonProcess daemon = DaemonProcess.startNew()) {
+            Path dir = Files.createDirectories(daemon.root().resolve("img"));
+            Path disk = TestGuest.newDisk(dir.resolve("r.qcow2"), "qcow2", "16M");
+            TestHttp api = daemon.http();
+            assertThat(api.post("/v1/vms", SnapshotGuest.definition("c1", disk)).status()).isEqualTo(201);
+            ok(api.post("/v1/vms/c1/start?wait=true"));
+            try (ConsoleReader console = SnapshotGuest.console(api, "c1")) {
+                SnapshotGuest.write(api, console, "c1", "vda", "snapA");
+                ok(api.post("/v1/vms/c1/snapshots?wait=true", new ObjectMapper().valueToTree(Map.of("name", "r1"))));
+                SnapshotGuest.write(api, console, "c1", "vda", "later");
+            }
+            daemon.kill9();
+            daemon.env.put("JVIRT_FAULT", "snapshot:after-intent");
+            daemon.restart();
+            long pid = daemon.pid();
+            try {
+                daemon.http().post("/v1/vms/c1/snapshots/r1/revert");
+            } catch (RuntimeException | AssertionError e) {
+                // the daemon may halt before it answers
+            }
+            DaemonProcess.awaitGone(pid, Duration.ofSeconds(60));
+            daemon.env.put("JVIRT_FAULT", null);
+            daemon.restart();
+            api = daemon.http();
+            assertThat(api.get("/v1/vms/c1").json().path("state").asText()).isEqualTo("running");
+            assertThat(ok(api.get("/v1/vms/c1/snapshots")).path("current").asText()).isEqualTo("r1");
+            try (ConsoleReader console = SnapshotGuest.console(api, "c1", 2)) {
+                SnapshotGuest.expect(api, console, "c1", "vda", "snapA");
+            }
+            api.post("/v1/vms/c1/destroy");
+        }
+    }
 }
