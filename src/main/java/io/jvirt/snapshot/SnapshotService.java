@@ -168,7 +168,7 @@ public final class SnapshotService {
         } else {
             for (VmDefinition.Disk d : chosen) {
                 Path overlay = overlayPath(ctx.vmName(), d, req.name());
-                if (Files.exists(overlay)) {
+                if (Files.exists(overlay, java.nio.file.LinkOption.NOFOLLOW_LINKS)) { // never write through a planted link
                     throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "the overlay for disk '" + d.name() + "' already exists: "
                             + overlay, Map.of("disk", d.name(), "path", overlay.toString()));
                 }
@@ -304,7 +304,7 @@ public final class SnapshotService {
         try {
             for (SnapshotIntent.DiskChange c : changes) {
                 Path overlay = Path.of(c.newPath());
-                if (Files.exists(overlay)) {
+                if (Files.exists(overlay, java.nio.file.LinkOption.NOFOLLOW_LINKS)) { // never write through a planted link
                     throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "the overlay for disk '" + c.disk()
                             + "' already exists: " + overlay, Map.of("disk", c.disk(), "path", overlay.toString()));
                 }
@@ -347,6 +347,7 @@ public final class SnapshotService {
                 actions.addObject().put("type", "blockdev-snapshot").putObject("data")
                         .put("node", requireTop(tops, c.disk()).node()).put("overlay", c.formatNode());
             }
+            Fault.point("before-transaction");
             transaction(qmp, actions, name);
         } catch (RuntimeException e) {
             for (String node : added) {
@@ -517,9 +518,28 @@ public final class SnapshotService {
                     ctx.updateDefinition(d -> withDisks(d, changes, true));
                 }
                 ctx.recordStep(op + ":applied");
+                removeDiscardedTops(ctx.vmName(), changes);
                 if (wasRunning) {
                     ctx.startQemu();
                 }
+            }
+        }
+    }
+
+    /**
+     * The tops an external revert replaced hold only what the revert discards. A file is removed only if jvirt
+     * made it (named {@code <vm>-<disk>-...qcow2}) and no snapshot names it as its image.
+     */
+    private void removeDiscardedTops(String vm, List<SnapshotIntent.DiskChange> changes) {
+        SnapshotTree tree = tree(vm);
+        for (SnapshotIntent.DiskChange c : changes) {
+            Path old = Path.of(c.oldPath());
+            boolean ours = old.getFileName().toString().startsWith(vm + "-" + c.disk() + "-")
+                    && old.getFileName().toString().endsWith(".qcow2");
+            boolean needed = tree.snapshots().stream().flatMap(x -> x.disks().stream())
+                    .anyMatch(d -> Path.of(d.image()).equals(old));
+            if (ours && !needed && !c.oldPath().equals(c.newPath())) {
+                deleteAll(List.of(old));
             }
         }
     }
@@ -718,7 +738,8 @@ public final class SnapshotService {
             store.put(vm, TREE, tree(vm).with(in.snapshot()));
             log.info("VM {}: external snapshot '{}' completed on recovery", vm, in.snapshot().name());
         } else {
-            deleteAll(changes.stream().map(c -> Path.of(c.newPath())).toList());
+            // only files that are provably ours (an overlay on the old image); anything else at that path is not
+            deleteAll(changes.stream().filter(this::intactOverlay).map(c -> Path.of(c.newPath())).toList());
             log.info("VM {}: external snapshot '{}' undone on recovery", vm, in.snapshot().name());
         }
         return adopt;

@@ -133,4 +133,29 @@ class SnapshotCrashTest {
             api.post("/v1/vms/c1/destroy");
         }
     }
+    @Test
+    void failureAfterBothOverlaysWereAddedChangesNoDisk() throws Exception {
+        try (DaemonProcess daemon = DaemonProcess.startNew()) {
+            Path dir = Files.createDirectories(daemon.root().resolve("img"));
+            Path a = TestGuest.newDisk(dir.resolve("a.qcow2"), "qcow2", "16M");
+            Path b = TestGuest.newDisk(dir.resolve("b.qcow2"), "qcow2", "16M");
+            daemon.kill9();
+            daemon.env.put("JVIRT_FAULT", "snapshot:fail-before-transaction");
+            daemon.restart();
+            TestHttp api = daemon.http();
+            assertThat(api.post("/v1/vms", SnapshotGuest.definition("c2", a, b)).status()).isEqualTo(201);
+            ok(api.post("/v1/vms/c2/start?wait=true"));
+            JsonNode before = ok(api.get("/v1/vms/c2/snapshots?live=true")).path("live");
+            JsonNode defBefore = api.get("/v1/vms/c2").json().path("definition");
+            TestHttp.Response failed = api.post("/v1/vms/c2/snapshots?wait=true",
+                    new ObjectMapper().valueToTree(Map.of("name", "x", "external", true)));
+            assertThat(failed.status()).as(failed.toString()).isEqualTo(500);
+            assertThat(ok(api.get("/v1/vms/c2/snapshots?live=true")).path("live")).isEqualTo(before);
+            assertThat(api.get("/v1/vms/c2").json().path("definition")).isEqualTo(defBefore);
+            assertThat(ok(api.get("/v1/vms/c2/snapshots")).path("snapshots")).isEmpty();
+            assertThat(dir.resolve("c2-vda-x.qcow2")).doesNotExist();
+            assertThat(dir.resolve("c2-vdb-x.qcow2")).doesNotExist();
+            api.post("/v1/vms/c2/destroy");
+        }
+    }
 }
