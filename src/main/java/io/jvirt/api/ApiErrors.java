@@ -20,9 +20,9 @@ final class ApiErrors {
     static int status(ErrorCode code) {
         return switch (code) {
             case INVALID_ARGUMENT, INVALID_DEFINITION, INVALID_NAME, DISK_NOT_FOUND -> 400;
-            case VM_NOT_FOUND, OPERATION_NOT_FOUND, NOT_FOUND -> 404;
+            case VM_NOT_FOUND, OPERATION_NOT_FOUND, NOT_FOUND, SNAPSHOT_NOT_FOUND -> 404;
             case METHOD_NOT_ALLOWED -> 405;
-            case VM_EXISTS, INVALID_STATE, VM_BUSY, CANCELLED -> 409;
+            case VM_EXISTS, INVALID_STATE, VM_BUSY, CANCELLED, SNAPSHOT_EXISTS -> 409;
             case INVALID_VOLUME -> 400;
             case POOL_NOT_FOUND, VOLUME_NOT_FOUND -> 404;
             case POOL_EXISTS, VOLUME_EXISTS, VOLUME_IN_USE -> 409;

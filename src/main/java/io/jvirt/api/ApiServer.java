@@ -33,10 +33,11 @@ public final class ApiServer implements AutoCloseable {
     /** Everything the routes serve. */
     public record Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts,
             io.jvirt.images.ImageCatalog imageCatalog, io.jvirt.images.ImageBuilder imageBuilder,
-            io.jvirt.images.Bundles bundles, io.jvirt.storage.PoolManager pools, io.jvirt.storage.VolumeService volumes) {
-        /** Without the image and storage layers (tests that do not need them). */
+            io.jvirt.images.Bundles bundles, io.jvirt.storage.PoolManager pools, io.jvirt.storage.VolumeService volumes,
+            io.jvirt.snapshot.SnapshotService snapshots) {
+        /** Without the image, storage and snapshot layers (tests that do not need them). */
         public Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts) {
-            this(vms, mapper, hostFacts, null, null, null, null, null);
+            this(vms, mapper, hostFacts, null, null, null, null, null, null);
         }
     }
 
@@ -59,6 +60,9 @@ public final class ApiServer implements AutoCloseable {
         }
         if (services.pools() != null) {
             new StorageRoutes(services.pools(), services.volumes()).register(router);
+        }
+        if (services.snapshots() != null) {
+            new SnapshotRoutes(services.snapshots(), operations).register(router);
         }
 
         VirtualThreadPool pool = new VirtualThreadPool();

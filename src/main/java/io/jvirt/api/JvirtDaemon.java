@@ -86,6 +86,8 @@ public final class JvirtDaemon implements Callable<Integer> {
         DocumentStore store = DocumentStore.open(stateDir, mapper);
         VmManager vms = new VmManager(new VmManager.Config(runDir.resolve("vms"), emulatorPath.toString(),
                 verdict.accel(), Duration.ofSeconds(30)), store);
+        // registers its recoveries, so it must exist before loadAndRecover
+        io.jvirt.snapshot.SnapshotService snapshots = io.jvirt.snapshot.SnapshotService.install(vms, store);
         vms.loadAndRecover();
 
         io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
@@ -118,7 +120,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("pid", ProcessHandle.current().pid());
             return facts;
         }, imageCatalog, imageBuilder, bundles, pools,
-                new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions));
+                new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
         ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

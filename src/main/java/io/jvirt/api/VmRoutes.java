@@ -50,6 +50,11 @@ final class VmRoutes {
         return ex.querySeconds("queue", Duration.ZERO);
     }
 
+    /** For other capabilities' routes: the same answer as the lifecycle operations give. */
+    void answerOperation(Exchange ex, Operation op) throws IOException {
+        answer(ex, op);
+    }
+
     /** 202 with the operation, or with ?wait=true the finished operation (or its error). */
     private void answer(Exchange ex, Operation op) throws IOException {
         if (!ex.queryBool("wait")) {

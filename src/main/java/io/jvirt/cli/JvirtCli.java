@@ -89,7 +89,8 @@ public final class JvirtCli implements Callable<Integer> {
 
     /** Every subcommand, in the order help lists them (see {@link #newSubcommand}). */
     static final List<String> SUBCOMMANDS = List.of("list", "define", "undefine", "start", "shutdown", "destroy",
-            "suspend", "resume", "info", "console", "events", "vol", "pool", "image", "help");
+            "suspend", "resume", "info", "console", "events", "snapshot", "vol", "pool", "image",
+            "help");
 
     /**
      * A new instance of subcommand {@code name} (or alias), or null. Subcommands are registered lazily: picocli
@@ -110,6 +111,7 @@ public final class JvirtCli implements Callable<Integer> {
             case "console" -> new ConsoleCmd();
             case "events" -> new EventsCmd();
             case "image" -> new ImageCommands();
+            case "snapshot" -> new SnapshotCommand();
             case "vol" -> new StorageCommands.VolCmd();
             case "pool" -> new StorageCommands.PoolCmd();
             default -> null;

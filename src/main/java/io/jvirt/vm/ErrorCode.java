@@ -12,6 +12,8 @@ public enum ErrorCode {
     INVALID_STATE("invalid-state"),
     VM_BUSY("vm-busy"),
     DISK_NOT_FOUND("disk-not-found"),
+    SNAPSHOT_NOT_FOUND("snapshot-not-found"),
+    SNAPSHOT_EXISTS("snapshot-exists"),
     QEMU_FAILED("qemu-failed"),
     TIMEOUT("timeout"),
     CANCELLED("cancelled"),

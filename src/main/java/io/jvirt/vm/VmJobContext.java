@@ -68,6 +68,16 @@ public final class VmJobContext {
         return manager.replaceDefinition(vm, change);
     }
 
+    /** Ends the VM's QEMU (if running) while this job holds the slot; the VM is shut off afterwards. */
+    public void stopQemu() {
+        manager.stopForJob(vm);
+    }
+
+    /** Starts the VM's QEMU from its current definition while this job holds the slot (clears the step record). */
+    public VmView startQemu() {
+        return manager.startForJob(vm, job);
+    }
+
     public Instant since() {
         return job.since();
     }

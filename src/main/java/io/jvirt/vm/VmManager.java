@@ -414,6 +414,20 @@ public final class VmManager {
         return prepareJob(name, jobName, null, queue, ctx -> { }, work).run();
     }
 
+    /** For a job that must restart QEMU (e.g. a snapshot revert): ends the VM's QEMU, the VM becomes shut off. */
+    void stopForJob(Vm vm) {
+        kill(vm, vm.instance());
+        if (vm.state().isActive()) {
+            vm.transition(VmState.SHUTOFF, "stopped");
+        }
+    }
+
+    /** For a job that must restart QEMU: starts the VM within the job (its step record is cleared afterwards). */
+    VmView startForJob(Vm vm, Job job) {
+        DefinitionValidator.checkFilesStillExist(vm.definition());
+        return runStart(vm, job);
+    }
+
     /** Registers how to recover jobs named {@code jobName} left under way by a previous daemon. */
     public void registerRecovery(String jobName, JobRecovery recovery) {
         recoveries.put(jobName, recovery);

@@ -66,6 +66,9 @@ public final class DaemonProcess implements AutoCloseable {
         return process.pid();
     }
 
+    /** Environment added to the daemon's on its next (re)start, e.g. JVIRT_FAULT; null removes a variable. */
+    public final java.util.Map<String, String> env = new java.util.HashMap<>();
+
     public void start() throws IOException {
         starts++;
         String java = ProcessHandle.current().info().command().orElse("java");
@@ -74,7 +77,15 @@ public final class DaemonProcess implements AutoCloseable {
                 "--accel", TestGuest.accel()));
         cmd.addAll(extraArgs);
         Path log = log();
-        process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+        ProcessBuilder builder = new ProcessBuilder(cmd);
+        env.forEach((k, v) -> {
+            if (v == null) {
+                builder.environment().remove(k);
+            } else {
+                builder.environment().put(k, v);
+            }
+        });
+        process = builder.redirectErrorStream(true).redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {

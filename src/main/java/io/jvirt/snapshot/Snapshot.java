@@ -1,0 +1,27 @@
+package io.jvirt.snapshot;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One snapshot of a VM as jvirt records it. {@code kind} is "internal" (inside each qcow2 image, optionally with
+ * the VM's memory) or "external" (the image files named in {@code disks[].image} were frozen and a new overlay
+ * became each disk's top).
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Snapshot(String name, String parent, Instant createdAt, String kind, boolean memory, String vmState,
+                       List<DiskSnapshot> disks, Long pauseMillis) {
+
+    /**
+     * internal: {@code image} holds the snapshot inside it. external: {@code image} is the frozen file (read-only
+     * from then on), {@code overlay} the file created on top of it.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record DiskSnapshot(String disk, String image, String format, String overlay) {
+    }
+
+    public boolean external() {
+        return "external".equals(kind);
+    }
+}

@@ -1,0 +1,757 @@
+package io.jvirt.snapshot;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jvirt.qmp.QmpClient;
+import io.jvirt.qmp.QmpException;
+import io.jvirt.storage.QemuImg;
+import io.jvirt.storage.QemuImgException;
+import io.jvirt.store.DocumentStore;
+import io.jvirt.vm.ErrorCode;
+import io.jvirt.vm.JvirtException;
+import io.jvirt.vm.PendingJob;
+import io.jvirt.vm.VmDefinition;
+import io.jvirt.vm.VmJobContext;
+import io.jvirt.vm.VmManager;
+import io.jvirt.vm.VmRecord;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * VM snapshots: create (internal, external, with memory), list, revert, delete, and recovery of any of these
+ * left half-done by a daemon that died. Every job holds the VM's job slot; every step that changes images or the
+ * definition is preceded by a durable intent (see docs/snapshots.md for the step x recovery table).
+ */
+public final class SnapshotService {
+    static final String TREE = "snapshots";
+    static final String INTENT = "snapshot-intent";
+    private static final Logger log = LoggerFactory.getLogger(SnapshotService.class);
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+    private static final Duration JOB_TIMEOUT = Duration.ofMinutes(30);
+    private final VmManager vms;
+    private final DocumentStore store;
+    private final QemuImg qemuImg;
+
+    public SnapshotService(VmManager vms, DocumentStore store, QemuImg qemuImg) {
+        this.vms = vms;
+        this.store = store;
+        this.qemuImg = qemuImg;
+    }
+
+    /**
+     * Creates the service for this daemon and registers its recoveries; call before {@code loadAndRecover}.
+     */
+    public static SnapshotService install(VmManager vms, DocumentStore store) {
+        SnapshotService s = new SnapshotService(vms, store, new QemuImg());
+        for (String job : List.of("snapshot-create", "snapshot-revert", "snapshot-delete")) {
+            vms.registerRecovery(job, s::recover);
+        }
+        return s;
+    }
+
+    // ---- queries -------------------------------------------------------------------------------------------
+
+    public SnapshotTree tree(String vm) {
+        vms.get(vm); // vm-not-found
+        return store.get(vm, TREE, SnapshotTree.class).orElse(SnapshotTree.empty());
+    }
+
+    /** What QEMU runs each disk on right now (query-block), or an empty map when the VM is not running. */
+    public Map<String, Object> liveTops(String vm) {
+        return vms.runJob(vm, "snapshot-query", Duration.ofSeconds(30), ctx -> {
+            Map<String, Object> out = new LinkedHashMap<>();
+            ctx.qemu().ifPresent(q -> BlockTops.query(q.qmp()).byDisk().forEach((disk, top) ->
+                    out.put(disk, Map.of("node", top.node(), "file", top.file(), "snapshots", top.snapshots()))));
+            return out;
+        });
+    }
+
+    public Snapshot info(String vm, String name) {
+        return tree(vm).find(name).orElseThrow(() -> notFound(vm, name));
+    }
+
+    // ---- create --------------------------------------------------------------------------------------------
+
+    public PendingJob<Snapshot> prepareCreate(String vm, SnapshotRequest req, String operationId, Duration queue) {
+        Plan[] plan = new Plan[1];
+        return vms.prepareJob(vm, "snapshot-create", operationId, queue,
+                ctx -> plan[0] = plan(ctx, req),
+                ctx -> create(ctx, plan[0]));
+    }
+
+    /** Everything checked before anything changes. */
+    private record Plan(SnapshotRequest req, String kind, boolean running, List<VmDefinition.Disk> disks) {
+    }
+
+    private Plan plan(VmJobContext ctx, SnapshotRequest req) {
+        String vm = ctx.vmName();
+        if (req == null || req.name() == null || !NAME.matcher(req.name()).matches()) {
+            throw new JvirtException(ErrorCode.INVALID_NAME, "snapshot name must match " + NAME.pattern(),
+                    Map.of("name", req == null || req.name() == null ? "" : req.name()));
+        }
+        if (tree(vm).find(req.name()).isPresent()) {
+            throw new JvirtException(ErrorCode.SNAPSHOT_EXISTS, "VM '" + vm + "' already has a snapshot '" + req.name() + "'",
+                    Map.of("vm", vm, "snapshot", req.name()));
+        }
+        boolean running = ctx.qemu().isPresent();
+        if (req.wantsMemory() && Boolean.TRUE.equals(req.diskOnly())) {
+            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "--memory and --disk-only exclude each other");
+        }
+        if (req.wantsMemory() && req.wantsExternal()) {
+            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "external memory snapshots are not supported; use an internal one");
+        }
+        if (req.wantsMemory() && !running) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "a memory snapshot needs a running VM; '" + vm + "' is "
+                    + ctx.state().wire(), Map.of("vm", vm, "state", ctx.state().wire()));
+        }
+        if (req.wantsMemory() && req.disks() != null) {
+            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "a memory snapshot covers every writable disk; --disk cannot be given");
+        }
+        List<VmDefinition.Disk> all = ctx.definition().disks() == null ? List.of() : ctx.definition().disks();
+        List<VmDefinition.Disk> chosen = new ArrayList<>();
+        if (req.disks() == null) {
+            all.stream().filter(d -> !Boolean.TRUE.equals(d.readOnly())).forEach(chosen::add);
+        } else {
+            for (String name : req.disks()) {
+                VmDefinition.Disk d = all.stream().filter(x -> x.name().equals(name)).findFirst().orElseThrow(() ->
+                        new JvirtException(ErrorCode.DISK_NOT_FOUND, "VM '" + vm + "' has no disk '" + name + "'",
+                                Map.of("vm", vm, "disk", name)));
+                if (chosen.contains(d)) {
+                    throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "disk '" + name + "' is named twice");
+                }
+                chosen.add(d);
+            }
+        }
+        if (chosen.isEmpty()) {
+            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "VM '" + vm + "' has no writable disk to snapshot",
+                    Map.of("vm", vm));
+        }
+        String kind = req.wantsExternal() ? "external" : "internal";
+        for (VmDefinition.Disk d : chosen) {
+            if (Boolean.TRUE.equals(d.readOnly())) {
+                throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "disk '" + d.name() + "' is read-only", Map.of("disk", d.name()));
+            }
+            if (kind.equals("internal") && !"qcow2".equals(d.format())) {
+                throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "an internal snapshot needs qcow2; disk '" + d.name()
+                        + "' is " + d.format() + " (use --external)", Map.of("disk", d.name(), "format", d.format()));
+            }
+        }
+        if (kind.equals("internal")) {
+            for (VmDefinition.Disk d : chosen) {
+                if (internalNames(ctx, d).contains(req.name())) {
+                    throw new JvirtException(ErrorCode.SNAPSHOT_EXISTS, "snapshot '" + req.name() + "' already exists on disk '"
+                            + d.name() + "'", Map.of("vm", vm, "disk", d.name(), "snapshot", req.name()));
+                }
+            }
+        } else {
+            for (VmDefinition.Disk d : chosen) {
+                Path overlay = overlayPath(ctx.vmName(), d, req.name());
+                if (Files.exists(overlay, java.nio.file.LinkOption.NOFOLLOW_LINKS)) { // never write through a planted link
+                    throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "the overlay for disk '" + d.name() + "' already exists: "
+                            + overlay, Map.of("disk", d.name(), "path", overlay.toString()));
+                }
+            }
+        }
+        return new Plan(req, kind, running, List.copyOf(chosen));
+    }
+
+    private List<String> internalNames(VmJobContext ctx, VmDefinition.Disk d) {
+        Optional<QmpClient> qmp = ctx.qemu().map(q -> q.qmp());
+        if (qmp.isPresent()) {
+            BlockTops.Top top = BlockTops.query(qmp.get()).top(d.name());
+            return top == null ? List.of() : top.snapshots();
+        }
+        List<String> names = new ArrayList<>();
+        for (JsonNode s : qemuImg.info(Path.of(d.path()), false).path("snapshots")) {
+            names.add(s.path("name").asText());
+        }
+        return names;
+    }
+
+    static Path overlayPath(String vm, VmDefinition.Disk d, String snapshot) {
+        Path dir = Path.of(d.path()).toAbsolutePath().getParent();
+        return dir.resolve(vm + "-" + d.name() + "-" + snapshot + ".qcow2");
+    }
+
+    private Snapshot create(VmJobContext ctx, Plan plan) {
+        String vm = ctx.vmName();
+        SnapshotTree tree = tree(vm);
+        List<Snapshot.DiskSnapshot> disks = new ArrayList<>();
+        List<SnapshotIntent.DiskChange> changes = new ArrayList<>();
+        String tag = Long.toHexString(System.nanoTime() & 0xffffffL);
+        for (VmDefinition.Disk d : plan.disks()) {
+            if (plan.kind().equals("external")) {
+                Path overlay = overlayPath(vm, d, plan.req().name());
+                disks.add(new Snapshot.DiskSnapshot(d.name(), d.path(), d.format(), overlay.toString()));
+                changes.add(new SnapshotIntent.DiskChange(d.name(), d.path(), d.format(), overlay.toString(),
+                        "sf" + tag + "-" + d.name(), "sn" + tag + "-" + d.name()));
+            } else {
+                disks.add(new Snapshot.DiskSnapshot(d.name(), d.path(), d.format(), null));
+            }
+        }
+        Snapshot snap = new Snapshot(plan.req().name(), tree.current(), Instant.now(), plan.kind(), plan.req().wantsMemory(),
+                plan.running() ? ctx.state().wire() : "shutoff", List.copyOf(disks), null);
+        String op = plan.req().wantsMemory() ? "create-memory" : "create-" + plan.kind();
+        intend(ctx, new SnapshotIntent(op, snap, plan.running(), changes));
+
+        Quiesce quiesce = plan.req().wantsQuiesce() && plan.running() ? Quiesce.freeze(vms.paths(vm).agentSocket())
+                : Quiesce.none(plan.req().wantsQuiesce());
+        Snapshot done;
+        try {
+            Fault.point("after-freeze");
+            done = switch (op) {
+                case "create-memory" -> createMemory(ctx, snap);
+                case "create-internal" -> plan.running() ? createInternalLive(ctx, snap) : createInternalOffline(snap);
+                default -> createExternal(ctx, snap, changes, plan.running());
+            };
+        } catch (RuntimeException e) {
+            quiesce.thaw();
+            // An external snapshot can fail after QEMU switched (e.g. the definition update): ask QEMU, as a
+            // restarted daemon would, and keep whichever chain it really runs on.
+            if (op.equals("create-external") && recoverExternalCreate(ctx, new SnapshotIntent(op, snap, plan.running(), changes))) {
+                store.remove(vm, INTENT);
+                return snap;
+            }
+            store.remove(vm, INTENT);
+            throw withQuiesce(e, quiesce);
+        }
+        quiesce.thaw();
+        store.put(vm, TREE, tree.with(done));
+        store.remove(vm, INTENT);
+        return done;
+    }
+
+    private static RuntimeException withQuiesce(RuntimeException e, Quiesce q) {
+        if (!q.requested() || !(e instanceof JvirtException je)) {
+            return e;
+        }
+        Map<String, Object> details = new LinkedHashMap<>(je.details());
+        details.put("quiesce", q.report());
+        return new JvirtException(je.code(), je.getMessage(), details, je);
+    }
+
+    private void intend(VmJobContext ctx, SnapshotIntent intent) {
+        ctx.recordStep(intent.op() + ":intent");
+        store.put(ctx.vmName(), INTENT, intent);
+        Fault.point("after-intent");
+    }
+
+    private Snapshot createInternalLive(VmJobContext ctx, Snapshot snap) {
+        QmpClient qmp = ctx.requireQmp("snapshot");
+        BlockTops tops = BlockTops.query(qmp);
+        ArrayNode actions = JsonNodeFactory.instance.arrayNode();
+        for (Snapshot.DiskSnapshot d : snap.disks()) {
+            actions.addObject().put("type", "blockdev-snapshot-internal-sync").putObject("data")
+                    .put("device", requireTop(tops, d.disk()).node()).put("name", snap.name());
+        }
+        transaction(qmp, actions, snap.name());
+        return snap;
+    }
+
+    private Snapshot createInternalOffline(Snapshot snap) {
+        List<Snapshot.DiskSnapshot> done = new ArrayList<>();
+        try {
+            for (Snapshot.DiskSnapshot d : snap.disks()) {
+                qemuImg.snapshot("-c", Path.of(d.image()), snap.name());
+                done.add(d);
+            }
+        } catch (QemuImgException e) {
+            for (Snapshot.DiskSnapshot d : done) { // all or none
+                qemuImg.snapshot("-d", Path.of(d.image()), snap.name());
+            }
+            throw new JvirtException(ErrorCode.QEMU_FAILED, "snapshot '" + snap.name() + "' failed: " + e.getMessage(),
+                    Map.of("snapshot", snap.name()), e);
+        }
+        return snap;
+    }
+
+    private Snapshot createMemory(VmJobContext ctx, Snapshot snap) {
+        QmpClient qmp = ctx.requireQmp("snapshot");
+        BlockTops tops = BlockTops.query(qmp);
+        ObjectNode args = QmpClient.args("job-id", "snap-save-" + snap.name(), "tag", snap.name(),
+                "vmstate", requireTop(tops, snap.disks().get(0).disk()).node());
+        ArrayNode devices = args.putArray("devices");
+        snap.disks().forEach(d -> devices.add(requireTop(tops, d.disk()).node()));
+        QemuJobs.Result r = QemuJobs.run(qmp, "snapshot-save", args, JOB_TIMEOUT);
+        return new Snapshot(snap.name(), snap.parent(), snap.createdAt(), snap.kind(), true, snap.vmState(), snap.disks(),
+                r.pauseMillis());
+    }
+
+    private Snapshot createExternal(VmJobContext ctx, Snapshot snap, List<SnapshotIntent.DiskChange> changes, boolean running) {
+        List<Path> created = new ArrayList<>();
+        try {
+            for (SnapshotIntent.DiskChange c : changes) {
+                Path overlay = Path.of(c.newPath());
+                if (Files.exists(overlay, java.nio.file.LinkOption.NOFOLLOW_LINKS)) { // never write through a planted link
+                    throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "the overlay for disk '" + c.disk()
+                            + "' already exists: " + overlay, Map.of("disk", c.disk(), "path", overlay.toString()));
+                }
+                qemuImg.create(overlay, "qcow2", null, Path.of(c.oldPath()), c.oldFormat());
+                created.add(overlay);
+            }
+        } catch (QemuImgException e) {
+            deleteAll(created);
+            throw new JvirtException(ErrorCode.QEMU_FAILED, "cannot create the overlay images: " + e.getMessage(),
+                    Map.of("snapshot", snap.name()), e);
+        } catch (RuntimeException e) {
+            deleteAll(created);
+            throw e;
+        }
+        if (running) {
+            switchLive(ctx, snap.name(), changes, created);
+        }
+        ctx.recordStep("create-external:switched");
+        Fault.point("after-switch");
+        adoptOverlays(ctx, changes);
+        Fault.point("after-definition");
+        return snap;
+    }
+
+    /** blockdev-add each overlay (without backing), then one transaction of blockdev-snapshot: all disks or none. */
+    private void switchLive(VmJobContext ctx, String name, List<SnapshotIntent.DiskChange> changes, List<Path> created) {
+        QmpClient qmp = ctx.requireQmp("snapshot");
+        BlockTops tops = BlockTops.query(qmp);
+        List<String> added = new ArrayList<>();
+        try {
+            ArrayNode actions = JsonNodeFactory.instance.arrayNode();
+            for (SnapshotIntent.DiskChange c : changes) {
+                ObjectNode file = QmpClient.args("driver", "file", "filename", c.newPath(), "node-name", c.fileNode());
+                qmp.execute("blockdev-add", file);
+                added.add(c.fileNode());
+                ObjectNode fmt = QmpClient.args("driver", "qcow2", "file", c.fileNode(), "node-name", c.formatNode());
+                fmt.putNull("backing");
+                qmp.execute("blockdev-add", fmt);
+                added.add(0, c.formatNode());
+                actions.addObject().put("type", "blockdev-snapshot").putObject("data")
+                        .put("node", requireTop(tops, c.disk()).node()).put("overlay", c.formatNode());
+            }
+            Fault.point("before-transaction");
+            transaction(qmp, actions, name);
+        } catch (RuntimeException e) {
+            for (String node : added) {
+                try {
+                    qmp.execute("blockdev-del", QmpClient.args("node-name", node));
+                } catch (QmpException ignored) {
+                    // gone already
+                }
+            }
+            deleteAll(created);
+            throw e instanceof JvirtException ? e : new JvirtException(ErrorCode.QEMU_FAILED,
+                    "external snapshot '" + name + "' failed: " + e.getMessage(), Map.of("snapshot", name), e);
+        }
+    }
+
+    private void adoptOverlays(VmJobContext ctx, List<SnapshotIntent.DiskChange> changes) {
+        ctx.updateDefinition(d -> withDisks(d, changes, true));
+    }
+
+    /** The definition with each changed disk now on its new qcow2 top. */
+    private static VmDefinition withDisks(VmDefinition d, List<SnapshotIntent.DiskChange> changes, boolean toNew) {
+        Map<String, String[]> to = new LinkedHashMap<>();
+        for (SnapshotIntent.DiskChange c : changes) {
+            to.put(c.disk(), toNew ? new String[] {c.newPath(), "qcow2"} : new String[] {c.oldPath(), c.oldFormat()});
+        }
+        return retarget(d, to);
+    }
+
+    /** The definition with the named disks on other images: disk name -> {path, format}. */
+    private static VmDefinition retarget(VmDefinition d, Map<String, String[]> to) {
+        List<VmDefinition.Disk> disks = new ArrayList<>();
+        for (VmDefinition.Disk x : d.disks()) {
+            String[] t = to.get(x.name());
+            disks.add(t == null ? x : new VmDefinition.Disk(x.name(), t[0], t[1], x.bus(), x.readOnly()));
+        }
+        return new VmDefinition(d.name(), d.uuid(), d.memoryMiB(), d.vcpus(), d.machine(), d.accel(), d.emulator(),
+                d.boot(), disks, d.nics());
+    }
+
+    private static void transaction(QmpClient qmp, ArrayNode actions, String name) {
+        ObjectNode args = JsonNodeFactory.instance.objectNode();
+        args.set("actions", actions);
+        try {
+            qmp.execute("transaction", args);
+        } catch (QmpException e) {
+            String msg = e.getMessage();
+            ErrorCode code = msg != null && msg.contains("already exists") ? ErrorCode.SNAPSHOT_EXISTS : ErrorCode.QEMU_FAILED;
+            throw new JvirtException(code, "snapshot '" + name + "' failed (no disk changed): " + msg,
+                    Map.of("snapshot", name), e);
+        }
+    }
+
+    private static BlockTops.Top requireTop(BlockTops tops, String disk) {
+        BlockTops.Top t = tops.top(disk);
+        if (t == null) {
+            throw new JvirtException(ErrorCode.DISK_NOT_FOUND, "QEMU has no disk '" + disk + "'", Map.of("disk", disk));
+        }
+        return t;
+    }
+
+    private static void deleteAll(List<Path> files) {
+        for (Path p : files) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException ignored) {
+                // left behind; harmless, not referenced
+            }
+        }
+    }
+
+    // ---- revert --------------------------------------------------------------------------------------------
+
+    public PendingJob<Snapshot> prepareRevert(String vm, String name, String operationId, Duration queue) {
+        return vms.prepareJob(vm, "snapshot-revert", operationId, queue,
+                ctx -> checkRevertable(ctx, info(vm, name)),
+                ctx -> {
+                    Snapshot s = info(vm, name);
+                    boolean running = ctx.qemu().isPresent();
+                    String op = s.memory() ? "revert-memory" : "revert-" + s.kind();
+                    List<SnapshotIntent.DiskChange> changes = s.external() ? revertChanges(ctx, s) : List.of();
+                    intend(ctx, new SnapshotIntent(op, s, running, changes));
+                    revert(ctx, s, op, running, changes);
+                    store.put(vm, TREE, tree(vm).withCurrent(name));
+                    store.remove(vm, INTENT);
+                    return s;
+                });
+    }
+
+    private void checkRevertable(VmJobContext ctx, Snapshot s) {
+        if (s.external()) {
+            return; // a new overlay goes on the frozen images; the current top is discarded
+        }
+        for (Snapshot.DiskSnapshot d : s.disks()) {
+            VmDefinition.Disk now = disk(ctx, d.disk());
+            if (!now.path().equals(d.image())) {
+                throw new JvirtException(ErrorCode.INVALID_STATE, "disk '" + d.disk() + "' now runs on " + now.path()
+                        + " (an external snapshot was taken after '" + s.name() + "'); revert to that external snapshot's parent chain first",
+                        Map.of("disk", d.disk(), "snapshot", s.name()));
+            }
+        }
+    }
+
+    private static VmDefinition.Disk disk(VmJobContext ctx, String name) {
+        return ctx.definition().disks().stream().filter(x -> x.name().equals(name)).findFirst().orElseThrow(() ->
+                new JvirtException(ErrorCode.DISK_NOT_FOUND, "VM '" + ctx.vmName() + "' no longer has disk '" + name + "'",
+                        Map.of("disk", name)));
+    }
+
+    private List<SnapshotIntent.DiskChange> revertChanges(VmJobContext ctx, Snapshot s) {
+        String tag = Long.toHexString(System.currentTimeMillis());
+        List<SnapshotIntent.DiskChange> changes = new ArrayList<>();
+        for (Snapshot.DiskSnapshot d : s.disks()) {
+            VmDefinition.Disk now = disk(ctx, d.disk());
+            Path top = Path.of(d.image()).toAbsolutePath().getParent()
+                    .resolve(ctx.vmName() + "-" + d.disk() + "-" + s.name() + "-r" + tag + ".qcow2");
+            changes.add(new SnapshotIntent.DiskChange(d.disk(), now.path(), now.format(), top.toString(), null, null));
+        }
+        return changes;
+    }
+
+    /** Idempotent: recovery runs it again after a crash at any step. */
+    private void revert(VmJobContext ctx, Snapshot s, String op, boolean wasRunning, List<SnapshotIntent.DiskChange> changes) {
+        switch (op) {
+            case "revert-memory" -> {
+                if (ctx.qemu().isEmpty()) {
+                    ctx.startQemu(); // boots from the disks; snapshot-load then replaces disks, RAM and devices
+                    ctx.recordStep(op + ":started");
+                }
+                QmpClient qmp = ctx.requireQmp("revert");
+                BlockTops tops = BlockTops.query(qmp);
+                ObjectNode args = QmpClient.args("job-id", "snap-load-" + s.name(), "tag", s.name(),
+                        "vmstate", requireTop(tops, s.disks().get(0).disk()).node());
+                ArrayNode devices = args.putArray("devices");
+                s.disks().forEach(d -> devices.add(requireTop(tops, d.disk()).node()));
+                QemuJobs.run(qmp, "snapshot-load", args, JOB_TIMEOUT);
+            }
+            case "revert-internal" -> {
+                ctx.stopQemu(); // QEMU cannot load a disk-only internal snapshot into a running VM
+                ctx.recordStep(op + ":stopped");
+                for (Snapshot.DiskSnapshot d : s.disks()) {
+                    try {
+                        qemuImg.snapshot("-a", Path.of(d.image()), s.name());
+                    } catch (QemuImgException e) {
+                        throw new JvirtException(ErrorCode.QEMU_FAILED, "revert of disk '" + d.disk() + "' failed: "
+                                + e.getMessage(), Map.of("disk", d.disk()), e);
+                    }
+                }
+                ctx.recordStep(op + ":applied");
+                if (wasRunning) {
+                    ctx.startQemu();
+                }
+            }
+            default -> { // revert-external: a fresh overlay on each frozen image becomes the disk's top
+                ctx.stopQemu();
+                ctx.recordStep(op + ":stopped");
+                boolean adopted = changes.stream().allMatch(c -> disk(ctx, c.disk()).path().equals(c.newPath()));
+                if (!adopted) {
+                    for (int i = 0; i < changes.size(); i++) {
+                        Path top = Path.of(changes.get(i).newPath());
+                        Snapshot.DiskSnapshot d = s.disks().get(i);
+                        try {
+                            Files.deleteIfExists(top); // a partial one of ours from before a crash
+                        } catch (IOException e) {
+                            throw new JvirtException(ErrorCode.INTERNAL, "cannot remove " + top + ": " + e.getMessage());
+                        }
+                        qemuImg.create(top, "qcow2", null, Path.of(d.image()), d.format());
+                    }
+                    ctx.updateDefinition(d -> withDisks(d, changes, true));
+                }
+                ctx.recordStep(op + ":applied");
+                removeDiscardedTops(ctx.vmName(), changes);
+                if (wasRunning) {
+                    ctx.startQemu();
+                }
+            }
+        }
+    }
+
+    /**
+     * The tops an external revert replaced hold only what the revert discards. A file is removed only if jvirt
+     * made it (named {@code <vm>-<disk>-...qcow2}) and no snapshot names it as its image.
+     */
+    private void removeDiscardedTops(String vm, List<SnapshotIntent.DiskChange> changes) {
+        SnapshotTree tree = tree(vm);
+        for (SnapshotIntent.DiskChange c : changes) {
+            Path old = Path.of(c.oldPath());
+            boolean ours = old.getFileName().toString().startsWith(vm + "-" + c.disk() + "-")
+                    && old.getFileName().toString().endsWith(".qcow2");
+            boolean needed = tree.snapshots().stream().flatMap(x -> x.disks().stream())
+                    .anyMatch(d -> Path.of(d.image()).equals(old));
+            if (ours && !needed && !c.oldPath().equals(c.newPath())) {
+                deleteAll(List.of(old));
+            }
+        }
+    }
+
+    // ---- delete --------------------------------------------------------------------------------------------
+
+    public PendingJob<Snapshot> prepareDelete(String vm, String name, String operationId, Duration queue) {
+        return vms.prepareJob(vm, "snapshot-delete", operationId, queue,
+                ctx -> checkDeletable(ctx, info(vm, name)),
+                ctx -> {
+                    Snapshot s = info(vm, name);
+                    List<SnapshotIntent.DiskChange> changes = new ArrayList<>();
+                    if (s.external()) {
+                        for (Snapshot.DiskSnapshot d : s.disks()) {
+                            VmDefinition.Disk now = disk(ctx, d.disk());
+                            changes.add(new SnapshotIntent.DiskChange(d.disk(), now.path(), now.format(), d.image(), null, null));
+                        }
+                    }
+                    intend(ctx, new SnapshotIntent("delete-" + s.kind(), s, ctx.qemu().isPresent(), changes));
+                    delete(ctx, s, changes);
+                    store.put(vm, TREE, tree(vm).without(name));
+                    store.remove(vm, INTENT);
+                    return s;
+                });
+    }
+
+    /** External delete merges the top into the snapshot's frozen image: only for a leaf whose images are the top's backing. */
+    private void checkDeletable(VmJobContext ctx, Snapshot s) {
+        if (!s.external()) {
+            return;
+        }
+        SnapshotTree tree = tree(ctx.vmName());
+        if (!tree.children(s.name()).isEmpty() || !s.name().equals(tree.current())) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "only the current leaf external snapshot can be deleted yet ('"
+                    + s.name() + "' is not; current is '" + tree.current() + "')", Map.of("snapshot", s.name()));
+        }
+        for (Snapshot.DiskSnapshot d : s.disks()) {
+            VmDefinition.Disk now = disk(ctx, d.disk());
+            String backing = qemuImg.info(Path.of(now.path()), false).path("full-backing-filename").asText(
+                    qemuImg.info(Path.of(now.path()), false).path("backing-filename").asText());
+            if (!Path.of(backing).toAbsolutePath().equals(Path.of(d.image()).toAbsolutePath())) {
+                throw new JvirtException(ErrorCode.INVALID_STATE, "disk '" + d.disk() + "' top " + now.path()
+                        + " is not directly on the snapshot's image " + d.image(), Map.of("disk", d.disk()));
+            }
+        }
+    }
+
+    /** Idempotent: recovery runs it again after a crash at any step. */
+    private void delete(VmJobContext ctx, Snapshot s, List<SnapshotIntent.DiskChange> changes) {
+        Optional<QmpClient> qmp = ctx.qemu().map(q -> q.qmp());
+        if (!s.external()) {
+            for (Snapshot.DiskSnapshot d : s.disks()) {
+                if (qmp.isPresent()) {
+                    BlockTops.Top top = BlockTops.query(qmp.get()).top(d.disk());
+                    if (top != null && top.snapshots().contains(s.name())) {
+                        qmp.get().execute("blockdev-snapshot-delete-internal-sync",
+                                QmpClient.args("device", top.node(), "name", s.name()), Duration.ofMinutes(10));
+                    }
+                } else if (hasInternal(Path.of(d.image()), s.name())) {
+                    qemuImg.snapshot("-d", Path.of(d.image()), s.name());
+                }
+            }
+            return;
+        }
+        // external: commit each top into the frozen image, then the frozen image is the top again
+        for (SnapshotIntent.DiskChange c : changes) {
+            if (qmp.isPresent()) {
+                BlockTops.Top top = BlockTops.query(qmp.get()).top(c.disk());
+                if (top != null && Path.of(top.file()).equals(Path.of(c.oldPath()))) {
+                    JsonNode left = QemuJobs.find(qmp.get(), "commit-" + c.disk());
+                    if (left != null) {
+                        QemuJobs.run(qmp.get(), "job-cancel", QmpClient.args("id", "commit-" + c.disk()), JOB_TIMEOUT);
+                    }
+                    ObjectNode args = QmpClient.args("job-id", "commit-" + c.disk(), "device", top.node(),
+                            "auto-dismiss", false);
+                    QemuJobs.run(qmp.get(), "block-commit", args, JOB_TIMEOUT); // ready -> job-complete (pivot)
+                    BlockTops.release(qmp.get(), top.node(), c.oldPath()); // else the base is no root node
+                }
+            } else if (Files.exists(Path.of(c.oldPath())) && !c.oldPath().equals(c.newPath())) {
+                qemuImg.run(List.of("commit", "-q", "-f", "qcow2", c.oldPath()));
+            }
+        }
+        ctx.recordStep("delete-external:merged");
+        Map<String, String[]> to = new LinkedHashMap<>();
+        for (Snapshot.DiskSnapshot d : s.disks()) {
+            to.put(d.disk(), new String[] {d.image(), d.format()});
+        }
+        ctx.updateDefinition(d -> retarget(d, to));
+        for (SnapshotIntent.DiskChange c : changes) {
+            if (!c.oldPath().equals(c.newPath())) {
+                deleteAll(List.of(Path.of(c.oldPath())));
+            }
+        }
+    }
+
+    private boolean hasInternal(Path image, String name) {
+        for (JsonNode s : qemuImg.info(image, false).path("snapshots")) {
+            if (s.path("name").asText().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ---- recovery ------------------------------------------------------------------------------------------
+
+    /** Called on daemon restart for a snapshot job that was under way: find out what happened and finish or undo. */
+    void recover(VmJobContext ctx, VmRecord.JobRecord interrupted) {
+        String vm = ctx.vmName();
+        Optional<SnapshotIntent> found = store.get(vm, INTENT, SnapshotIntent.class);
+        if (found.isEmpty()) {
+            log.info("VM {}: snapshot job {} left no intent; nothing was changed", vm, interrupted.intent());
+            return;
+        }
+        SnapshotIntent in = found.get();
+        Snapshot s = in.snapshot();
+        log.info("VM {}: recovering {} of snapshot '{}' (last step {})", vm, in.op(), s.name(), interrupted.intent());
+        switch (in.op()) {
+            case "create-internal", "create-memory" -> {
+                if (in.op().equals("create-memory") && ctx.qemu().isPresent()) {
+                    QemuJobs.settle(ctx.qemu().get().qmp(), "snap-save-" + s.name(), JOB_TIMEOUT); // it ran on without us
+                }
+                boolean all = true;
+                boolean any = false;
+                for (Snapshot.DiskSnapshot d : s.disks()) {
+                    boolean has = ctx.qemu().isPresent()
+                            ? Optional.ofNullable(BlockTops.query(ctx.qemu().get().qmp()).top(d.disk()))
+                            .map(t -> t.snapshots().contains(s.name())).orElse(false)
+                            : hasInternal(Path.of(d.image()), s.name());
+                    all &= has;
+                    any |= has;
+                }
+                if (all && (!in.op().equals("create-memory") || ctx.qemu().isPresent() || hasVmState(s))) {
+                    store.put(vm, TREE, tree(vm).with(s));
+                } else if (any) {
+                    delete(ctx, s, List.of()); // some disks only: undo, all or none
+                }
+            }
+            case "create-external" -> recoverExternalCreate(ctx, in);
+            case "revert-internal", "revert-memory", "revert-external" -> {
+                revert(ctx, s, in.op(), in.wasRunning(), in.changes());
+                store.put(vm, TREE, tree(vm).withCurrent(s.name()));
+            }
+            case "delete-internal", "delete-external" -> {
+                delete(ctx, s, in.changes());
+                if (tree(vm).find(s.name()).isPresent()) {
+                    store.put(vm, TREE, tree(vm).without(s.name()));
+                }
+            }
+            default -> log.warn("VM {}: unknown snapshot intent {}", vm, in.op());
+        }
+        store.remove(vm, INTENT);
+    }
+
+    private boolean hasVmState(Snapshot s) {
+        Path image = Path.of(s.disks().get(0).image());
+        for (JsonNode x : qemuImg.info(image, false).path("snapshots")) {
+            if (x.path("name").asText().equals(s.name())) {
+                return x.path("vm-state-size").asLong() > 0;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * If QEMU runs: its top node decides (switched: adopt; not: undo). If QEMU is gone: adopt the overlays when
+     * they are all intact, since an overlay nobody wrote to reads exactly like its backing file, and one QEMU did
+     * write to holds acknowledged writes that must not be lost.
+     */
+    private boolean recoverExternalCreate(VmJobContext ctx, SnapshotIntent in) {
+        String vm = ctx.vmName();
+        List<SnapshotIntent.DiskChange> changes = in.changes();
+        boolean adopt;
+        if (ctx.qemu().isPresent()) {
+            QmpClient qmp = ctx.qemu().get().qmp();
+            BlockTops tops = BlockTops.query(qmp);
+            adopt = changes.stream().allMatch(c -> tops.top(c.disk()) != null
+                    && Path.of(tops.top(c.disk()).file()).equals(Path.of(c.newPath())));
+            if (!adopt) {
+                List<String> nodes = BlockTops.nodeNames(qmp);
+                for (SnapshotIntent.DiskChange c : changes) {
+                    for (String n : List.of(c.formatNode(), c.fileNode())) {
+                        if (nodes.contains(n)) {
+                            qmp.execute("blockdev-del", QmpClient.args("node-name", n));
+                        }
+                    }
+                }
+            }
+        } else {
+            adopt = changes.stream().allMatch(c -> intactOverlay(c));
+        }
+        if (adopt) {
+            if (!changes.stream().allMatch(c -> disk(ctx, c.disk()).path().equals(c.newPath()))) {
+                ctx.updateDefinition(d -> withDisks(d, changes, true));
+            }
+            store.put(vm, TREE, tree(vm).with(in.snapshot()));
+            log.info("VM {}: external snapshot '{}' completed on recovery", vm, in.snapshot().name());
+        } else {
+            // only files that are provably ours (an overlay on the old image); anything else at that path is not
+            deleteAll(changes.stream().filter(this::intactOverlay).map(c -> Path.of(c.newPath())).toList());
+            log.info("VM {}: external snapshot '{}' undone on recovery", vm, in.snapshot().name());
+        }
+        return adopt;
+    }
+
+    private boolean intactOverlay(SnapshotIntent.DiskChange c) {
+        if (!Files.exists(Path.of(c.newPath()))) {
+            return false;
+        }
+        try {
+            JsonNode info = qemuImg.info(Path.of(c.newPath()), false);
+            String backing = info.path("full-backing-filename").asText(info.path("backing-filename").asText(""));
+            return Path.of(backing).toAbsolutePath().equals(Path.of(c.oldPath()).toAbsolutePath());
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static JvirtException notFound(String vm, String name) {
+        return new JvirtException(ErrorCode.SNAPSHOT_NOT_FOUND, "VM '" + vm + "' has no snapshot '" + name + "'",
+                Map.of("vm", vm, "snapshot", name));
+    }
+}

@@ -1,0 +1,46 @@
+package io.jvirt.snapshot;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** All snapshots of a VM with their parent links, and which one the VM's current state derives from. */
+public record SnapshotTree(String current, List<Snapshot> snapshots) {
+    public static SnapshotTree empty() {
+        return new SnapshotTree(null, List.of());
+    }
+
+    public Optional<Snapshot> find(String name) {
+        return snapshots.stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
+    public List<Snapshot> children(String name) {
+        return snapshots.stream().filter(s -> name.equals(s.parent())).toList();
+    }
+
+    public SnapshotTree with(Snapshot s) {
+        List<Snapshot> all = new ArrayList<>(snapshots);
+        all.removeIf(x -> x.name().equals(s.name()));
+        all.add(s);
+        return new SnapshotTree(s.name(), List.copyOf(all));
+    }
+
+    /** Removes a snapshot; its children hang from its parent, and "current" moves to the parent if it was this one. */
+    public SnapshotTree without(String name) {
+        Snapshot gone = find(name).orElseThrow();
+        List<Snapshot> all = new ArrayList<>();
+        for (Snapshot s : snapshots) {
+            if (s.name().equals(name)) {
+                continue;
+            }
+            all.add(name.equals(s.parent())
+                    ? new Snapshot(s.name(), gone.parent(), s.createdAt(), s.kind(), s.memory(), s.vmState(), s.disks(), s.pauseMillis())
+                    : s);
+        }
+        return new SnapshotTree(name.equals(current) ? gone.parent() : current, List.copyOf(all));
+    }
+
+    public SnapshotTree withCurrent(String name) {
+        return new SnapshotTree(name, snapshots);
+    }
+}
