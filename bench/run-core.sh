@@ -147,8 +147,9 @@ EOF
 
     log "10 parallel virsh start"
     t0=$(date +%s%N)
-    for i in 1 2 3 4 5 6 7 8 9 10; do $V start "lv$i" >/dev/null & done
-    wait
+    starts=()
+    for i in 1 2 3 4 5 6 7 8 9 10; do $V start "lv$i" >/dev/null & starts+=($!); done
+    wait "${starts[@]}"   # only these: jvirtd is a child of this script too
     R[virsh_parallel10_start_wall_ms]=$(( ($(date +%s%N) - t0) / 1000000 ))
     sleep 5
     R[libvirtd_rss_10vms_kb]=$(rss_kb "$lpid")
