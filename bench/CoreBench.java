@@ -302,22 +302,56 @@ public class CoreBench {
             return new Response(code, bodyOut.toString(StandardCharsets.UTF_8));
         }
 
-        /** GET a chunked stream and read until {@code text} appears (across chunks), then drop the connection. */
+        /**
+         * GET the console stream and read until {@code text} appears (across chunks), then drop the connection.
+         * Gives up after 120 s, saying what it saw.
+         */
         void streamUntil(String path, String text) throws IOException {
             String head = "GET " + path + " HTTP/1.1\r\nHost: jvirtd\r\n\r\n";
             ch.write(ByteBuffer.wrap(head.getBytes(StandardCharsets.ISO_8859_1)));
-            while (!line().isEmpty()) {
-                // status line and headers
-            }
             StringBuilder seen = new StringBuilder();
-            while (seen.indexOf(text) < 0) {
-                int n = Integer.parseInt(line().trim(), 16);
-                if (n == 0) {
-                    throw new IOException("the console ended before " + text);
+            Thread watchdog = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(120_000);
+                    ch.close();
+                } catch (InterruptedException | IOException e) {
+                    // done in time
                 }
-                seen.append(new String(bytes(n), StandardCharsets.ISO_8859_1));
-                line();
+            });
+            try {
+                boolean chunked = false;
+                int length = -1;
+                for (String h; !(h = line()).isEmpty(); ) {
+                    String lower = h.toLowerCase(Locale.ROOT);
+                    chunked |= lower.startsWith("transfer-encoding:") && lower.contains("chunked");
+                    if (lower.startsWith("content-length:")) {
+                        length = Integer.parseInt(lower.substring(15).trim());
+                    }
+                }
+                if (!chunked) { // the VM was not running (yet): the answer is the log so far, and complete
+                    seen.append(new String(bytes(Math.max(length, 0)), StandardCharsets.ISO_8859_1));
+                    if (seen.indexOf(text) < 0) {
+                        throw new IOException("the console was not live; it held: " + tail(seen));
+                    }
+                    return;
+                }
+                while (seen.indexOf(text) < 0) {
+                    int n = Integer.parseInt(line().trim(), 16);
+                    if (n == 0) {
+                        throw new IOException("the console ended before " + text + ": " + tail(seen));
+                    }
+                    seen.append(new String(bytes(n), StandardCharsets.ISO_8859_1));
+                    line();
+                }
+            } catch (IOException e) {
+                throw new IOException(e.getMessage() + " (saw: " + tail(seen) + ")", e);
+            } finally {
+                watchdog.interrupt();
             }
+        }
+
+        private static String tail(StringBuilder s) {
+            return s.substring(Math.max(0, s.length() - 300));
         }
 
         private String line() throws IOException {

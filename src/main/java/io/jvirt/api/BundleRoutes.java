@@ -68,7 +68,7 @@ final class BundleRoutes {
                         }
                         return result;
                     });
-            answer(ex, operations.run(id, "export", vm, job::run, () -> job.cancel("cancelled by the client")));
+            operations.respond(ex, operations.run(id, "export", vm, job::run, () -> job.cancel("cancelled by the client")));
         });
         r.add("POST", "/v1/images/import", ex -> {
             ImportBody b = ex.bodyAs(ImportBody.class, ErrorCode.INVALID_ARGUMENT);
@@ -77,7 +77,7 @@ final class BundleRoutes {
                 io.jvirt.vm.DefinitionValidator.checkName(b.name());
             }
             String id = Operations.newId();
-            answer(ex, operations.run(id, "import", b.name(), () -> {
+            operations.respond(ex, operations.run(id, "import", b.name(), () -> {
                 Bundles.Imported im = bundles.importBundle(b.file(), b.name());
                 try {
                     return vms.define(im.definition());
@@ -95,23 +95,4 @@ final class BundleRoutes {
         });
     }
 
-    private void answer(Exchange ex, Operation op) throws IOException {
-        if (!ex.queryBool("wait")) {
-            ex.json(202, op);
-            return;
-        }
-        Operation done = operations.await(op, Duration.ofDays(1));
-        if (done.getStatus() == Operation.Status.success) {
-            ex.json(200, done);
-            return;
-        }
-        ApiErrors.ErrorBody e = done.getError();
-        ErrorCode code = ErrorCode.INTERNAL;
-        for (ErrorCode c : ErrorCode.values()) {
-            if (c.code().equals(e.code())) {
-                code = c;
-            }
-        }
-        ex.json(ApiErrors.status(code), new ApiErrors.Envelope(e));
-    }
 }

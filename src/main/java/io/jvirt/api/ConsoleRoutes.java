@@ -60,6 +60,10 @@ final class ConsoleRoutes {
                     break; // the console closed: the VM stopped
                 }
                 out.write(chunk);
+                // The guest prints a few bytes at a time; send what has queued up since as one HTTP chunk.
+                for (byte[] more; (more = sub.next(0, TimeUnit.MILLISECONDS)) != null && more.length > 0; ) {
+                    out.write(more);
+                }
                 out.flush();
             }
         } catch (IOException e) {

@@ -12,7 +12,6 @@ import io.jvirt.vm.JvirtException;
 import io.jvirt.vm.VmDefinition;
 import io.jvirt.vm.VmManager;
 import java.io.IOException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -88,7 +87,7 @@ final class ImageRoutes {
                         }
                     }), () -> { });
             self.set(op);
-            answer(ex, op);
+            operations.respond(ex, op);
         });
         r.add("POST", "/v1/images/{name}/build", ex -> {
             BuildBody b = ex.bodyAs(BuildBody.class, ErrorCode.INVALID_ARGUMENT);
@@ -125,7 +124,7 @@ final class ImageRoutes {
                 return vm == null ? built : defineVm(vm, built);
             }, () -> cancelled.set(true));
             self.set(op);
-            answer(ex, op);
+            operations.respond(ex, op);
         });
     }
 
@@ -184,24 +183,4 @@ final class ImageRoutes {
         throw ApiErrors.badArgument("size must be a number of bytes or a string like \"8G\"");
     }
 
-    /** 202 with the operation, or with ?wait=true the finished operation (or its error). */
-    private void answer(Exchange ex, Operation op) throws IOException {
-        if (!ex.queryBool("wait")) {
-            ex.json(202, op);
-            return;
-        }
-        Operation done = operations.await(op, Duration.ofDays(1));
-        if (done.getStatus() == Operation.Status.success) {
-            ex.json(200, done);
-            return;
-        }
-        ApiErrors.ErrorBody e = done.getError();
-        ErrorCode code = ErrorCode.INTERNAL;
-        for (ErrorCode c : ErrorCode.values()) {
-            if (c.code().equals(e.code())) {
-                code = c;
-            }
-        }
-        ex.json(ApiErrors.status(code), new ApiErrors.Envelope(e));
-    }
 }

@@ -5,7 +5,6 @@ import io.jvirt.snapshot.SnapshotRequest;
 import io.jvirt.snapshot.SnapshotService;
 import io.jvirt.vm.ErrorCode;
 import io.jvirt.vm.PendingJob;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -36,17 +35,17 @@ final class SnapshotRoutes {
             SnapshotRequest req = ex.bodyAs(SnapshotRequest.class, ErrorCode.INVALID_ARGUMENT);
             String id = Operations.newId();
             PendingJob<Snapshot> job = snapshots.prepareCreate(ex.param("name"), req, id, queue(ex));
-            answer(ex, operations.run(id, "snapshot-create", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
+            operations.respond(ex, operations.run(id, "snapshot-create", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
         });
         r.add("POST", "/v1/vms/{name}/snapshots/{snap}/revert", ex -> {
             String id = Operations.newId();
             PendingJob<Snapshot> job = snapshots.prepareRevert(ex.param("name"), ex.param("snap"), id, queue(ex));
-            answer(ex, operations.run(id, "snapshot-revert", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
+            operations.respond(ex, operations.run(id, "snapshot-revert", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
         });
         r.add("DELETE", "/v1/vms/{name}/snapshots/{snap}", ex -> {
             String id = Operations.newId();
             PendingJob<Snapshot> job = snapshots.prepareDelete(ex.param("name"), ex.param("snap"), id, queue(ex));
-            answer(ex, operations.run(id, "snapshot-delete", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
+            operations.respond(ex, operations.run(id, "snapshot-delete", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
         });
     }
 
@@ -54,7 +53,4 @@ final class SnapshotRoutes {
         return ex.querySeconds("queue", Duration.ZERO);
     }
 
-    private void answer(Exchange ex, Operation op) throws IOException {
-        new VmRoutes(null, operations).answerOperation(ex, op);
-    }
 }

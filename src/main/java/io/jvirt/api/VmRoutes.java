@@ -6,7 +6,6 @@ import io.jvirt.vm.PendingJob;
 import io.jvirt.vm.VmView;
 import io.jvirt.vm.VmDefinition;
 import io.jvirt.vm.VmManager;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
 
@@ -33,13 +32,13 @@ final class VmRoutes {
         r.add("POST", "/v1/vms/{name}/start", ex -> {
             String id = Operations.newId();
             PendingJob<VmView> job = vms.prepareStart(ex.param("name"), id, queue(ex));
-            answer(ex, operations.run(id, "start", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
+            operations.respond(ex, operations.run(id, "start", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
         });
         r.add("POST", "/v1/vms/{name}/shutdown", ex -> {
             Duration timeout = ex.querySeconds("timeout", DEFAULT_SHUTDOWN_TIMEOUT);
             String id = Operations.newId();
             PendingJob<VmView> job = vms.prepareShutdown(ex.param("name"), id, queue(ex), timeout);
-            answer(ex, operations.run(id, "shutdown", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
+            operations.respond(ex, operations.run(id, "shutdown", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
         });
         r.add("POST", "/v1/vms/{name}/destroy", ex -> ex.json(200, vms.destroy(ex.param("name"))));
         r.add("POST", "/v1/vms/{name}/suspend", ex -> ex.json(200, vms.suspend(ex.param("name"), queue(ex))));
@@ -51,31 +50,6 @@ final class VmRoutes {
     }
 
     /** For other capabilities' routes: the same answer as the lifecycle operations give. */
-    void answerOperation(Exchange ex, Operation op) throws IOException {
-        answer(ex, op);
-    }
-
-    /** 202 with the operation, or with ?wait=true the finished operation (or its error). */
-    private void answer(Exchange ex, Operation op) throws IOException {
-        if (!ex.queryBool("wait")) {
-            ex.json(202, op);
-            return;
-        }
-        Operation done = operations.await(op, Duration.ofDays(1));
-        if (done.getStatus() == Operation.Status.success) {
-            ex.json(200, done);
-        } else {
-            ApiErrors.ErrorBody e = done.getError();
-            ErrorCode code = ErrorCode.INTERNAL;
-            for (ErrorCode c : ErrorCode.values()) {
-                if (c.code().equals(e.code())) {
-                    code = c;
-                }
-            }
-            ex.json(ApiErrors.status(code), new ApiErrors.Envelope(e));
-        }
-    }
-
     static JvirtException notRunning(String vm) {
         return new JvirtException(ErrorCode.INVALID_STATE, "VM '" + vm + "' is not running", Map.of("vm", vm));
     }

@@ -7,10 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jvirt.qemu.ProcessInfo;
 import io.jvirt.testing.DaemonProcess;
 import io.jvirt.testing.TestGuest;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,17 +19,6 @@ import org.junit.jupiter.api.Test;
 class CliLifecycleTest {
     static DaemonProcess daemon;
     static final ObjectMapper JSON = new ObjectMapper();
-
-    record Result(int exit, String out, String err) {
-        JsonNode json() throws IOException {
-            return JSON.readTree(out);
-        }
-
-        @Override
-        public String toString() {
-            return "exit " + exit + "\nstdout: " + out + "\nstderr: " + err;
-        }
-    }
 
     @BeforeAll
     static void startDaemon() throws Exception {
@@ -46,20 +32,12 @@ class CliLifecycleTest {
         }
     }
 
-    static Result jvirt(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        String[] full = new String[args.length + 2];
-        full[0] = "--socket";
-        full[1] = daemon.socket().toString();
-        System.arraycopy(args, 0, full, 2, args.length);
-        int exit = JvirtCli.run(full, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    static CliResult jvirt(String... args) {
+        return CliResult.run(daemon, args);
     }
 
     static String state(String vm) throws IOException {
-        Result r = jvirt("-o", "json", "info", vm);
+        CliResult r = jvirt("-o", "json", "info", vm);
         assertThat(r.exit()).as(r.toString()).isZero();
         return r.json().path("state").asText();
     }
@@ -85,23 +63,23 @@ class CliLifecycleTest {
                     type: user
                 """.formatted(TestGuest.kernel(), TestGuest.initrd(), disk));
 
-        Result defined = jvirt("define", yaml.toString());
+        CliResult defined = jvirt("define", yaml.toString());
         assertThat(defined.exit()).as(defined.toString()).isZero();
         assertThat(state("cli")).isEqualTo("shutoff");
 
-        Result list = jvirt("list");
+        CliResult list = jvirt("list");
         assertThat(list.exit()).isZero();
         assertThat(list.out()).containsPattern("(?m)^cli\\s+shutoff");
 
-        Result started = jvirt("start", "cli");
+        CliResult started = jvirt("start", "cli");
         assertThat(started.exit()).as(started.toString()).isZero();
         assertThat(state("cli")).isEqualTo("running");
 
-        Result ready = jvirt("console", "cli", "--wait-for", TestGuest.READY, "--timeout", "60");
+        CliResult ready = jvirt("console", "cli", "--wait-for", TestGuest.READY, "--timeout", "60");
         assertThat(ready.exit()).as(ready.toString()).isZero();
         assertThat(ready.out()).contains(TestGuest.READY);
 
-        Result info = jvirt("info", "cli");
+        CliResult info = jvirt("info", "cli");
         assertThat(info.out()).contains("running").contains("vda").contains(disk.toString());
 
         assertThat(jvirt("suspend", "cli").exit()).isZero();
@@ -109,7 +87,7 @@ class CliLifecycleTest {
         assertThat(jvirt("resume", "cli").exit()).isZero();
         assertThat(state("cli")).isEqualTo("running");
 
-        Result json = jvirt("-o", "json", "list");
+        CliResult json = jvirt("-o", "json", "list");
         assertThat(json.exit()).isZero();
         JsonNode vms = json.json();
         JsonNode cli = vms.isArray() ? vms.get(0) : vms.path("vms").get(0);
@@ -117,24 +95,24 @@ class CliLifecycleTest {
         assertThat(cli.path("state").asText()).isEqualTo("running");
 
         long pid = JSON.readTree(jvirt("-o", "json", "info", "cli").out()).path("runtime").path("pid").asLong();
-        Result shutdown = jvirt("shutdown", "cli", "--timeout", "60");
+        CliResult shutdown = jvirt("shutdown", "cli", "--timeout", "60");
         assertThat(shutdown.exit()).as(shutdown.toString()).isZero();
         assertThat(state("cli")).isEqualTo("shutoff");
         DaemonProcess.awaitGone(pid, Duration.ofSeconds(10));
 
         assertThat(jvirt("start", "cli").exit()).isZero();
         long pid2 = JSON.readTree(jvirt("-o", "json", "info", "cli").out()).path("runtime").path("pid").asLong();
-        Result again = jvirt("start", "cli");
+        CliResult again = jvirt("start", "cli");
         assertThat(again.exit()).as("start of a running VM").isEqualTo(JvirtCli.EXIT_CONFLICT);
         assertThat(again.err()).contains("running");
 
         assertThat(jvirt("destroy", "cli").exit()).isZero();
         assertThat(ProcessInfo.isRunning(pid2)).isFalse();
-        Result destroyAgain = jvirt("destroy", "cli");
+        CliResult destroyAgain = jvirt("destroy", "cli");
         assertThat(destroyAgain.exit()).as("destroy of a stopped VM").isEqualTo(JvirtCli.EXIT_CONFLICT);
 
         assertThat(jvirt("undefine", "cli").exit()).isZero();
-        Result gone = jvirt("info", "cli");
+        CliResult gone = jvirt("info", "cli");
         assertThat(gone.exit()).isEqualTo(JvirtCli.EXIT_NOT_FOUND);
         assertThat(gone.err()).contains("cli");
     }
@@ -149,7 +127,7 @@ class CliLifecycleTest {
                 boot:
                   kernel: %s
                 """.formatted(TestGuest.kernel()));
-        Result r = jvirt("define", yaml.toString());
+        CliResult r = jvirt("define", yaml.toString());
         assertThat(r.exit()).as(r.toString()).isNotZero();
         assertThat(r.err()).contains("vcpu");
         assertThat(jvirt("info", "typo").exit()).isEqualTo(JvirtCli.EXIT_NOT_FOUND);
@@ -163,7 +141,7 @@ class CliLifecycleTest {
         assertThat(jvirt("define", yaml.toString()).exit()).isZero();
         assertThat(jvirt("start", "quiet").exit()).isZero();
         try {
-            Result r = jvirt("console", "quiet", "--wait-for", "TEXT-THE-GUEST-NEVER-PRINTS", "--timeout", "2");
+            CliResult r = jvirt("console", "quiet", "--wait-for", "TEXT-THE-GUEST-NEVER-PRINTS", "--timeout", "2");
             assertThat(r.exit()).as(r.toString()).isEqualTo(JvirtCli.EXIT_TIMEOUT);
             assertThat(r.err()).contains("within 2 s");
         } finally {
