@@ -24,7 +24,8 @@ final class ApiErrors {
             case METHOD_NOT_ALLOWED -> 405;
             case VM_EXISTS, INVALID_STATE, VM_BUSY, CANCELLED, SNAPSHOT_EXISTS -> 409;
             case INVALID_VOLUME -> 400;
-            case POOL_NOT_FOUND, VOLUME_NOT_FOUND -> 404;
+            case POOL_NOT_FOUND, VOLUME_NOT_FOUND, NO_BLOCK_JOB -> 404;
+            case DESTINATION_EXISTS -> 409;
             case POOL_EXISTS, VOLUME_EXISTS, VOLUME_IN_USE -> 409;
             case TIMEOUT -> 504;
             case IMAGE_NOT_FOUND -> 404;

@@ -34,10 +34,10 @@ public final class ApiServer implements AutoCloseable {
     public record Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts,
             io.jvirt.images.ImageCatalog imageCatalog, io.jvirt.images.ImageBuilder imageBuilder,
             io.jvirt.images.Bundles bundles, io.jvirt.storage.PoolManager pools, io.jvirt.storage.VolumeService volumes,
-            io.jvirt.snapshot.SnapshotService snapshots) {
-        /** Without the image, storage and snapshot layers (tests that do not need them). */
+            io.jvirt.snapshot.SnapshotService snapshots, io.jvirt.blockcopy.BlockCopyService blockCopies) {
+        /** Without the image, storage, snapshot and block copy layers (tests that do not need them). */
         public Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts) {
-            this(vms, mapper, hostFacts, null, null, null, null, null, null);
+            this(vms, mapper, hostFacts, null, null, null, null, null, null, null);
         }
     }
 
@@ -63,6 +63,10 @@ public final class ApiServer implements AutoCloseable {
         }
         if (services.snapshots() != null) {
             new SnapshotRoutes(services.snapshots(), operations).register(router);
+        }
+        if (services.blockCopies() != null) {
+            services.blockCopies().addListener(e -> hub.publish("blockcopy", e.vm(), e));
+            new BlockCopyRoutes(services.blockCopies(), operations).register(router);
         }
 
         VirtualThreadPool pool = new VirtualThreadPool();

@@ -88,7 +88,10 @@ public final class JvirtDaemon implements Callable<Integer> {
                 verdict.accel(), Duration.ofSeconds(30)), store);
         // registers its recoveries, so it must exist before loadAndRecover
         io.jvirt.snapshot.SnapshotService snapshots = io.jvirt.snapshot.SnapshotService.install(vms, store);
+        io.jvirt.blockcopy.BlockCopyService blockCopies = new io.jvirt.blockcopy.BlockCopyService(vms, store,
+                new io.jvirt.storage.QemuImg());
         vms.loadAndRecover();
+        blockCopies.recoverAll(); // needs the adopted QEMUs: after loadAndRecover
 
         io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
         QemuBinaries binaries = new QemuBinaries();
@@ -120,7 +123,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("pid", ProcessHandle.current().pid());
             return facts;
         }, imageCatalog, imageBuilder, bundles, pools,
-                new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots);
+                new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
         ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

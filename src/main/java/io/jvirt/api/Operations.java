@@ -56,6 +56,14 @@ final class Operations {
         return op;
     }
 
+    /** Sets a running operation's progress and tells the event stream. */
+    void report(Operation op, Object progress) {
+        if (!op.isDone()) {
+            op.progress(progress);
+            onChange.accept(op);
+        }
+    }
+
     Operation get(String id) {
         Operation op = operations.get(id);
         if (op == null) {
@@ -94,5 +102,26 @@ final class Operations {
     private void expire() {
         Instant horizon = Instant.now().minus(RETENTION);
         operations.values().removeIf(op -> op.isDone() && op.getUpdatedAt().isBefore(horizon));
+    }
+
+    /** Answers a request that started {@code op}: 202 with it, or with {@code ?wait=true} the finished operation (or its error). */
+    void respond(Exchange ex, Operation op) throws java.io.IOException {
+        if (!ex.queryBool("wait")) {
+            ex.json(202, op);
+            return;
+        }
+        Operation done = await(op, java.time.Duration.ofDays(1));
+        if (done.getStatus() == Operation.Status.success) {
+            ex.json(200, done);
+            return;
+        }
+        ApiErrors.ErrorBody e = done.getError();
+        io.jvirt.vm.ErrorCode code = io.jvirt.vm.ErrorCode.INTERNAL;
+        for (io.jvirt.vm.ErrorCode c : io.jvirt.vm.ErrorCode.values()) {
+            if (c.code().equals(e.code())) {
+                code = c;
+            }
+        }
+        ex.json(ApiErrors.status(code), new ApiErrors.Envelope(e));
     }
 }

@@ -324,9 +324,10 @@ public final class JvirtCli implements Callable<Integer> {
     public static int exitCodeFor(String code, int status) {
         switch (code == null ? "" : code) {
             case "vm-not-found": case "operation-not-found": case "pool-not-found": case "volume-not-found":
+            case "no-block-job":
                 return EXIT_NOT_FOUND;
             case "vm-exists": case "invalid-state": case "vm-busy": case "volume-exists": case "volume-in-use":
-            case "pool-exists":
+            case "pool-exists": case "destination-exists":
                 return EXIT_CONFLICT;
             case "timeout":
                 return EXIT_TIMEOUT;

@@ -31,6 +31,8 @@ public enum ErrorCode {
     VOLUME_NOT_FOUND("volume-not-found"),
     VOLUME_IN_USE("volume-in-use"),
     INVALID_VOLUME("invalid-volume"),
+    NO_BLOCK_JOB("no-block-job"),
+    DESTINATION_EXISTS("destination-exists"),
     INTERNAL("internal");
 
     private final String code;

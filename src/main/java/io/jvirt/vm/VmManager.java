@@ -54,6 +54,7 @@ public final class VmManager {
     private final Object registryLock = new Object();
     private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
     private final Map<String, JobRecovery> recoveries = new ConcurrentHashMap<>();
+    private final List<JobAdmission> admissions = new CopyOnWriteArrayList<>();
     private final Vm.VmStateSink sink = new Vm.VmStateSink() {
         @Override
         public void persist(Vm vm, VmRecord record) {
@@ -392,6 +393,9 @@ public final class VmManager {
     public <T> PendingJob<T> prepareJob(String name, String jobName, String operationId, Duration queue,
                                         Consumer<VmJobContext> precheck, java.util.function.Function<VmJobContext, T> work) {
         Vm vm = find(name);
+        for (JobAdmission a : admissions) {
+            a.check(vm.name(), jobName);
+        }
         Job job = vm.jobs().acquire(jobName, operationId, queue);
         VmJobContext ctx = new VmJobContext(this, vm, job);
         try {
@@ -426,6 +430,14 @@ public final class VmManager {
     VmView startForJob(Vm vm, Job job) {
         DefinitionValidator.checkFilesStillExist(vm.definition());
         return runStart(vm, job);
+    }
+
+    /**
+     * Lets a capability whose work outlives its job slot (a block copy runs for minutes or hours between its
+     * start and its pivot) refuse other capabilities' jobs that would conflict with it on that VM.
+     */
+    public void addAdmission(JobAdmission admission) {
+        admissions.add(admission);
     }
 
     /** Registers how to recover jobs named {@code jobName} left under way by a previous daemon. */

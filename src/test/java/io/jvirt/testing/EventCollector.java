@@ -80,6 +80,30 @@ public final class EventCollector implements AutoCloseable {
         }
     }
 
+    /** Waits for an event matching {@code test} and returns it. */
+    public JsonNode await(java.util.function.Predicate<JsonNode> test, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (events) {
+            while (true) {
+                for (JsonNode e : events) {
+                    if (test.test(e)) {
+                        return e;
+                    }
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new AssertionError("no matching event within " + timeout + "; got " + events);
+                }
+                try {
+                    events.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new AssertionError(e);
+                }
+            }
+        }
+    }
+
     @Override
     public void close() throws IOException {
         stream.close();

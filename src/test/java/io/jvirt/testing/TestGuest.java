@@ -75,7 +75,7 @@ public final class TestGuest {
         return file;
     }
 
-    static void run(List<String> command, int timeoutSeconds) {
+    public static void run(List<String> command, int timeoutSeconds) {
         try {
             Process p = new ProcessBuilder(command).inheritIO().start();
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {

@@ -1,0 +1,83 @@
+package io.jvirt.blockcopy;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.time.Instant;
+
+/**
+ * The durable record of one disk's block copy (store kind {@code blockcopy-<disk>} of the VM), written before each
+ * step that changes what QEMU does. The last one is kept after the copy ends, so "which image is active and why"
+ * can still be answered. See docs/blockcopy.md for each step's recovery.
+ *
+ * @param step             one of {@link Step}'s names
+ * @param sourceNode       the format node the guest device ran on when the copy started
+ * @param createdDest      we created the destination (so an interrupted start may remove it)
+ * @param resumeAfterPivot the guest was running when the pivot paused it: resume it afterwards
+ * @param active           the image the VM's definition names after the copy ended
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record CopyRecord(String vm, String disk, String jobId, String source, String sourceFormat, String sourceNode,
+                         String dest, String destFormat, boolean shallow, boolean createdDest, String step,
+                         Boolean resumeAfterPivot, Instant since, Instant updated, String error, String active,
+                         Long pauseMillis) {
+
+    /** A copy's life: the first six are under way (recovery acts on them), the last four are how it ended. */
+    public enum Step {
+        PREPARED("prepared"), COPYING("copying"), READY("ready"), PIVOT_REQUESTED("pivot-requested"),
+        PIVOT_DONE("pivot-done"), ABORTING("aborting"),
+        PIVOTED("pivoted"), FINISHED("finished"), ABORTED("aborted"), FAILED("failed");
+
+        private final String wire;
+
+        Step(String wire) {
+            this.wire = wire;
+        }
+
+        public String wire() {
+            return wire;
+        }
+
+        public boolean ended() {
+            return ordinal() >= PIVOTED.ordinal();
+        }
+
+        static Step of(String wire) {
+            for (Step s : values()) {
+                if (s.wire.equals(wire)) {
+                    return s;
+                }
+            }
+            throw new IllegalArgumentException("unknown block copy step " + wire);
+        }
+    }
+
+    Step stepEnum() {
+        return Step.of(step);
+    }
+
+    boolean ended() {
+        return stepEnum().ended();
+    }
+
+    CopyRecord at(Step s) {
+        return new CopyRecord(vm, disk, jobId, source, sourceFormat, sourceNode, dest, destFormat, shallow, createdDest,
+                s.wire(), resumeAfterPivot, since, Instant.now(), error, active, pauseMillis);
+    }
+
+    CopyRecord resumingAfterPivot(boolean resume) {
+        return new CopyRecord(vm, disk, jobId, source, sourceFormat, sourceNode, dest, destFormat, shallow, createdDest,
+                step, resume, since, Instant.now(), error, active, pauseMillis);
+    }
+
+    CopyRecord ended(Step s, String activeImage, String why, Long pause) {
+        return new CopyRecord(vm, disk, jobId, source, sourceFormat, sourceNode, dest, destFormat, shallow, createdDest,
+                s.wire(), resumeAfterPivot, since, Instant.now(), why, activeImage, pause);
+    }
+
+    String targetNode() {
+        return jobId + "-fmt";
+    }
+
+    String targetFileNode() {
+        return jobId + "-file";
+    }
+}
