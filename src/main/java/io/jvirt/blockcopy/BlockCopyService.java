@@ -453,7 +453,7 @@ public final class BlockCopyService {
     public CopyRecord pivot(String vm, String disk, Duration timeout) {
         ActiveCopy c = require(vm, disk);
         awaitReady(c, timeout);
-        return vms.runJob(vm, "blockcopy-pivot", SLOT_QUEUE, ctx -> {
+        CopyRecord done = vms.runJob(vm, "blockcopy-pivot", SLOT_QUEUE, ctx -> {
             take(c, "pivot");
             try {
                 boolean running = ctx.state() == VmState.RUNNING;
@@ -470,6 +470,8 @@ public final class BlockCopyService {
                 release(c);
             }
         });
+        Fault.point("after", c.qemuPid);
+        return done;
     }
 
     /**
@@ -505,7 +507,6 @@ public final class BlockCopyService {
                 ? Duration.between(c.stoppedAt, c.resumedAt).toMillis() : null;
         releaseSource(c.qmp, r.sourceNode());
         end(c, CopyRecord.Step.PIVOTED, r.dest(), null, pause);
-        Fault.point("after", c.qemuPid);
         return c.ended.join();
     }
 

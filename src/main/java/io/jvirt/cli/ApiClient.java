@@ -196,8 +196,15 @@ public final class ApiClient implements Closeable {
 
     /** Streams {@code GET path} as Server-Sent Events (e.g. {@code /v1/events}) until it ends or the listener stops. */
     public void events(String path, Map<String, ?> query, EventListener listener) throws IOException, ApiException {
+        events(path, query, () -> { }, listener);
+    }
+
+    /** As {@link #events(String, Map, EventListener)}; {@code onOpen} runs once the daemon has subscribed us. */
+    public void events(String path, Map<String, ?> query, Runnable onOpen, EventListener listener)
+            throws IOException, ApiException {
         try (Response r = exchange("GET", path, query, null, null, "text/event-stream", null)) {
             if (r.status() / 100 != 2) throw toApiException(r.status(), r.readAllBytes());
+            onOpen.run();
             InputStream in = r.body();
             ByteArrayOutputStream line = new ByteArrayOutputStream(256);
             String type = null;

@@ -89,8 +89,8 @@ public final class JvirtCli implements Callable<Integer> {
 
     /** Every subcommand, in the order help lists them (see {@link #newSubcommand}). */
     static final List<String> SUBCOMMANDS = List.of("list", "define", "undefine", "start", "shutdown", "destroy",
-            "suspend", "resume", "info", "console", "events", "snapshot", "vol", "pool", "image",
-            "help");
+            "suspend", "resume", "info", "console", "events", "snapshot", "blockcopy", "blockjob", "vol", "pool",
+            "image", "help");
 
     /**
      * A new instance of subcommand {@code name} (or alias), or null. Subcommands are registered lazily: picocli
@@ -112,6 +112,8 @@ public final class JvirtCli implements Callable<Integer> {
             case "events" -> new EventsCmd();
             case "image" -> new ImageCommands();
             case "snapshot" -> new SnapshotCommand();
+            case "blockcopy" -> new BlockCopyCommands.BlockCopyCmd();
+            case "blockjob" -> new BlockCopyCommands.BlockJobCmd();
             case "vol" -> new StorageCommands.VolCmd();
             case "pool" -> new StorageCommands.PoolCmd();
             default -> null;
@@ -284,23 +286,31 @@ public final class JvirtCli implements Callable<Integer> {
 
     synchronized ApiClient client() {
         if (client == null) {
-            if (url != null && socket != null) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--socket and --url exclude each other");
-            }
-            if (url != null) {
-                try {
-                    client = ApiClient.url(url);
-                } catch (IllegalArgumentException e) {
-                    throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-                }
-            } else {
-                String s = socket;
-                if (s == null || s.isEmpty()) s = env.get("JVIRT_SOCKET");
-                if (s == null || s.isEmpty()) s = ApiClient.DEFAULT_SOCKET;
-                client = ApiClient.unixSocket(Path.of(s));
-            }
+            client = openClient();
         }
         return client;
+    }
+
+    /** A second connection to the daemon (e.g. an event stream beside requests); the caller closes it. */
+    ApiClient extraClient() {
+        return openClient();
+    }
+
+    private ApiClient openClient() {
+        if (url != null && socket != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--socket and --url exclude each other");
+        }
+        if (url != null) {
+            try {
+                return ApiClient.url(url);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+        }
+        String s = socket;
+        if (s == null || s.isEmpty()) s = env.get("JVIRT_SOCKET");
+        if (s == null || s.isEmpty()) s = ApiClient.DEFAULT_SOCKET;
+        return ApiClient.unixSocket(Path.of(s));
     }
 
     synchronized void closeClient() {
