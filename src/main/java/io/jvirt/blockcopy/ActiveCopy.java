@@ -32,6 +32,8 @@ public final class ActiveCopy {
     volatile CopyProgress progress;
     volatile Instant stoppedAt;
     volatile Instant resumedAt;
+    /** The guest's vCPUs resumed (the event is dispatched after cont's answer, so a pivot waits for it). */
+    final CompletableFuture<Instant> resumed = new CompletableFuture<>();
     /** A pivot or abort is in charge of the job: the copy's own thread must not end it. Guarded by this. */
     boolean controlling;
 
@@ -53,7 +55,10 @@ public final class ActiveCopy {
             }
         }));
         subscriptions.add(qmp.onEvent("STOP", e -> stoppedAt = e.timestamp()));
-        subscriptions.add(qmp.onEvent("RESUME", e -> resumedAt = e.timestamp()));
+        subscriptions.add(qmp.onEvent("RESUME", e -> {
+            resumedAt = e.timestamp();
+            resumed.complete(e.timestamp());
+        }));
     }
 
     private void onStatus(String id, QmpEvent e) {

@@ -500,11 +500,18 @@ public final class BlockCopyService {
         save(c, r.at(CopyRecord.Step.PIVOT_DONE));
         Fault.point("pivot-done", c.qemuPid);
         ctx.updateDefinition(d -> withDisk(d, r.disk(), r.dest(), r.destFormat())); // durable before the guest runs
+        Long pause = null;
         if (resume) {
             c.qmp.execute("cont");
+            try {
+                Instant resumedAt = c.resumed.get(5, TimeUnit.SECONDS);
+                pause = c.stoppedAt == null ? null : Duration.between(c.stoppedAt, resumedAt).toMillis();
+            } catch (TimeoutException | ExecutionException e) {
+                log.debug("no RESUME event after the pivot: {}", e.toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
-        Long pause = resume && c.stoppedAt != null && c.resumedAt != null && !c.resumedAt.isBefore(c.stoppedAt)
-                ? Duration.between(c.stoppedAt, c.resumedAt).toMillis() : null;
         releaseSource(c.qmp, r.sourceNode());
         end(c, CopyRecord.Step.PIVOTED, r.dest(), null, pause);
         return c.ended.join();

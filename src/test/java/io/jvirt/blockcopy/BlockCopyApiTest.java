@@ -49,6 +49,7 @@ class BlockCopyApiTest {
                 JsonNode result = op.path("result");
                 assertThat(result.path("phase").asText()).isEqualTo("pivoted");
                 assertThat(result.path("activeImage").asText()).isEqualTo(dst.toString());
+                assertThat(result.hasNonNull("pivotPauseMillis")).as(result.toString()).isTrue();
                 assertThat(result.path("pivotPauseMillis").asLong()).isBetween(0L, 5000L);
                 assertThat(definedPath(api, "b1")).isEqualTo(dst.toString());
                 // the event stream told the phases, with byte progress
