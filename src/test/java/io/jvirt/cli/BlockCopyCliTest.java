@@ -37,6 +37,20 @@ class BlockCopyCliTest {
             assertThat(api.post("/v1/vms/cb/start?wait=true").status()).isEqualTo(200);
             new ConsoleReader(api, "cb").await(TestGuest.READY, 0, Duration.ofSeconds(90));
 
+            // not ready in time: the copy is aborted, with how far it got, and the guest stays on its source
+            Path slow = dir.resolve("slow.qcow2");
+            CliResult late = CliResult.run(daemon, "blockcopy", "cb", "vda", slow.toString(), "--pivot", "--timeout", "1",
+                    "--bandwidth", "1");
+            assertThat(late.exit()).as(late.toString()).isEqualTo(JvirtCli.EXIT_TIMEOUT);
+            assertThat(late.err()).contains("not ready after 1 s").contains("copied").contains("aborted");
+            CliResult lateWait = CliResult.run(daemon, "blockcopy", "cb", "vda", dir.resolve("slow2.qcow2").toString(),
+                    "--wait", "--timeout", "1", "--bandwidth", "1");
+            assertThat(lateWait.exit()).as(lateWait.toString()).isEqualTo(JvirtCli.EXIT_TIMEOUT);
+            assertThat(lateWait.err()).contains("aborted");
+            assertThat(api.get("/v1/vms/cb/disks/vda/job").json().path("active").asBoolean()).isFalse();
+            assertThat(api.get("/v1/vms/cb").json().path("definition").path("disks").get(0).path("path").asText())
+                    .isEqualTo(src.toString());
+
             // --wait: a progress bar until ready, then the copy stays ready
             Path dst = dir.resolve("dst.qcow2");
             CliResult waited = CliResult.run(daemon, "blockcopy", "cb", "vda", dst.toString(), "--wait", "--bandwidth", "16");
