@@ -440,6 +440,9 @@ public final class BlockCopyService {
         }
         if (c.ended.isDone()) {
             CopyRecord r = c.ended.join();
+            if (r.stepEnum() == CopyRecord.Step.FAILED) {
+                throw new JvirtException(ErrorCode.QEMU_FAILED, r.error(), Map.of("vm", r.vm(), "disk", r.disk()));
+            }
             throw new JvirtException(ErrorCode.INVALID_STATE, "the copy of disk " + r.disk() + " already ended ("
                     + r.step() + "): " + describeEnd(r), Map.of("vm", r.vm(), "disk", r.disk(), "active", String.valueOf(r.active())));
         }

@@ -182,6 +182,41 @@ class BlockCopyApiTest {
     }
 
     @Test
+    void aWriteErrorOnTheDestinationEndsTheCopyAndSaysWhy() throws Exception {
+        try (DaemonProcess daemon = DaemonProcess.startNew()) {
+            TestHttp api = daemon.http();
+            Path dir = Files.createDirectories(daemon.root().resolve("img"));
+            Path small = Files.createDirectories(daemon.root().resolve("small"));
+            // a destination filesystem too small for the data: QEMU's writes to it fail with ENOSPC
+            boolean mounted = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", small.toString())
+                    .redirectErrorStream(true).start().waitFor() == 0;
+            org.junit.jupiter.api.Assumptions.assumeTrue(mounted, "cannot mount a small tmpfs here (not root?)");
+            try {
+                Path src = TestGuest.newDisk(dir.resolve("src.qcow2"), "qcow2", "64M");
+                CopyGuest.fill(src, "qcow2", 0x64, "0", "32M");
+                assertThat(api.post("/v1/vms", CopyGuest.definition("b5", src)).status()).isEqualTo(201);
+                ok(api.post("/v1/vms/b5/start?wait=true"));
+                try (EventCollector events = new EventCollector(api, "b5")) {
+                    TestHttp.Response r = api.post("/v1/vms/b5/disks/vda/copy?wait=true",
+                            copy(small.resolve("dst.qcow2")).put("pivot", true));
+                    assertThat(r.status()).as(r.toString()).isEqualTo(500);
+                    assertThat(r.errorCode()).isEqualTo("qemu-failed");
+                    assertThat(r.json().path("error").path("message").asText())
+                            .contains("the copy failed").containsIgnoringCase("space").contains("stays on " + src);
+                    events.await(e -> "failed".equals(e.path("phase").asText()), Duration.ofSeconds(10));
+                }
+                assertThat(definedPath(api, "b5")).isEqualTo(src.toString());
+                assertThat(ok(api.get("/v1/vms/b5/disks/vda/job")).path("phase").asText()).isEqualTo("failed");
+                assertThat(api.get("/v1/vms/b5").json().path("state").asText()).isEqualTo("running");
+                ok(api.post("/v1/vms/b5/destroy"));
+            } finally {
+                api.post("/v1/vms/b5/destroy"); // QEMU must let go of the file system first
+                new ProcessBuilder("umount", "-l", small.toString()).start().waitFor();
+            }
+        }
+    }
+
+    @Test
     void badRequestsAreRefusedAndChangeNothing() throws Exception {
         try (DaemonProcess daemon = DaemonProcess.startNew()) {
             TestHttp api = daemon.http();
