@@ -152,7 +152,7 @@ public final class ImageBuilder {
                 ext = Ext4Customizer.isExtFilesystem(work);
                 if (!custom.isEmpty() && !ext && virtCustomizer == null) {
                     throw ImageException.invalid("template '" + t.entry().id() + "' is not a bare ext2/3/4 filesystem; "
-                            + "customizing it needs virt-customize (libguestfs-tools), which is not installed");
+                            + "customizing it needs virt-customize (libguestfs-tools and a host kernel in /boot for its appliance), which is not available here");
                 }
                 checkCancel(cancelled);
                 step(progress, "resize", Map.of("bytes", size));

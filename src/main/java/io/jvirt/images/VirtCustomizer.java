@@ -25,12 +25,31 @@ public final class VirtCustomizer {
 
     /** virt-customize from PATH, or null when libguestfs-tools is not installed. */
     public static VirtCustomizer find(boolean forceTcg) {
+        if (!applianceKernelPresent()) {
+            return null; // libguestfs builds its appliance from a host kernel; without one every run fails
+        }
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
             if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "virt-customize"))) {
                 return new VirtCustomizer(Path.of(dir, "virt-customize").toString(), forceTcg);
             }
         }
         return null;
+    }
+
+    /**
+     * supermin (libguestfs's appliance builder) needs a kernel of the host: /boot/vmlinuz-* or $SUPERMIN_KERNEL.
+     * Containers and CI machines often have none, and then virt-customize fails after seconds of work.
+     */
+    static boolean applianceKernelPresent() {
+        String k = System.getenv("SUPERMIN_KERNEL");
+        if (k != null && Files.isRegularFile(Path.of(k))) {
+            return true;
+        }
+        try (var boot = Files.newDirectoryStream(Path.of("/boot"), "vmlinuz-*")) {
+            return boot.iterator().hasNext();
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 
     void apply(Path rawImage, Customization c) {
