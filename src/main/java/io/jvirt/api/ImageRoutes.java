@@ -65,6 +65,18 @@ final class ImageRoutes {
             }
             ex.json(200, out);
         });
+        r.add("GET", "/v1/images/sources/problems", ex -> {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (io.jvirt.images.ReposD.Problem p : catalog.configProblems()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("file", p.file().toString());
+                m.put("line", p.line());
+                m.put("severity", p.error() ? "error" : "note");
+                m.put("message", p.message());
+                out.add(m);
+            }
+            ex.json(200, out);
+        });
         r.add("GET", "/v1/images", ex -> ex.json(200, catalog.list(ex.query("source").orElse(null))));
         r.add("GET", "/v1/images/{name}", ex -> {
             ImageCatalog.Resolved t = catalog.resolve(ex.param("name"), ex.query("source").orElse(null));

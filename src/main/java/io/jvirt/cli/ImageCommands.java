@@ -102,7 +102,8 @@ public final class ImageCommands implements Callable<Integer> {
         }
     }
 
-    @Command(name = "sources", description = "List the configured image sources: NAME SIGNATURE URI KEY.")
+    @Command(name = "sources", description = "List the configured image sources: NAME SIGNATURE URI KEY; problems "
+            + "in <state-dir>/repos.d/*.conf go to stderr.")
     static final class SourcesCmd extends ImageSub {
         @Override
         public Integer call() throws Exception {
@@ -118,6 +119,13 @@ public final class ImageCommands implements Callable<Integer> {
                     JvirtCli.text(s, "key")});
             }
             cli().printTable(rows);
+            // repos.d files the daemon left out (or keys it ignored): on stderr, so the table stays parseable
+            for (JsonNode p : cli().client().get("/v1/images/sources/problems")) {
+                int line = p.path("line").asInt();
+                cli().err.println(JvirtCli.text(p, "file") + (line > 0 ? ":" + line : "") + ": "
+                        + JvirtCli.text(p, "severity") + ": " + JvirtCli.text(p, "message"));
+            }
+            cli().err.flush();
             return JvirtCli.EXIT_OK;
         }
     }
