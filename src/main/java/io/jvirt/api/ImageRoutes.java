@@ -17,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 
 /** /v1/images: template sources, the templates their signed indexes list, and building volumes from them. */
 final class ImageRoutes {
@@ -90,15 +89,10 @@ final class ImageRoutes {
         r.add("POST", "/v1/images/{name}/fetch", ex -> {
             String template = ex.param("name");
             String source = ex.query("source").orElse(null);
-            AtomicReference<Operation> self = new AtomicReference<>();
+            ProgressRelay relay = new ProgressRelay(operations);
             Operation op = operations.run(Operations.newId(), "image-fetch", null,
-                    () -> builder.fetch(template, source, p -> {
-                        Operation o = self.get();
-                        if (o != null) {
-                            o.progress(p);
-                        }
-                    }), () -> { });
-            self.set(op);
+                    () -> builder.fetch(template, source, relay::report), () -> { });
+            relay.attach(op);
             operations.respond(ex, op);
         });
         r.add("POST", "/v1/images/{name}/build", ex -> {
@@ -124,20 +118,45 @@ final class ImageRoutes {
                 precheckVm(vm);
             }
             AtomicBoolean cancelled = new AtomicBoolean();
-            AtomicReference<Operation> self = new AtomicReference<>();
+            ProgressRelay relay = new ProgressRelay(operations);
             String id = Operations.newId();
             Operation op = operations.run(id, "image-build", vm == null ? null : vm.name(), () -> {
-                ImageBuilder.Result built = builder.build(req, p -> {
-                    Operation o = self.get();
-                    if (o != null) {
-                        o.progress(p);
-                    }
-                }, cancelled::get);
+                ImageBuilder.Result built = builder.build(req, relay::report, cancelled::get);
                 return vm == null ? built : defineVm(vm, built);
             }, () -> cancelled.set(true));
-            self.set(op);
+            relay.attach(op);
             operations.respond(ex, op);
         });
+    }
+
+    /**
+     * Publishes a build's progress as events of its operation. The work starts inside {@link Operations#run}, before
+     * the route has the operation in hand, so the newest report made before {@link #attach} is kept and published then.
+     */
+    static final class ProgressRelay {
+        private final Operations operations;
+        private Operation op;
+        private Object pending;
+
+        ProgressRelay(Operations operations) {
+            this.operations = operations;
+        }
+
+        synchronized void report(Object progress) {
+            if (op == null) {
+                pending = progress;
+            } else {
+                operations.report(op, progress);
+            }
+        }
+
+        synchronized void attach(Operation op) {
+            this.op = op;
+            if (pending != null) {
+                operations.report(op, pending);
+                pending = null;
+            }
+        }
     }
 
     /** The VM must be definable before anything is built: a valid, unused name and no disks of its own. */

@@ -46,6 +46,27 @@ public final class ImageCommands implements Callable<Integer> {
         }
     }
 
+    /**
+     * Starts an image operation and waits for it, drawing its phases (download, verify, decompress, convert,
+     * resize, customize) as a progress bar on stderr unless in {@code -o json} mode or asked not to.
+     */
+    static JsonNode runWithProgress(JvirtCli cli, boolean noProgress, String path, Map<String, Object> query,
+            JsonNode body, String what) throws Exception {
+        OperationProgress progress = noProgress ? null : OperationProgress.open(cli);
+        if (progress == null) {
+            Map<String, Object> q = new LinkedHashMap<>(query);
+            q.put("wait", "true");
+            return cli.awaitOperation(cli.client().post(path, q, body), null, what);
+        }
+        try (progress) {
+            JsonNode op = cli.client().post(path, query, body);
+            progress.follow(op.path("id").asText());
+            JsonNode done = cli.awaitOperation(op, null, what);
+            progress.awaitEnd();
+            return done;
+        }
+    }
+
     @Command(name = "list", description = "List the templates of every source (like virt-builder --list): ID ARCH SOURCE NAME.")
     static final class ListCmd extends ImageSub {
         @Option(names = "--source", paramLabel = "NAME", description = "Only this source.")
@@ -138,6 +159,9 @@ public final class ImageCommands implements Callable<Integer> {
 
         @Option(names = "--start", description = "With --vm: start the VM once it is defined.")
         boolean start;
+
+        @Option(names = "--no-progress", description = "Do not draw the progress bar on stderr.")
+        boolean noProgress;
 
         @Parameters(paramLabel = "ID", description = "Template id or alias.")
         String id;
@@ -303,8 +327,8 @@ public final class ImageCommands implements Callable<Integer> {
                     }
                 }
             }
-            JsonNode op = cli().client().post("/v1/images/" + ApiClient.segment(id) + "/build", Map.of("wait", "true"), body);
-            op = cli().awaitOperation(op, null, "building " + volume + " from " + id);
+            JsonNode op = runWithProgress(cli(), noProgress, "/v1/images/" + ApiClient.segment(id) + "/build", Map.of(), body,
+                    "building " + volume + " from " + id);
             if (cli().json()) {
                 cli().printJson(op);
                 return JvirtCli.EXIT_OK;
@@ -344,6 +368,9 @@ public final class ImageCommands implements Callable<Integer> {
         @Option(names = "--source", paramLabel = "NAME", description = "Take the template from this source.")
         String source;
 
+        @Option(names = "--no-progress", description = "Do not draw the progress bar on stderr.")
+        boolean noProgress;
+
         @Override
         public Integer call() throws Exception {
             Map<String, Object> q = new java.util.LinkedHashMap<>();
@@ -351,8 +378,9 @@ public final class ImageCommands implements Callable<Integer> {
             if (source != null) {
                 q.put("source", source);
             }
-            JsonNode op = cli().client().post("/v1/images/" + ApiClient.segment(id) + "/fetch", q, null);
-            op = cli().awaitOperation(op, null, "fetching " + id);
+            q.remove("wait");
+            JsonNode op = runWithProgress(cli(), noProgress, "/v1/images/" + ApiClient.segment(id) + "/fetch", q, null,
+                    "fetching " + id);
             if (cli().json()) {
                 cli().printJson(op);
                 return JvirtCli.EXIT_OK;

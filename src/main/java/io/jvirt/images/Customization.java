@@ -82,6 +82,15 @@ public record Customization(String hostname, List<FileWrite> writes, String root
                 && firstbootCommands.isEmpty();
     }
 
+    /** Bytes of file content this puts into the guest (writes, the hostname), for progress reports. */
+    public long contentBytes() {
+        long n = 0;
+        for (FileWrite w : files()) {
+            n += w.content().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        }
+        return n;
+    }
+
     /** The plain writes, the hostname as /etc/hostname. */
     List<FileWrite> files() {
         List<FileWrite> all = new java.util.ArrayList<>();
