@@ -39,6 +39,7 @@ public final class ImageBuilder {
     private final QemuImg qemuImg;
     private final Path outputDir;
     private final VirtCustomizer virtCustomizer;
+    private final Uploads uploads;
 
     /** {@code outputDir}: where volumes go (the default storage pool's directory, once pools exist). */
     public ImageBuilder(ImageCatalog catalog, TemplateCache cache, QemuImg qemuImg, Path outputDir) {
@@ -53,6 +54,12 @@ public final class ImageBuilder {
         this.qemuImg = qemuImg;
         this.outputDir = outputDir;
         this.virtCustomizer = virtCustomizer;
+        this.uploads = new Uploads(cache.dir().resolveSibling("image-uploads"));
+    }
+
+    /** Files clients sent for {@code --upload}, waiting for the build that uses them. */
+    public Uploads uploads() {
+        return uploads;
     }
 
     public Path outputDir() {
@@ -68,7 +75,7 @@ public final class ImageBuilder {
      * Called once at daemon start, before any build can run.
      */
     public int removeLeftovers() {
-        int removed = 0;
+        int removed = uploads.removeAll();
         for (Path dir : List.of(outputDir, cache.dir())) {
             if (!Files.isDirectory(dir)) {
                 continue;

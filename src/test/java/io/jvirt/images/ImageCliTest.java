@@ -3,6 +3,7 @@ package io.jvirt.images;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.jvirt.cli.Json;
 import io.jvirt.cli.JvirtCli;
 import io.jvirt.testing.DaemonProcess;
 import io.jvirt.testing.TestHttp;
@@ -132,6 +133,14 @@ class ImageCliTest {
 
     @Test
     void fetchAndBuildDrawEachPhaseAsAProgressBarOnStderr() throws Exception {
+        // the other tests may have fetched the template already
+        try (Stream<Path> cached = Files.list(daemon.stateDir().resolve("image-cache"))) {
+            for (Path p : cached.toList()) {
+                Files.delete(p);
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // nothing fetched yet
+        }
         Cli fetch = jvirt("image", "fetch", "tiny");
         assertThat(fetch.exit()).as(fetch.toString()).isZero();
         assertThat(fetch.out()).startsWith("Template tiny (revision 2, source local) fetched and verified");
@@ -163,5 +172,99 @@ class ImageCliTest {
         assertThat(missing.exit()).isEqualTo(JvirtCli.EXIT_NOT_FOUND);
         assertThat(missing.err()).contains("no template 'nope'");
         assertThat(Arrays.asList(imageDir().toFile().list())).contains("bar.qcow2", "quiet.qcow2").doesNotContain("n.qcow2");
+    }
+
+    static List<String> staged() {
+        String[] names = daemon.stateDir().resolve("image-uploads").toFile().list();
+        return names == null ? List.of() : List.of(names);
+    }
+
+    @Test
+    void uploadsBinaryFilesByteForByteAndRefusesOversizedOnes() throws Exception {
+        // random bytes (every byte value, NULs, invalid UTF-8), larger than the 1 MiB JSON body limit
+        byte[] blob = new byte[(1 << 20) + 12345];
+        new java.util.Random(42).nextBytes(blob);
+        blob[0] = 0;
+        blob[1] = (byte) 0xff;
+        Path local = Files.write(root.resolve("blob.bin"), blob);
+        Path text = Files.writeString(root.resolve("motd.txt"), "text still works\n");
+        Cli up = jvirt("image", "build", "tiny", "--output-volume", "blob.qcow2", "--upload", local + ":/opt/data/blob.bin",
+                "--upload", text + ":/etc/motd");
+        assertThat(up.exit()).as(up.toString()).isZero();
+        assertThat(up.visibleErrLines()).contains(done(String.format("%.1f MiB", (blob.length + 17) / 1048576.0), "customize"));
+
+        Path raw = root.resolve("blob-check.raw");
+        Path back = root.resolve("blob-back.bin");
+        try {
+            TestRepository.run("qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw",
+                    imageDir().resolve("blob.qcow2").toString(), raw.toString());
+            ToolRunner.Result cat = ToolRunner.run(List.of("debugfs", "-R", "cat /opt/data/blob.bin", raw.toString()), back,
+                    null, java.time.Duration.ofMinutes(1));
+            assertThat(cat.ok()).isTrue();
+            assertThat(Files.readAllBytes(back)).isEqualTo(blob);
+            assertThat(Ext4Customizer.read(raw, "/etc/motd")).isEqualTo("text still works\n");
+            assertThat(TestRepository.run("debugfs", "-R", "stat /opt/data/blob.bin", raw.toString()))
+                    .contains("Mode:  0644").containsPattern("User: +0 +Group: +0").contains("Size: " + blob.length);
+            assertThat(TestRepository.run("e2fsck", "-fn", raw.toString())).doesNotContain("ERROR");
+        } finally {
+            Files.deleteIfExists(raw);
+            Files.deleteIfExists(back);
+        }
+        // the build used its uploads up
+        assertThat(staged()).isEmpty();
+
+        // larger than 64 MiB: refused by the CLI before anything is sent...
+        Path big = root.resolve("big.bin");
+        try (var f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(io.jvirt.images.Uploads.MAX_BYTES + 1);
+        }
+        Cli tooBig = jvirt("image", "build", "tiny", "--output-volume", "big.qcow2", "--upload", big + ":/big");
+        assertThat(tooBig.exit()).isEqualTo(JvirtCli.EXIT_INVALID);
+        assertThat(tooBig.err()).contains("--upload: " + big + " is 67108865 bytes; an upload may hold at most 67108864"
+                + " bytes (64 MiB)");
+        // ...and by the daemon when a client announces it anyway: answered from the headers, before any byte is stored
+        assertThat(rawUploadHeadersOnly(io.jvirt.images.Uploads.MAX_BYTES + 1))
+                .startsWith("HTTP/1.1 400").contains("invalid-argument").contains("at most 67108864 bytes (64 MiB)");
+        assertThat(staged()).isEmpty();
+        try (io.jvirt.cli.ApiClient api = io.jvirt.cli.ApiClient.unixSocket(daemon.socket())) {
+            // an upload id that does not exist, and one given with a bad guest path: refused, and the staged file goes
+            String id = Json.parse(api.callRaw("POST", "/v1/images/uploads", Map.of(), new byte[] {1, 2, 3},
+                    "application/octet-stream")).path("id").asText();
+            assertThat(staged()).containsExactly(id + ".upload");
+            TestHttp.Response badPath = http.post("/v1/images/tiny/build?wait=true",
+                    Map.of("volume", "bad.qcow2", "upload", List.of(id + ":relative/path")));
+            assertThat(badPath.status()).isEqualTo(400);
+            assertThat(badPath.text()).contains("guest path 'relative/path' must be absolute");
+            assertThat(staged()).isEmpty();
+            TestHttp.Response unknown = http.post("/v1/images/tiny/build?wait=true",
+                    Map.of("volume", "bad.qcow2", "upload", List.of(id + ":/etc/x")));
+            assertThat(unknown.status()).isEqualTo(400);
+            assertThat(unknown.text()).contains("no upload '" + id + "'");
+        }
+        assertThat(Arrays.asList(imageDir().toFile().list())).doesNotContain("big.qcow2", "bad.qcow2");
+        Files.delete(big);
+    }
+
+    /** Sends only the head of an upload request announcing {@code length} bytes and returns the daemon's answer. */
+    static String rawUploadHeadersOnly(long length) throws Exception {
+        try (var ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(daemon.socket()))) {
+            ch.write(java.nio.ByteBuffer.wrap(("POST /v1/images/uploads HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/octet-stream\r\nContent-Length: " + length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII)));
+            var answer = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                var got = new ByteArrayOutputStream();
+                var buf = java.nio.ByteBuffer.allocate(4096);
+                try {
+                    // until the JSON error body is complete (the daemon may keep the connection open for the body)
+                    while (!got.toString(StandardCharsets.UTF_8).contains("}}") && ch.read(buf.clear()) > 0) {
+                        got.write(buf.array(), 0, buf.position());
+                    }
+                } catch (IOException e) {
+                    // closed: what arrived is the answer
+                }
+                return got.toString(StandardCharsets.UTF_8);
+            });
+            return answer.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
     }
 }
