@@ -86,6 +86,16 @@ final class Exchange {
         }
     }
 
+    /** The raw request body as a stream, for bodies streamed to disk rather than held in memory. */
+    InputStream bodyStream() {
+        return Content.Source.asInputStream(request);
+    }
+
+    /** The body's declared Content-Length, or -1 (chunked). */
+    long declaredLength() {
+        return request.getLength();
+    }
+
     /** Reads a JSON body strictly: unknown fields, duplicate keys and wrong types are refused with their names. */
     <T> T bodyAs(Class<T> type, ErrorCode invalidCode) throws IOException {
         byte[] b = body();

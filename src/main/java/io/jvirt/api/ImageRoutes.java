@@ -17,14 +17,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 
 /** /v1/images: template sources, the templates their signed indexes list, and building volumes from them. */
 final class ImageRoutes {
     /** Body of POST /v1/images/{name}/build. {@code size} is bytes or a string like "8G". */
     record BuildBody(String volume, JsonNode size, String format, String source, String hostname, List<String> write,
             String rootPassword, Boolean randomRootPassword, List<String> sshInject, List<String> firstbootCommand,
-            VmDefinition vm) {
+            List<String> upload, VmDefinition vm) {
     }
 
     private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
@@ -65,6 +64,18 @@ final class ImageRoutes {
             }
             ex.json(200, out);
         });
+        r.add("GET", "/v1/images/sources/problems", ex -> {
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (io.jvirt.images.ReposD.Problem p : catalog.configProblems()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("file", p.file().toString());
+                m.put("line", p.line());
+                m.put("severity", p.error() ? "error" : "note");
+                m.put("message", p.message());
+                out.add(m);
+            }
+            ex.json(200, out);
+        });
         r.add("GET", "/v1/images", ex -> ex.json(200, catalog.list(ex.query("source").orElse(null))));
         r.add("GET", "/v1/images/{name}", ex -> {
             ImageCatalog.Resolved t = catalog.resolve(ex.param("name"), ex.query("source").orElse(null));
@@ -78,54 +89,107 @@ final class ImageRoutes {
         r.add("POST", "/v1/images/{name}/fetch", ex -> {
             String template = ex.param("name");
             String source = ex.query("source").orElse(null);
-            AtomicReference<Operation> self = new AtomicReference<>();
+            ProgressRelay relay = new ProgressRelay(operations);
             Operation op = operations.run(Operations.newId(), "image-fetch", null,
-                    () -> builder.fetch(template, source, p -> {
-                        Operation o = self.get();
-                        if (o != null) {
-                            o.progress(p);
-                        }
-                    }), () -> { });
-            self.set(op);
+                    () -> builder.fetch(template, source, relay::report), () -> { });
+            relay.attach(op);
             operations.respond(ex, op);
+        });
+        r.add("POST", "/v1/images/uploads", ex -> {
+            try (var in = ex.bodyStream()) {
+                io.jvirt.images.Uploads.Staged s = builder.uploads().receive(in, ex.declaredLength());
+                ex.json(201, Map.of("id", s.id(), "bytes", s.bytes()));
+            }
         });
         r.add("POST", "/v1/images/{name}/build", ex -> {
             BuildBody b = ex.bodyAs(BuildBody.class, ErrorCode.INVALID_ARGUMENT);
-            List<Customization.FileWrite> writes = new ArrayList<>();
-            for (String w : b.write() == null ? List.<String>of() : b.write()) {
-                writes.add(Customization.parseWrite(w));
+            // claimed first, so that whatever happens below, this request deletes them
+            List<io.jvirt.images.Uploads.Staged> claimed = new ArrayList<>();
+            try {
+                build(ex, b, claimed);
+            } catch (Exception | Error e) {
+                claimed.forEach(builder.uploads()::release);
+                throw e;
             }
-            boolean random = Boolean.TRUE.equals(b.randomRootPassword());
-            if (random && b.rootPassword() != null) {
-                throw ApiErrors.badArgument("give rootPassword or randomRootPassword, not both");
-            }
-            List<Customization.SshKey> keys = new ArrayList<>();
-            for (String k : b.sshInject() == null ? List.<String>of() : b.sshInject()) {
-                keys.add(Customization.parseSshKey(k));
-            }
-            ImageBuilder.Request req = new ImageBuilder.Request(ex.param("name"), b.source(), b.volume(), size(b.size()),
-                    b.format(), new Customization(b.hostname(), writes, random ? randomPassword() : b.rootPassword(), keys,
-                            b.firstbootCommand()), random);
-            builder.precheck(req);
-            VmDefinition vm = b.vm();
-            if (vm != null) {
-                precheckVm(vm);
-            }
-            AtomicBoolean cancelled = new AtomicBoolean();
-            AtomicReference<Operation> self = new AtomicReference<>();
-            String id = Operations.newId();
-            Operation op = operations.run(id, "image-build", vm == null ? null : vm.name(), () -> {
-                ImageBuilder.Result built = builder.build(req, p -> {
-                    Operation o = self.get();
-                    if (o != null) {
-                        o.progress(p);
-                    }
-                }, cancelled::get);
-                return vm == null ? built : defineVm(vm, built);
-            }, () -> cancelled.set(true));
-            self.set(op);
-            operations.respond(ex, op);
         });
+    }
+
+    private void build(Exchange ex, BuildBody b, List<io.jvirt.images.Uploads.Staged> claimed) throws Exception {
+        List<Customization.FileUpload> uploads = new ArrayList<>();
+        for (String u : b.upload() == null ? List.<String>of() : b.upload()) {
+            int colon = u == null ? -1 : u.indexOf(':');
+            if (colon <= 0) {
+                throw ApiErrors.badArgument("upload must be UPLOAD-ID:GUEST-PATH, got '" + u + "'");
+            }
+            io.jvirt.images.Uploads.Staged s = builder.uploads().claim(u.substring(0, colon));
+            claimed.add(s);
+            uploads.add(new Customization.FileUpload(u.substring(colon + 1), s.file(), s.bytes()));
+        }
+        List<Customization.FileWrite> writes = new ArrayList<>();
+        for (String w : b.write() == null ? List.<String>of() : b.write()) {
+            writes.add(Customization.parseWrite(w));
+        }
+        boolean random = Boolean.TRUE.equals(b.randomRootPassword());
+        if (random && b.rootPassword() != null) {
+            throw ApiErrors.badArgument("give rootPassword or randomRootPassword, not both");
+        }
+        List<Customization.SshKey> keys = new ArrayList<>();
+        for (String k : b.sshInject() == null ? List.<String>of() : b.sshInject()) {
+            keys.add(Customization.parseSshKey(k));
+        }
+        ImageBuilder.Request req = new ImageBuilder.Request(ex.param("name"), b.source(), b.volume(), size(b.size()),
+                b.format(), new Customization(b.hostname(), writes, random ? randomPassword() : b.rootPassword(), keys,
+                        b.firstbootCommand(), uploads), random);
+        builder.precheck(req);
+        VmDefinition vm = b.vm();
+        if (vm != null) {
+            precheckVm(vm);
+        }
+        AtomicBoolean cancelled = new AtomicBoolean();
+        ProgressRelay relay = new ProgressRelay(operations);
+        String id = Operations.newId();
+        List<io.jvirt.images.Uploads.Staged> used = List.copyOf(claimed);
+        Operation op = operations.run(id, "image-build", vm == null ? null : vm.name(), () -> {
+            try {
+                ImageBuilder.Result built = builder.build(req, relay::report, cancelled::get);
+                return vm == null ? built : defineVm(vm, built);
+            } finally {
+                used.forEach(builder.uploads()::release);
+            }
+        }, () -> cancelled.set(true));
+        claimed.clear(); // the operation owns them now
+        relay.attach(op);
+        operations.respond(ex, op);
+    }
+
+    /**
+     * Publishes a build's progress as events of its operation. The work starts inside {@link Operations#run}, before
+     * the route has the operation in hand, so the newest report made before {@link #attach} is kept and published then.
+     */
+    static final class ProgressRelay {
+        private final Operations operations;
+        private Operation op;
+        private Object pending;
+
+        ProgressRelay(Operations operations) {
+            this.operations = operations;
+        }
+
+        synchronized void report(Object progress) {
+            if (op == null) {
+                pending = progress;
+            } else {
+                operations.report(op, progress);
+            }
+        }
+
+        synchronized void attach(Operation op) {
+            this.op = op;
+            if (pending != null) {
+                operations.report(op, pending);
+                pending = null;
+            }
+        }
     }
 
     /** The VM must be definable before anything is built: a valid, unused name and no disks of its own. */

@@ -61,7 +61,7 @@ public final class JvirtDaemon implements Callable<Integer> {
 
     @Option(names = "--image-source", paramLabel = "[NAME=]URI,KEYFILE[,FINGERPRINT]",
             description = "A template repository: its signed index (index.asc, or index with index.sig) and the public "
-                + "key trusted to sign it. Repeatable; adds to <state-dir>/image-sources.json.")
+                + "key trusted to sign it. Repeatable; adds to <state-dir>/image-sources.json and <state-dir>/repos.d/*.conf.")
     java.util.List<String> imageSources = new java.util.ArrayList<>();
 
     @Option(names = "--image-dir", description = "Where built template volumes go. Default: the default pool, <state-dir>/pools/default")
@@ -97,8 +97,12 @@ public final class JvirtDaemon implements Callable<Integer> {
         QemuBinaries binaries = new QemuBinaries();
         String qemuVersion = binaries.version(emulatorPath);
         String hostname = hostname();
-        io.jvirt.images.ImageCatalog imageCatalog = new io.jvirt.images.ImageCatalog(
-                io.jvirt.images.ImageSources.load(stateDir, imageSources, mapper), new io.jvirt.images.GpgVerifier());
+        io.jvirt.images.ImageSources.Loaded loadedSources = io.jvirt.images.ImageSources.loadAll(stateDir, imageSources, mapper);
+        for (io.jvirt.images.ReposD.Problem p : loadedSources.problems()) {
+            log.warn("image sources: {}", p);
+        }
+        io.jvirt.images.ImageCatalog imageCatalog = new io.jvirt.images.ImageCatalog(loadedSources,
+                new io.jvirt.images.GpgVerifier());
         io.jvirt.images.ImageBuilder imageBuilder = new io.jvirt.images.ImageBuilder(imageCatalog,
                 new io.jvirt.images.TemplateCache(stateDir.resolve("image-cache")), new io.jvirt.storage.QemuImg(),
                 // Built templates are volumes of the default pool (one volume layer, not two) unless told otherwise.

@@ -46,6 +46,27 @@ public final class ImageCommands implements Callable<Integer> {
         }
     }
 
+    /**
+     * Starts an image operation and waits for it, drawing its phases (download, verify, decompress, convert,
+     * resize, customize) as a progress bar on stderr unless in {@code -o json} mode or asked not to.
+     */
+    static JsonNode runWithProgress(JvirtCli cli, boolean noProgress, String path, Map<String, Object> query,
+            JsonNode body, String what) throws Exception {
+        OperationProgress progress = noProgress ? null : OperationProgress.open(cli);
+        if (progress == null) {
+            Map<String, Object> q = new LinkedHashMap<>(query);
+            q.put("wait", "true");
+            return cli.awaitOperation(cli.client().post(path, q, body), null, what);
+        }
+        try (progress) {
+            JsonNode op = cli.client().post(path, query, body);
+            progress.follow(op.path("id").asText());
+            JsonNode done = cli.awaitOperation(op, null, what);
+            progress.awaitEnd();
+            return done;
+        }
+    }
+
     @Command(name = "list", description = "List the templates of every source (like virt-builder --list): ID ARCH SOURCE NAME.")
     static final class ListCmd extends ImageSub {
         @Option(names = "--source", paramLabel = "NAME", description = "Only this source.")
@@ -102,7 +123,8 @@ public final class ImageCommands implements Callable<Integer> {
         }
     }
 
-    @Command(name = "sources", description = "List the configured image sources: NAME SIGNATURE URI KEY.")
+    @Command(name = "sources", description = "List the configured image sources: NAME SIGNATURE URI KEY; problems "
+            + "in <state-dir>/repos.d/*.conf go to stderr.")
     static final class SourcesCmd extends ImageSub {
         @Override
         public Integer call() throws Exception {
@@ -118,6 +140,13 @@ public final class ImageCommands implements Callable<Integer> {
                     JvirtCli.text(s, "key")});
             }
             cli().printTable(rows);
+            // repos.d files the daemon left out (or keys it ignored): on stderr, so the table stays parseable
+            for (JsonNode p : cli().client().get("/v1/images/sources/problems")) {
+                int line = p.path("line").asInt();
+                cli().err.println(JvirtCli.text(p, "file") + (line > 0 ? ":" + line : "") + ": "
+                        + JvirtCli.text(p, "severity") + ": " + JvirtCli.text(p, "message"));
+            }
+            cli().err.flush();
             return JvirtCli.EXIT_OK;
         }
     }
@@ -125,11 +154,15 @@ public final class ImageCommands implements Callable<Integer> {
     @Command(name = "build", description = "Make a volume from a template: download (once, sha512-checked), convert, grow, customize.")
     static final class BuildCmd extends ImageSub {
         @Option(names = "--upload", paramLabel = "SRC:DST",
-                description = "Copy the local text file SRC to DST in the guest (repeatable; as virt-builder --upload).")
+                description = "Copy the local file SRC (any bytes, at most 64 MiB) to DST in the guest, mode 0644 root:root "
+                    + "(repeatable; as virt-builder --upload).")
         List<String> uploads = new ArrayList<>();
 
         @Option(names = "--start", description = "With --vm: start the VM once it is defined.")
         boolean start;
+
+        @Option(names = "--no-progress", description = "Do not draw the progress bar on stderr.")
+        boolean noProgress;
 
         @Parameters(paramLabel = "ID", description = "Template id or alias.")
         String id;
@@ -186,28 +219,45 @@ public final class ImageCommands implements Callable<Integer> {
         @picocli.CommandLine.Spec
         picocli.CommandLine.Model.CommandSpec spec;
 
+        /** One {@code --upload SRC:DST}, checked before anything is sent. */
+        private record Upload(java.nio.file.Path src, String dst) {
+        }
+
         /**
-         * The client reads SRC itself (the daemon never opens a path a client names) and sends it as a write; the
-         * customizer writes text, so a file that is not UTF-8 text is refused here.
+         * SRC is read here (the daemon never opens a path a client names) and sent as it is, any bytes, up to the
+         * daemon's limit; a larger or unreadable file is refused before anything is sent.
          */
-        private String uploadAsWrite(String spec) throws JvirtCli.CliException {
+        private Upload checkUpload(String spec) throws JvirtCli.CliException {
             int colon = spec.indexOf(':');
             if (colon <= 0 || colon == spec.length() - 1) {
                 throw new picocli.CommandLine.ParameterException(spec().commandLine(), "--upload must be SRC:DST, got '" + spec + "'");
             }
             java.nio.file.Path src = java.nio.file.Path.of(spec.substring(0, colon));
+            if (!java.nio.file.Files.isRegularFile(src) || !java.nio.file.Files.isReadable(src)) {
+                throw new JvirtCli.CliException(JvirtCli.EXIT_INVALID, "--upload: " + src + " is not a readable regular file");
+            }
             try {
-                byte[] bytes = java.nio.file.Files.readAllBytes(src);
-                String text = java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
-                if (text.indexOf('\0') >= 0) {
-                    throw new java.nio.charset.CharacterCodingException();
+                long size = java.nio.file.Files.size(src);
+                if (size > io.jvirt.images.Uploads.MAX_BYTES) {
+                    throw new JvirtCli.CliException(JvirtCli.EXIT_INVALID, "--upload: " + src + " is " + size
+                            + " bytes; an upload may hold at most " + io.jvirt.images.Uploads.MAX_BYTES + " bytes (64 MiB)");
                 }
-                return spec.substring(colon + 1) + ":" + text;
-            } catch (java.nio.charset.CharacterCodingException e) {
-                throw new JvirtCli.CliException(JvirtCli.EXIT_INVALID, "--upload: " + src + " is not a text file (only text files can be uploaded)");
             } catch (java.io.IOException e) {
                 throw new JvirtCli.CliException(JvirtCli.EXIT_INVALID, "cannot read " + src + ": " + e.getMessage());
             }
+            return new Upload(src, spec.substring(colon + 1));
+        }
+
+        /** Sends the file to the daemon's upload area; returns {@code ID:DST} for the build request. */
+        private String send(Upload u) throws Exception {
+            byte[] bytes;
+            try {
+                bytes = java.nio.file.Files.readAllBytes(u.src());
+            } catch (java.io.IOException e) {
+                throw new JvirtCli.CliException(JvirtCli.EXIT_INVALID, "cannot read " + u.src() + ": " + e.getMessage());
+            }
+            byte[] answer = cli().client().callRaw("POST", "/v1/images/uploads", Map.of(), bytes, "application/octet-stream");
+            return Json.parse(answer).path("id").asText() + ":" + u.dst();
         }
 
         private picocli.CommandLine.Model.CommandSpec spec() {
@@ -238,13 +288,13 @@ public final class ImageCommands implements Callable<Integer> {
             if (hostname != null) {
                 body.put("hostname", hostname);
             }
-            List<String> allWrites = new ArrayList<>(writes);
-            for (String u : uploads) {
-                allWrites.add(uploadAsWrite(u));
-            }
-            if (!allWrites.isEmpty()) {
+            if (!writes.isEmpty()) {
                 ArrayNode w = body.putArray("write");
-                allWrites.forEach(w::add);
+                writes.forEach(w::add);
+            }
+            List<Upload> checked = new ArrayList<>();
+            for (String u : uploads) {
+                checked.add(checkUpload(u));
             }
             if (rootPassword != null) {
                 if (rootPassword.equals("random")) {
@@ -295,8 +345,15 @@ public final class ImageCommands implements Callable<Integer> {
                     }
                 }
             }
-            JsonNode op = cli().client().post("/v1/images/" + ApiClient.segment(id) + "/build", Map.of("wait", "true"), body);
-            op = cli().awaitOperation(op, null, "building " + volume + " from " + id);
+            // last, once every other option was accepted: each upload waits on the daemon for this build
+            if (!checked.isEmpty()) {
+                ArrayNode up = body.putArray("upload");
+                for (Upload u : checked) {
+                    up.add(send(u));
+                }
+            }
+            JsonNode op = runWithProgress(cli(), noProgress, "/v1/images/" + ApiClient.segment(id) + "/build", Map.of(), body,
+                    "building " + volume + " from " + id);
             if (cli().json()) {
                 cli().printJson(op);
                 return JvirtCli.EXIT_OK;
@@ -336,15 +393,17 @@ public final class ImageCommands implements Callable<Integer> {
         @Option(names = "--source", paramLabel = "NAME", description = "Take the template from this source.")
         String source;
 
+        @Option(names = "--no-progress", description = "Do not draw the progress bar on stderr.")
+        boolean noProgress;
+
         @Override
         public Integer call() throws Exception {
             Map<String, Object> q = new java.util.LinkedHashMap<>();
-            q.put("wait", "true");
             if (source != null) {
                 q.put("source", source);
             }
-            JsonNode op = cli().client().post("/v1/images/" + ApiClient.segment(id) + "/fetch", q, null);
-            op = cli().awaitOperation(op, null, "fetching " + id);
+            JsonNode op = runWithProgress(cli(), noProgress, "/v1/images/" + ApiClient.segment(id) + "/fetch", q, null,
+                    "fetching " + id);
             if (cli().json()) {
                 cli().printJson(op);
                 return JvirtCli.EXIT_OK;

@@ -334,7 +334,7 @@ public final class JvirtCli implements Callable<Integer> {
     public static int exitCodeFor(String code, int status) {
         switch (code == null ? "" : code) {
             case "vm-not-found": case "operation-not-found": case "pool-not-found": case "volume-not-found":
-            case "no-block-job":
+            case "no-block-job": case "image-not-found":
                 return EXIT_NOT_FOUND;
             case "vm-exists": case "invalid-state": case "vm-busy": case "volume-exists": case "volume-in-use":
             case "pool-exists": case "destination-exists":
@@ -342,7 +342,7 @@ public final class JvirtCli implements Callable<Integer> {
             case "timeout":
                 return EXIT_TIMEOUT;
             case "invalid-definition": case "invalid-name": case "invalid-argument": case "disk-not-found":
-            case "invalid-volume":
+            case "invalid-volume": case "bad-bundle":
                 return EXIT_INVALID;
             case "qemu-failed":
                 return EXIT_QEMU;

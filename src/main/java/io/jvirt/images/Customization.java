@@ -8,21 +8,34 @@ import java.util.List;
  * client read its file); only its SHA-512 crypt hash is written into the guest.
  */
 public record Customization(String hostname, List<FileWrite> writes, String rootPassword, List<SshKey> sshKeys,
-        List<String> firstbootCommands) {
+        List<String> firstbootCommands, List<FileUpload> uploads) {
     public record FileWrite(String path, String content) {
+    }
+
+    /** {@code --upload}: the bytes of {@code source} (a staged upload on the daemon's side) become {@code path}. */
+    public record FileUpload(String path, java.nio.file.Path source, long bytes) {
     }
 
     public record SshKey(String user, String key) {
     }
 
     public Customization(String hostname, List<FileWrite> writes) {
-        this(hostname, writes, null, null, null);
+        this(hostname, writes, null, null, null, null);
+    }
+
+    public Customization(String hostname, List<FileWrite> writes, String rootPassword, List<SshKey> sshKeys,
+            List<String> firstbootCommands) {
+        this(hostname, writes, rootPassword, sshKeys, firstbootCommands, null);
     }
 
     public Customization {
         writes = writes == null ? List.of() : List.copyOf(writes);
         sshKeys = sshKeys == null ? List.of() : List.copyOf(sshKeys);
         firstbootCommands = firstbootCommands == null ? List.of() : List.copyOf(firstbootCommands);
+        uploads = uploads == null ? List.of() : List.copyOf(uploads);
+        for (FileUpload u : uploads) {
+            checkPath(u.path());
+        }
         if (hostname != null && !hostname.matches("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
                 || hostname != null && hostname.length() > 253) {
             throw ImageException.invalid("hostname '" + hostname + "' is not a valid host name");
@@ -79,7 +92,16 @@ public record Customization(String hostname, List<FileWrite> writes, String root
 
     public boolean isEmpty() {
         return hostname == null && writes.isEmpty() && rootPassword == null && sshKeys.isEmpty()
-                && firstbootCommands.isEmpty();
+                && firstbootCommands.isEmpty() && uploads.isEmpty();
+    }
+
+    /** Bytes of file content this puts into the guest (writes, the hostname, uploads), for progress reports. */
+    public long contentBytes() {
+        long n = uploads.stream().mapToLong(FileUpload::bytes).sum();
+        for (FileWrite w : files()) {
+            n += w.content().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        }
+        return n;
     }
 
     /** The plain writes, the hostname as /etc/hostname. */

@@ -21,7 +21,11 @@ final class Ext4Customizer {
     static final String FIRSTBOOT_SCRIPT = "/usr/local/lib/jvirt-firstboot.sh";
     static final String FIRSTBOOT_UNIT = "/etc/systemd/system/jvirt-firstboot.service";
 
-    record GuestFile(String path, String content, int mode, int uid, int gid) {
+    /** {@code content} as text, or (uploads) {@code source}: a host file whose bytes are copied as they are. */
+    record GuestFile(String path, String content, int mode, int uid, int gid, Path source) {
+        GuestFile(String path, String content, int mode, int uid, int gid) {
+            this(path, content, mode, uid, gid, null);
+        }
     }
 
     record GuestDir(String path, int mode, int uid, int gid) {
@@ -57,6 +61,9 @@ final class Ext4Customizer {
         for (Customization.FileWrite w : c.files()) {
             files.put(w.path(), new GuestFile(w.path(), w.content(), 0644, 0, 0));
         }
+        for (Customization.FileUpload u : c.uploads()) {
+            files.put(u.path(), new GuestFile(u.path(), null, 0644, 0, 0, u.source()));
+        }
         if (c.hostname() != null) {
             String hosts = hostsWithHostname(read(rawImage, "/etc/hosts"), c.hostname());
             if (hosts != null) {
@@ -75,7 +82,7 @@ final class Ext4Customizer {
             dirs.add(new GuestDir(ssh, 0700, uid, gid));
             String path = ssh + "/authorized_keys";
             GuestFile prev = files.get(path);
-            String existing = prev != null ? prev.content() : read(rawImage, path);
+            String existing = prev == null ? read(rawImage, path) : prev.source() == null ? prev.content() : readHost(prev.source());
             if (!existing.isEmpty() && !existing.endsWith("\n")) {
                 existing += "\n";
             }
@@ -132,10 +139,13 @@ final class Ext4Customizer {
                 attrs(script, d.path(), 040000 | d.mode(), d.uid(), d.gid());
             }
             for (GuestFile f : files) {
-                Path local = Files.createTempFile(scratchDir, ".write-", ".tmp",
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                temps.add(local);
-                Files.writeString(local, f.content(), StandardCharsets.UTF_8);
+                Path local = f.source();
+                if (local == null) {
+                    local = Files.createTempFile(scratchDir, ".write-", ".tmp",
+                            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                    temps.add(local);
+                    Files.writeString(local, f.content(), StandardCharsets.UTF_8);
+                }
                 if (exists(rawImage, f.path())) {
                     script.append("rm ").append(f.path()).append('\n');
                 }
@@ -157,7 +167,17 @@ final class Ext4Customizer {
                 throw ImageException.tool("debugfs could not edit the image: " + r.describe());
             }
             for (GuestFile f : files) {
-                if (!read(rawImage, f.path()).equals(f.content())) {
+                boolean same;
+                if (f.source() == null) {
+                    same = read(rawImage, f.path()).equals(f.content());
+                } else {
+                    // byte for byte: a text decoding of binary content could hide a difference
+                    Path back = Files.createTempFile(scratchDir, ".write-", ".tmp");
+                    temps.add(back);
+                    ToolRunner.run(List.of("debugfs", "-R", "cat " + f.path(), rawImage.toString()), back, null, TIMEOUT);
+                    same = Files.mismatch(back, f.source()) == -1;
+                }
+                if (!same) {
                     throw ImageException.tool("writing " + f.path() + " into the image failed (debugfs: "
                             + r.stderr().strip() + ")");
                 }
@@ -263,6 +283,14 @@ final class Ext4Customizer {
         }
         sb.setLength(sb.length() - 1);
         return changed ? sb.toString() : null;
+    }
+
+    private static String readHost(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw ImageException.invalid("uploaded " + file.getFileName() + " is not text: " + e.getMessage());
+        }
     }
 
     /** A file's content from inside the image ({@code debugfs -R "cat PATH"}); empty if it does not exist. */

@@ -7,7 +7,6 @@ import io.jvirt.vm.JvirtException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -40,6 +39,7 @@ public final class ImageBuilder {
     private final QemuImg qemuImg;
     private final Path outputDir;
     private final VirtCustomizer virtCustomizer;
+    private final Uploads uploads;
 
     /** {@code outputDir}: where volumes go (the default storage pool's directory, once pools exist). */
     public ImageBuilder(ImageCatalog catalog, TemplateCache cache, QemuImg qemuImg, Path outputDir) {
@@ -54,6 +54,12 @@ public final class ImageBuilder {
         this.qemuImg = qemuImg;
         this.outputDir = outputDir;
         this.virtCustomizer = virtCustomizer;
+        this.uploads = new Uploads(cache.dir().resolveSibling("image-uploads"));
+    }
+
+    /** Files clients sent for {@code --upload}, waiting for the build that uses them. */
+    public Uploads uploads() {
+        return uploads;
     }
 
     public Path outputDir() {
@@ -69,7 +75,7 @@ public final class ImageBuilder {
      * Called once at daemon start, before any build can run.
      */
     public int removeLeftovers() {
-        int removed = 0;
+        int removed = uploads.removeAll();
         for (Path dir : List.of(outputDir, cache.dir())) {
             if (!Files.isDirectory(dir)) {
                 continue;
@@ -112,24 +118,30 @@ public final class ImageBuilder {
     /** Downloads a template once into the cache (verified against the signed index, decompressed), builds nothing. */
     public Fetched fetch(String template, String source, Consumer<Map<String, Object>> progress) {
         long t0 = System.nanoTime();
+        PhaseProgress phases = new PhaseProgress(progress);
         ImageCatalog.Resolved t = catalog.resolve(template, source);
-        step(progress, "resolve", Map.of("source", t.source().name(), "revision", t.entry().revisionOrDefault()));
+        phases.instant("resolve", Map.of("source", t.source().name(), "revision", t.entry().revisionOrDefault()));
         boolean wasCached = Files.isRegularFile(cache.pathFor(String.valueOf(t.entry().checksumSha512())));
-        Path file = cache.fetch(t, (s, n) -> step(progress, s, Map.of("bytes", n)));
+        Path file = cache.fetch(t, phases);
         return new Fetched(t.entry().id(), t.source().name(), String.valueOf(t.entry().revisionOrDefault()),
                 file.toString(), wasCached, (System.nanoTime() - t0) / 1_000_000);
     }
 
+    /**
+     * {@code progress} gets the phases resolve, download/verify/decompress (or cached), then convert (qemu-img -p),
+     * resize and customize when asked for, and the final convert, each with bytes done and total.
+     */
     public Result build(Request r, Consumer<Map<String, Object>> progress, BooleanSupplier cancelled) {
         long t0 = System.nanoTime();
+        PhaseProgress phases = new PhaseProgress(progress);
         Path target = precheck(r);
         String format = r.format() == null ? "qcow2" : r.format();
         Customization custom = r.customization() == null ? new Customization(null, null) : r.customization();
 
         ImageCatalog.Resolved t = catalog.resolve(r.template(), r.source());
-        step(progress, "resolve", Map.of("source", t.source().name(), "revision", t.entry().revisionOrDefault()));
+        phases.instant("resolve", Map.of("source", t.source().name(), "revision", t.entry().revisionOrDefault()));
         boolean wasCached = Files.isRegularFile(cache.pathFor(String.valueOf(t.entry().checksumSha512())));
-        Path template = cache.fetch(t, (s, n) -> step(progress, s, Map.of("bytes", n)));
+        Path template = cache.fetch(t, phases);
         checkCancel(cancelled);
 
         String templateFormat = t.entry().formatOrRaw();
@@ -147,37 +159,39 @@ public final class ImageBuilder {
             boolean ext = false;
             if (!custom.isEmpty() || size > templateSize) {
                 // Work on a raw copy first: debugfs/resize2fs need raw, and a bare ext filesystem can grow with it.
-                step(progress, "convert", Map.of("to", "raw"));
-                qemuImg.convert(template, templateFormat, work, "raw");
+                convert(phases, template, templateFormat, work, "raw", templateSize);
                 ext = Ext4Customizer.isExtFilesystem(work);
                 if (!custom.isEmpty() && !ext && virtCustomizer == null) {
                     throw ImageException.invalid("template '" + t.entry().id() + "' is not a bare ext2/3/4 filesystem; "
                             + "customizing it needs virt-customize (libguestfs-tools and a host kernel in /boot for its appliance), which is not available here");
                 }
                 checkCancel(cancelled);
-                step(progress, "resize", Map.of("bytes", size));
+                // bytes here are the disk's size: from the template's to the requested one
+                phases.start("resize", size, Map.of("from", templateSize));
                 qemuImg.resize(work, "raw", size);
                 if (ext && size > templateSize) {
                     Ext4Customizer.growFilesystem(work);
                 }
+                phases.finish(size);
                 if (!custom.isEmpty()) {
-                    step(progress, "customize", Map.of("with", ext ? "debugfs" : "virt-customize"));
+                    // bytes here are what goes into the guest; debugfs/virt-customize write it all in one run
+                    long bytes = custom.contentBytes();
+                    phases.start("customize", bytes, Map.of("with", ext ? "debugfs" : "virt-customize"));
                     if (ext) {
                         Ext4Customizer.apply(work, custom, outputDir);
                     } else {
                         virtCustomizer.apply(work, custom);
                     }
+                    phases.finish(bytes);
                 }
                 checkCancel(cancelled);
-                step(progress, "convert", Map.of("to", format));
                 if (format.equals("raw")) {
                     Files.move(work, part);
                 } else {
-                    qemuImg.convert(work, "raw", part, format);
+                    convert(phases, work, "raw", part, format, size);
                 }
             } else {
-                step(progress, "convert", Map.of("to", format));
-                qemuImg.convert(template, templateFormat, part, format);
+                convert(phases, template, templateFormat, part, format, templateSize);
             }
             checkCancel(cancelled);
             // the final name appears only once the disk is complete; a concurrent build of the same name loses here
@@ -225,11 +239,11 @@ public final class ImageBuilder {
         return info.path("virtual-size").asLong();
     }
 
-    private static void step(Consumer<Map<String, Object>> progress, String step, Map<String, Object> detail) {
-        Map<String, Object> p = new LinkedHashMap<>();
-        p.put("step", step);
-        p.putAll(detail);
-        progress.accept(p);
+    /** qemu-img convert reporting bytes of the virtual disk copied (its -p percentage of {@code virtualSize}). */
+    private void convert(PhaseProgress phases, Path from, String fromFormat, Path to, String toFormat, long virtualSize) {
+        phases.start("convert", virtualSize, Map.of("to", toFormat));
+        qemuImg.convert(from, fromFormat, to, toFormat, pct -> phases.update(Math.round(virtualSize * pct / 100), virtualSize));
+        phases.finish(virtualSize);
     }
 
     private static void checkCancel(BooleanSupplier cancelled) {

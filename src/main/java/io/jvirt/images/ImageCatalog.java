@@ -14,15 +14,30 @@ public final class ImageCatalog {
     private final List<ImageSource> sources;
     private final Transport transport;
     private final GpgVerifier gpg;
+    private final List<ReposD.Problem> configProblems;
 
     public ImageCatalog(List<ImageSource> sources, GpgVerifier gpg) {
-        this(sources, new Transport(), gpg);
+        this(sources, new Transport(), gpg, List.of());
+    }
+
+    /** {@code configProblems}: what was wrong in repos.d when the sources were read, shown to clients. */
+    public ImageCatalog(ImageSources.Loaded loaded, GpgVerifier gpg) {
+        this(loaded.sources(), new Transport(), gpg, loaded.problems());
     }
 
     ImageCatalog(List<ImageSource> sources, Transport transport, GpgVerifier gpg) {
+        this(sources, transport, gpg, List.of());
+    }
+
+    private ImageCatalog(List<ImageSource> sources, Transport transport, GpgVerifier gpg, List<ReposD.Problem> problems) {
         this.sources = List.copyOf(sources);
         this.transport = transport;
         this.gpg = gpg;
+        this.configProblems = List.copyOf(problems);
+    }
+
+    public List<ReposD.Problem> configProblems() {
+        return configProblems;
     }
 
     /** A template as the API shows it. */

@@ -9,8 +9,10 @@ import java.nio.file.Path;
  * fingerprint), like virt-builder's {@code repos.d/*.conf} {@code uri=} and {@code gpgkey=}.
  */
 public record ImageSource(String name, URI uri, Path keyFile, String fingerprint) {
+    static final String NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}";
+
     public ImageSource {
-        if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+        if (name == null || !name.matches(NAME_PATTERN)) {
             throw new IllegalArgumentException("image source name '" + name + "' must be 1-64 of [A-Za-z0-9._-]");
         }
         String scheme = uri == null ? null : uri.getScheme();

@@ -12,8 +12,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Where the image sources come from: daemon options {@code --image-source URI,KEYFILE[,FINGERPRINT]} and the file
- * {@code <state-dir>/image-sources.json}, a JSON array of {@code {"name","uri","key","fingerprint"}}.
+ * Where the image sources come from, in this order (the order in which templates are looked up): the file
+ * {@code <state-dir>/image-sources.json}, a JSON array of {@code {"name","uri","key","fingerprint"}}; virt-builder-style
+ * {@code <state-dir>/repos.d/*.conf} files ({@link ReposD}); daemon options
+ * {@code --image-source URI,KEYFILE[,FINGERPRINT]}.
  */
 public final class ImageSources {
     public static final String FILE_NAME = "image-sources.json";
@@ -41,7 +43,19 @@ public final class ImageSources {
                 parts.length == 3 ? parts[2].trim() : null);
     }
 
+    /** The sources, and what was wrong in repos.d (those files or sections are left out; nothing else is). */
+    public record Loaded(List<ImageSource> sources, List<ReposD.Problem> problems) {
+    }
+
     public static List<ImageSource> load(Path stateDir, List<String> options, ObjectMapper mapper) throws IOException {
+        return loadAll(stateDir, options, mapper).sources();
+    }
+
+    /**
+     * A broken image-sources.json or option stops the daemon (the operator wrote it for this daemon); a broken
+     * repos.d file only leaves itself out, as virt-builder does, because such files are dropped in by packages.
+     */
+    public static Loaded loadAll(Path stateDir, List<String> options, ObjectMapper mapper) throws IOException {
         Map<String, ImageSource> byName = new LinkedHashMap<>();
         Path file = stateDir.resolve(FILE_NAME);
         if (Files.isRegularFile(file)) {
@@ -57,11 +71,30 @@ public final class ImageSources {
                 put(byName, s);
             }
         }
+        List<ImageSource> fromOptions = new ArrayList<>();
         int i = 1;
         for (String o : options == null ? List.<String>of() : options) {
-            put(byName, parseOption(o, i++));
+            fromOptions.add(parseOption(o, i++));
         }
-        return new ArrayList<>(byName.values());
+        Map<String, ImageSource> optionNames = new LinkedHashMap<>();
+        for (ImageSource s : fromOptions) {
+            put(optionNames, s);
+        }
+        ReposD.Result reposD = ReposD.read(stateDir.resolve(ReposD.DIR_NAME));
+        List<ReposD.Problem> problems = new ArrayList<>(reposD.problems());
+        for (ImageSource s : reposD.sources()) {
+            if (byName.containsKey(s.name()) || optionNames.containsKey(s.name())) {
+                problems.add(new ReposD.Problem(reposD.files().get(s.name()), 0, true, "source [" + s.name()
+                        + "] is also defined by " + (byName.containsKey(s.name()) ? FILE_NAME : "--image-source")
+                        + ", which wins; the repos.d one is ignored"));
+                continue;
+            }
+            byName.put(s.name(), s);
+        }
+        for (ImageSource s : fromOptions) {
+            put(byName, s);
+        }
+        return new Loaded(new ArrayList<>(byName.values()), problems);
     }
 
     private static void put(Map<String, ImageSource> byName, ImageSource s) {

@@ -14,7 +14,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.function.LongConsumer;
 
 /** Fetches index and template files over http(s) (the JDK HttpClient) or from file:// URIs. */
 final class Transport {
@@ -22,9 +21,18 @@ final class Transport {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30))
             .followRedirects(HttpClient.Redirect.NORMAL).build();
 
+    /** Bytes downloaded so far, and the length the server or file system announced (-1 if none). */
+    @FunctionalInterface
+    interface Progress {
+        void bytes(long done, long total);
+    }
+
+    private record Opened(InputStream in, long length) {
+    }
+
     /** A small file (index, signature) in memory. */
     byte[] fetchSmall(String source, URI uri) {
-        try (InputStream in = open(source, uri)) {
+        try (InputStream in = open(source, uri).in()) {
             byte[] b = in.readNBytes(MAX_INDEX_BYTES + 1);
             if (b.length > MAX_INDEX_BYTES) {
                 throw ImageException.badIndex(source, uri + " is larger than " + MAX_INDEX_BYTES + " bytes");
@@ -36,14 +44,21 @@ final class Transport {
     }
 
     /** Streams {@code uri} into {@code to} and returns the sha512 (hex) of what was written. */
-    String download(String source, URI uri, Path to, LongConsumer progress) {
+    String download(String source, URI uri, Path to, Progress progress) {
         MessageDigest sha;
         try {
             sha = MessageDigest.getInstance("SHA-512");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        try (InputStream in = open(source, uri); OutputStream out = Files.newOutputStream(to)) {
+        Opened opened;
+        try {
+            opened = open(source, uri);
+        } catch (IOException e) {
+            throw ImageException.unreachable(source, "downloading " + uri + " failed: " + e.getMessage());
+        }
+        try (InputStream in = opened.in(); OutputStream out = Files.newOutputStream(to)) {
+            progress.bytes(0, opened.length());
             byte[] buf = new byte[1 << 20];
             long total = 0;
             int n;
@@ -54,7 +69,7 @@ final class Transport {
                 sha.update(buf, 0, n);
                 out.write(buf, 0, n);
                 total += n;
-                progress.accept(total);
+                progress.bytes(total, opened.length());
             }
             return HexFormat.of().formatHex(sha.digest());
         } catch (IOException e) {
@@ -62,10 +77,11 @@ final class Transport {
         }
     }
 
-    private InputStream open(String source, URI uri) throws IOException {
+    private Opened open(String source, URI uri) throws IOException {
         if ("file".equals(uri.getScheme())) {
             try {
-                return Files.newInputStream(Path.of(uri));
+                Path p = Path.of(uri);
+                return new Opened(Files.newInputStream(p), Files.size(p));
             } catch (NoSuchFileException e) {
                 throw new IOException("no such file " + uri.getPath());
             }
@@ -82,6 +98,6 @@ final class Transport {
             resp.body().close();
             throw new IOException("HTTP " + resp.statusCode());
         }
-        return resp.body();
+        return new Opened(resp.body(), resp.headers().firstValueAsLong("content-length").orElse(-1));
     }
 }

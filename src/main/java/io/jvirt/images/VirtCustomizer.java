@@ -60,6 +60,9 @@ public final class VirtCustomizer {
         for (Customization.FileWrite w : c.writes()) {
             cmd.addAll(List.of("--write", w.path() + ":" + w.content()));
         }
+        for (Customization.FileUpload u : c.uploads()) {
+            cmd.addAll(List.of("--upload", u.source() + ":" + u.path()));
+        }
         Path secret = null;
         if (c.rootPassword() != null) {
             // a file, not the command line, so the password never shows in ps

@@ -86,6 +86,14 @@ public final class QemuImg {
         run(List.of("convert", "-q", "-f", fromFormat, "-O", toFormat, from.toString(), to.toString()));
     }
 
+    /**
+     * As {@link #convert(Path, String, Path, String)}, passing on the percentage {@code qemu-img convert -p} prints
+     * as it copies ({@code "    (45.01/100%)\r"}).
+     */
+    public void convert(Path from, String fromFormat, Path to, String toFormat, java.util.function.DoubleConsumer percent) {
+        run(List.of("convert", "-p", "-f", fromFormat, "-O", toFormat, from.toString(), to.toString()), percent);
+    }
+
     /** Internal snapshots of a qcow2 image that no running QEMU holds: {@code -c}, {@code -a}, {@code -d}. */
     public void snapshot(String op, Path file, String name) {
         if (!List.of("-c", "-a", "-d").contains(op)) {
@@ -96,6 +104,13 @@ public final class QemuImg {
 
     /** Runs {@code qemu-img} with these arguments and returns its stdout; fails with its stderr. */
     public String run(List<String> args) {
+        return run(args, null);
+    }
+
+    private static final java.util.regex.Pattern PERCENT = java.util.regex.Pattern.compile("\\((\\d+(?:\\.\\d+)?)/100%\\)");
+
+    /** With {@code percent} set, stdout is read as qemu-img's {@code -p} progress instead of being returned. */
+    private String run(List<String> args, java.util.function.DoubleConsumer percent) {
         List<String> cmd = new ArrayList<>(args.size() + 1);
         cmd.add(binary);
         cmd.addAll(args);
@@ -107,7 +122,13 @@ public final class QemuImg {
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Thread o = Thread.ofVirtual().start(() -> copy(p.getInputStream(), out));
+        Thread o = Thread.ofVirtual().start(() -> {
+            if (percent == null) {
+                copy(p.getInputStream(), out);
+            } else {
+                readProgress(p.getInputStream(), percent);
+            }
+        });
         Thread e = Thread.ofVirtual().start(() -> copy(p.getErrorStream(), err));
         try {
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -126,6 +147,27 @@ public final class QemuImg {
             throw new QemuImgException(cmd, p.exitValue(), err.toString(StandardCharsets.UTF_8).strip());
         }
         return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /** qemu-img ends each progress report with '\r' (or '\n' at the end). */
+    private static void readProgress(InputStream in, java.util.function.DoubleConsumer percent) {
+        try (in) {
+            StringBuilder line = new StringBuilder();
+            int c;
+            while ((c = in.read()) >= 0) {
+                if (c == '\r' || c == '\n') {
+                    java.util.regex.Matcher m = PERCENT.matcher(line);
+                    if (m.find()) {
+                        percent.accept(Double.parseDouble(m.group(1)));
+                    }
+                    line.setLength(0);
+                } else if (line.length() < 200) {
+                    line.append((char) c);
+                }
+            }
+        } catch (IOException ignored) {
+            // the process ended
+        }
     }
 
     private static void copy(InputStream in, ByteArrayOutputStream to) {

@@ -492,7 +492,7 @@ class ImageApiTest {
     }
 
     @Test
-    void cliFetchesATemplateOnceAndUploadsTextFiles() throws Exception {
+    void cliFetchesATemplateOnceAndUploadsFiles() throws Exception {
         Cli first = jvirt("image", "fetch", "tiny", "--source", "good");
         assertThat(first.exit()).as(first.toString()).isZero();
         assertThat(first.out()).contains("Template tiny (revision 2, source good)");
@@ -512,11 +512,12 @@ class ImageApiTest {
         assertThat(Ext4Customizer.read(raw, "/etc/motd")).isEqualTo("uploaded by the client\nline 2\n");
         Files.delete(raw);
 
-        Path binary = Files.write(daemon.root().resolve("blob.bin"), new byte[] {0, (byte) 0xff, 0x10});
+        // binary uploads: ImageCliTest; a file that is not there is refused before anything is sent
+        Path missing = daemon.root().resolve("missing.bin");
         Cli refused = jvirt("image", "build", "tiny", "--source", "good", "--output-volume", "bin.qcow2",
-                "--upload", binary + ":/etc/blob");
+                "--upload", missing + ":/etc/blob");
         assertThat(refused.exit()).isEqualTo(io.jvirt.cli.JvirtCli.EXIT_INVALID);
-        assertThat(refused.err()).contains("not a text file");
+        assertThat(refused.err()).contains("--upload: " + missing + " is not a readable regular file");
         assertThat(names(imageDir())).doesNotContain("bin.qcow2");
     }
 }

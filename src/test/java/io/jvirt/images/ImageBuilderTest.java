@@ -31,8 +31,14 @@ class ImageBuilderTest {
             ImageBuilder.Result r = b.build(new ImageBuilder.Request("fs", null, "v.qcow2", 32L << 20, "qcow2",
                     new Customization("from-file", null)), steps::add, () -> false);
             assertThat(r.virtualSize()).isEqualTo(32L << 20);
-            assertThat(steps).extracting(m -> m.get("step")).contains("resolve", "download", "verified", "decompress",
-                    "resize", "customize", "convert");
+            // each phase starts and ends (done == total) in this order; a 32 MiB disk grown from the template's
+            List<Object> ended = steps.stream().filter(m -> m.containsKey("total") && m.get("total").equals(m.get("done")))
+                    .map(m -> m.get("phase")).toList();
+            assertThat(ended).containsExactly("download", "verify", "decompress", "convert", "resize", "customize",
+                    "convert");
+            assertThat(steps.get(0)).containsEntry("phase", "resolve");
+            assertThat(steps).filteredOn(m -> "resize".equals(m.get("phase")) && m.get("done").equals(m.get("total")))
+                    .singleElement().satisfies(m -> assertThat(m).containsEntry("total", 32L << 20).containsEntry("percent", 100.0));
 
             // a tampered index (signature no longer matches) is refused before anything is fetched
             Files.writeString(repo.resolve("index"), index.replace("fs.img.xz", "other.xz"));
