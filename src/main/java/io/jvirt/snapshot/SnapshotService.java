@@ -539,91 +539,233 @@ public final class SnapshotService {
     // ---- delete --------------------------------------------------------------------------------------------
 
     public PendingJob<Snapshot> prepareDelete(String vm, String name, String operationId, Duration queue) {
+        List<List<SnapshotIntent.DiskChange>> plan = new ArrayList<>(List.of(List.of()));
         return vms.prepareJob(vm, "snapshot-delete", operationId, queue,
-                ctx -> checkDeletable(ctx, info(vm, name)),
                 ctx -> {
                     Snapshot s = info(vm, name);
-                    List<SnapshotIntent.DiskChange> changes = new ArrayList<>();
                     if (s.external()) {
-                        for (Snapshot.DiskSnapshot d : s.disks()) {
-                            VmDefinition.Disk now = disk(ctx, d.disk());
-                            changes.add(new SnapshotIntent.DiskChange(d.disk(), now.path(), now.format(), d.image(), null, null));
-                        }
+                        plan.set(0, planExternalDelete(ctx, s));
                     }
-                    intend(ctx, new SnapshotIntent("delete-" + s.kind(), s, ctx.qemu().isPresent(), changes));
-                    delete(ctx, s, changes);
-                    store.put(vm, TREE, tree(vm).without(name));
+                },
+                ctx -> {
+                    Snapshot s = info(vm, name);
+                    intend(ctx, new SnapshotIntent("delete-" + s.kind(), s, ctx.qemu().isPresent(), plan.get(0)));
+                    delete(ctx, s, plan.get(0));
                     store.remove(vm, INTENT);
                     return s;
                 });
     }
 
-    /** External delete merges the top into the snapshot's frozen image: only for a leaf whose images are the top's backing. */
-    private void checkDeletable(VmJobContext ctx, Snapshot s) {
-        if (!s.external()) {
+    /**
+     * What deleting an external snapshot merges, per disk: the one image that is backed by the snapshot's frozen
+     * image (its overlay, or a top made by a revert) is committed into the frozen image, everything that was backed
+     * by the merged image is then backed by the frozen image (it reads the same), and the merged file goes. As a
+     * {@link SnapshotIntent.DiskChange}: {@code oldPath} the merged-away image (null when nothing is backed by the
+     * frozen image any more: then there is nothing to merge), {@code newPath} the frozen image it goes into.
+     * Refused (nothing changes) when two images are backed by the frozen image: each would need its own copy of it.
+     */
+    private List<SnapshotIntent.DiskChange> planExternalDelete(VmJobContext ctx, Snapshot s) {
+        Map<Path, Path> backings = knownBackings(ctx, tree(ctx.vmName()), s.disks().stream().map(Snapshot.DiskSnapshot::disk).toList(), null);
+        List<SnapshotIntent.DiskChange> changes = new ArrayList<>();
+        for (Snapshot.DiskSnapshot d : s.disks()) {
+            Path image = abs(d.image());
+            List<Path> above = backings.entrySet().stream().filter(e -> image.equals(e.getValue())).map(Map.Entry::getKey).toList();
+            if (above.size() > 1) {
+                throw new JvirtException(ErrorCode.INVALID_STATE, "cannot delete snapshot '" + s.name() + "': its image " + image
+                        + " of disk '" + d.disk() + "' is the backing file of " + above.size() + " images " + above
+                        + " (a revert made a second branch); merging it into one would change what the other reads",
+                        Map.of("snapshot", s.name(), "disk", d.disk(), "image", image.toString()));
+            }
+            if (above.isEmpty()) {
+                changes.add(new SnapshotIntent.DiskChange(d.disk(), null, null, image.toString(), null, null));
+                continue;
+            }
+            Path merged = above.get(0);
+            JsonNode info = qemuImg.info(merged, "qcow2");
+            if (info.path("snapshots").size() > 0) {
+                throw new JvirtException(ErrorCode.INVALID_STATE, "cannot delete snapshot '" + s.name() + "': " + merged
+                        + " would be merged away but holds internal snapshots; delete those first",
+                        Map.of("snapshot", s.name(), "disk", d.disk(), "image", merged.toString()));
+            }
+            changes.add(new SnapshotIntent.DiskChange(d.disk(), merged.toString(), "qcow2", image.toString(), null, null));
+        }
+        return changes;
+    }
+
+    private static Path abs(String p) {
+        return Path.of(p).toAbsolutePath().normalize();
+    }
+
+    /**
+     * Every image of these disks jvirt knows (the definition's tops, every snapshot's frozen image and overlay)
+     * that exists, mapped to its backing file (absolute; null for none). {@code skip} is left out.
+     */
+    private Map<Path, Path> knownBackings(VmJobContext ctx, SnapshotTree tree, List<String> disks, Path skip) {
+        Map<Path, String> formats = new LinkedHashMap<>();
+        for (VmDefinition.Disk d : ctx.definition().disks()) {
+            if (disks.contains(d.name())) {
+                formats.put(abs(d.path()), d.format());
+            }
+        }
+        for (Snapshot x : tree.snapshots()) {
+            for (Snapshot.DiskSnapshot d : x.disks()) {
+                if (disks.contains(d.disk())) {
+                    formats.putIfAbsent(abs(d.image()), d.format());
+                    if (d.overlay() != null) {
+                        formats.putIfAbsent(abs(d.overlay()), "qcow2");
+                    }
+                }
+            }
+        }
+        Map<Path, Path> backings = new LinkedHashMap<>();
+        formats.forEach((file, format) -> {
+            if (!file.equals(skip) && Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                JsonNode info = qemuImg.info(file, format);
+                String b = info.path("full-backing-filename").asText(info.path("backing-filename").asText(""));
+                backings.put(file, b.isEmpty() ? null : file.getParent().resolve(b).normalize());
+            }
+        });
+        return backings;
+    }
+
+    /** Idempotent: recovery runs it again after a crash at any step. Ends with the snapshot out of the tree. */
+    private void delete(VmJobContext ctx, Snapshot s, List<SnapshotIntent.DiskChange> changes) {
+        if (s.external()) {
+            deleteExternal(ctx, s, changes);
             return;
         }
-        SnapshotTree tree = tree(ctx.vmName());
-        if (!tree.children(s.name()).isEmpty() || !s.name().equals(tree.current())) {
-            throw new JvirtException(ErrorCode.INVALID_STATE, "only the current leaf external snapshot can be deleted yet ('"
-                    + s.name() + "' is not; current is '" + tree.current() + "')", Map.of("snapshot", s.name()));
-        }
+        Optional<QmpClient> qmp = ctx.qemu().map(q -> q.qmp());
         for (Snapshot.DiskSnapshot d : s.disks()) {
-            VmDefinition.Disk now = disk(ctx, d.disk());
-            String backing = qemuImg.info(Path.of(now.path()), false).path("full-backing-filename").asText(
-                    qemuImg.info(Path.of(now.path()), false).path("backing-filename").asText());
-            if (!Path.of(backing).toAbsolutePath().equals(Path.of(d.image()).toAbsolutePath())) {
-                throw new JvirtException(ErrorCode.INVALID_STATE, "disk '" + d.disk() + "' top " + now.path()
-                        + " is not directly on the snapshot's image " + d.image(), Map.of("disk", d.disk()));
+            if (qmp.isPresent()) {
+                BlockTops.Top top = BlockTops.query(qmp.get()).top(d.disk());
+                if (top != null && top.snapshots().contains(s.name())) {
+                    qmp.get().execute("blockdev-snapshot-delete-internal-sync",
+                            QmpClient.args("device", top.node(), "name", s.name()), Duration.ofMinutes(10));
+                }
+            } else if (hasInternal(Path.of(d.image()), s.name())) {
+                qemuImg.snapshot("-d", Path.of(d.image()), s.name());
+            }
+        }
+        if (tree(ctx.vmName()).find(s.name()).isPresent()) {
+            store.put(ctx.vmName(), TREE, tree(ctx.vmName()).without(s.name()));
+        }
+    }
+
+    /**
+     * Merge, then the records, then the files: each disk's merged image is committed into the snapshot's frozen
+     * image (by QEMU if it runs that chain, else qemu-img), images that were backed by it are rebased (unsafe:
+     * they read the same), QEMU's chain is checked, then definition and tree name the frozen image, and only then is
+     * the merged file removed. Every step is skipped when a previous run (before a crash) already did it.
+     */
+    private void deleteExternal(VmJobContext ctx, Snapshot s, List<SnapshotIntent.DiskChange> changes) {
+        String vm = ctx.vmName();
+        Optional<QmpClient> qmp = ctx.qemu().map(q -> q.qmp());
+        for (SnapshotIntent.DiskChange c : changes) {
+            if (c.oldPath() == null || !Files.exists(Path.of(c.oldPath()))) {
+                continue; // nothing to merge, or merged and removed before a crash
+            }
+            Path from = abs(c.oldPath());
+            Path into = abs(c.newPath());
+            String intoFormat = diskOf(s, c.disk()).format();
+            List<BlockTops.Layer> chain = List.of();
+            if (qmp.isPresent()) {
+                QemuJobs.settle(qmp.get(), "commit-" + c.disk(), JOB_TIMEOUT); // one a daemon that died left running
+                chain = BlockTops.chain(qmp.get(), c.disk());
+                int at = indexOf(chain, from);
+                if (at >= 0) {
+                    commitLive(qmp.get(), c.disk(), chain, at, into);
+                    chain = BlockTops.chain(qmp.get(), c.disk());
+                    if (indexOf(chain, from) >= 0 || indexOf(chain, into) != at) {
+                        throw new JvirtException(ErrorCode.QEMU_FAILED, "after the commit QEMU still does not run disk '"
+                                + c.disk() + "' on " + into + " in place of " + from + ": " + chain,
+                                Map.of("disk", c.disk(), "snapshot", s.name()));
+                    }
+                }
+            }
+            boolean qemuMerged = indexOf(chain, into) >= 0; // QEMU runs on the frozen image without `from`
+            Map<Path, Path> backings = knownBackings(ctx, tree(vm), List.of(c.disk()), from);
+            List<Path> above = backings.entrySet().stream().filter(e -> from.equals(e.getValue())).map(Map.Entry::getKey).toList();
+            boolean definedOnFrom = abs(disk(ctx, c.disk()).path()).equals(from);
+            if (!qemuMerged && (definedOnFrom || !above.isEmpty())) {
+                // no QEMU has `from` open; a repeat after a crash commits the same data again
+                qemuImg.run(List.of("commit", "-q", "-d", "-f", "qcow2", from.toString()));
+            }
+            for (Path f : above) {
+                if (indexOf(chain, f) < 0) { // QEMU rewrote the backing of the image above in its chain itself
+                    qemuImg.run(List.of("rebase", "-q", "-u", "-f", "qcow2", "-b", into.toString(), "-F", intoFormat, f.toString()));
+                }
+            }
+        }
+        Fault.point("after-merge");
+        ctx.recordStep("delete-external:merged");
+        Map<String, String[]> to = new LinkedHashMap<>();
+        SnapshotTree tree = tree(vm);
+        for (SnapshotIntent.DiskChange c : changes) {
+            if (c.oldPath() != null) {
+                String format = diskOf(s, c.disk()).format();
+                if (abs(disk(ctx, c.disk()).path()).equals(abs(c.oldPath()))) {
+                    to.put(c.disk(), new String[] {c.newPath(), format});
+                }
+                tree = tree.withImageMoved(c.disk(), c.oldPath(), c.newPath(), format);
+            }
+        }
+        if (!to.isEmpty()) {
+            ctx.updateDefinition(d -> retarget(d, to));
+        }
+        if (tree.find(s.name()).isPresent()) {
+            tree = tree.without(s.name());
+        }
+        store.put(vm, TREE, tree);
+        for (SnapshotIntent.DiskChange c : changes) {
+            if (c.oldPath() != null) {
+                deleteAll(List.of(Path.of(c.oldPath())));
+            } else {
+                removeIfUnneeded(ctx, tree, c.disk(), abs(c.newPath()));
             }
         }
     }
 
-    /** Idempotent: recovery runs it again after a crash at any step. */
-    private void delete(VmJobContext ctx, Snapshot s, List<SnapshotIntent.DiskChange> changes) {
-        Optional<QmpClient> qmp = ctx.qemu().map(q -> q.qmp());
-        if (!s.external()) {
-            for (Snapshot.DiskSnapshot d : s.disks()) {
-                if (qmp.isPresent()) {
-                    BlockTops.Top top = BlockTops.query(qmp.get()).top(d.disk());
-                    if (top != null && top.snapshots().contains(s.name())) {
-                        qmp.get().execute("blockdev-snapshot-delete-internal-sync",
-                                QmpClient.args("device", top.node(), "name", s.name()), Duration.ofMinutes(10));
-                    }
-                } else if (hasInternal(Path.of(d.image()), s.name())) {
-                    qemuImg.snapshot("-d", Path.of(d.image()), s.name());
-                }
-            }
-            return;
+    /** block-commit of chain[at] into chain[at + 1]: an active commit (pivot on ready) for the top, else a plain one. */
+    private static void commitLive(QmpClient qmp, String disk, List<BlockTops.Layer> chain, int at, Path into) {
+        if (at + 1 >= chain.size() || !abs(chain.get(at + 1).file()).equals(into)) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "QEMU runs disk '" + disk + "' with " + chain.get(at).file()
+                    + " not directly on " + into, Map.of("disk", disk));
         }
-        // external: commit each top into the frozen image, then the frozen image is the top again
-        for (SnapshotIntent.DiskChange c : changes) {
-            if (qmp.isPresent()) {
-                BlockTops.Top top = BlockTops.query(qmp.get()).top(c.disk());
-                if (top != null && Path.of(top.file()).equals(Path.of(c.oldPath()))) {
-                    JsonNode left = QemuJobs.find(qmp.get(), "commit-" + c.disk());
-                    if (left != null) {
-                        QemuJobs.run(qmp.get(), "job-cancel", QmpClient.args("id", "commit-" + c.disk()), JOB_TIMEOUT);
-                    }
-                    ObjectNode args = QmpClient.args("job-id", "commit-" + c.disk(), "device", top.node(),
-                            "auto-dismiss", false);
-                    QemuJobs.run(qmp.get(), "block-commit", args, JOB_TIMEOUT); // ready -> job-complete (pivot)
-                    BlockTops.release(qmp.get(), top.node(), c.oldPath()); // else the base is no root node
-                }
-            } else if (Files.exists(Path.of(c.oldPath())) && !c.oldPath().equals(c.newPath())) {
-                qemuImg.run(List.of("commit", "-q", "-f", "qcow2", c.oldPath()));
+        ObjectNode args = QmpClient.args("job-id", "commit-" + disk, "device", chain.get(0).node(),
+                "base-node", chain.get(at + 1).node(), "auto-dismiss", false);
+        if (at > 0) {
+            // the image above `top` gets the base as its backing file, written into its header by QEMU
+            args.put("top-node", chain.get(at).node()).put("backing-file", into.toString());
+        }
+        QemuJobs.run(qmp, "block-commit", args, JOB_TIMEOUT); // active: ready -> job-complete (pivot)
+        BlockTops.release(qmp, chain.get(at).node(), chain.get(at).file()); // a node we added stays until deleted
+    }
+
+    private static int indexOf(List<BlockTops.Layer> chain, Path file) {
+        for (int i = 0; i < chain.size(); i++) {
+            if (abs(chain.get(i).file()).equals(file)) {
+                return i;
             }
         }
-        ctx.recordStep("delete-external:merged");
-        Map<String, String[]> to = new LinkedHashMap<>();
-        for (Snapshot.DiskSnapshot d : s.disks()) {
-            to.put(d.disk(), new String[] {d.image(), d.format()});
-        }
-        ctx.updateDefinition(d -> retarget(d, to));
-        for (SnapshotIntent.DiskChange c : changes) {
-            if (!c.oldPath().equals(c.newPath())) {
-                deleteAll(List.of(Path.of(c.oldPath())));
-            }
+        return -1;
+    }
+
+    private static Snapshot.DiskSnapshot diskOf(Snapshot s, String disk) {
+        return s.disks().stream().filter(d -> d.disk().equals(disk)).findFirst().orElseThrow();
+    }
+
+    /**
+     * A deleted snapshot's frozen image that nothing is backed by any more (its overlay was discarded by a revert)
+     * is removed if jvirt made it and neither the definition nor another snapshot names it.
+     */
+    private void removeIfUnneeded(VmJobContext ctx, SnapshotTree tree, String disk, Path image) {
+        String name = image.getFileName().toString();
+        boolean ours = name.startsWith(ctx.vmName() + "-" + disk + "-") && name.endsWith(".qcow2");
+        boolean named = abs(disk(ctx, disk).path()).equals(image) || tree.snapshots().stream()
+                .flatMap(x -> x.disks().stream()).anyMatch(d -> abs(d.image()).equals(image));
+        boolean backsSomething = knownBackings(ctx, tree, List.of(disk), image).containsValue(image);
+        if (ours && !named && !backsSomething) {
+            deleteAll(List.of(image));
         }
     }
 
@@ -675,12 +817,7 @@ public final class SnapshotService {
                 revert(ctx, s, in.op(), in.wasRunning(), in.changes());
                 store.put(vm, TREE, tree(vm).withCurrent(s.name()));
             }
-            case "delete-internal", "delete-external" -> {
-                delete(ctx, s, in.changes());
-                if (tree(vm).find(s.name()).isPresent()) {
-                    store.put(vm, TREE, tree(vm).without(s.name()));
-                }
-            }
+            case "delete-internal", "delete-external" -> delete(ctx, s, in.changes());
             default -> log.warn("VM {}: unknown snapshot intent {}", vm, in.op());
         }
         store.remove(vm, INTENT);

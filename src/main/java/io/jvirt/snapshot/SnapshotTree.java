@@ -40,6 +40,22 @@ public record SnapshotTree(String current, List<Snapshot> snapshots) {
         return new SnapshotTree(name.equals(current) ? gone.parent() : current, List.copyOf(all));
     }
 
+    /**
+     * After an external delete merged the image {@code from} into {@code to}: snapshots whose frozen image of that
+     * disk was {@code from} now have {@code to} (it reads the same).
+     */
+    public SnapshotTree withImageMoved(String disk, String from, String to, String format) {
+        List<Snapshot> all = new ArrayList<>();
+        for (Snapshot s : snapshots) {
+            List<Snapshot.DiskSnapshot> disks = s.disks().stream()
+                    .map(d -> d.disk().equals(disk) && d.image().equals(from)
+                            ? new Snapshot.DiskSnapshot(d.disk(), to, format, d.overlay()) : d)
+                    .toList();
+            all.add(new Snapshot(s.name(), s.parent(), s.createdAt(), s.kind(), s.memory(), s.vmState(), disks, s.pauseMillis()));
+        }
+        return new SnapshotTree(current, List.copyOf(all));
+    }
+
     public SnapshotTree withCurrent(String name) {
         return new SnapshotTree(name, snapshots);
     }
