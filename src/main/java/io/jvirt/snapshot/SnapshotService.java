@@ -111,9 +111,6 @@ public final class SnapshotService {
         if (req.wantsMemory() && Boolean.TRUE.equals(req.diskOnly())) {
             throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "--memory and --disk-only exclude each other");
         }
-        if (req.wantsMemory() && req.wantsExternal()) {
-            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "external memory snapshots are not supported; use an internal one");
-        }
         if (req.wantsMemory() && !running) {
             throw new JvirtException(ErrorCode.INVALID_STATE, "a memory snapshot needs a running VM; '" + vm + "' is "
                     + ctx.state().wire(), Map.of("vm", vm, "state", ctx.state().wire()));
@@ -158,6 +155,14 @@ public final class SnapshotService {
                 }
             }
         } else {
+            if (req.wantsMemory()) {
+                Path mem = memoryPath(ctx.vmName(), chosen.get(0), req.name());
+                if (Files.exists(mem, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        || Files.exists(Path.of(mem + ".part"), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "the memory file already exists: " + mem,
+                            Map.of("path", mem.toString()));
+                }
+            }
             for (VmDefinition.Disk d : chosen) {
                 Path overlay = overlayPath(ctx.vmName(), d, req.name());
                 if (Files.exists(overlay, java.nio.file.LinkOption.NOFOLLOW_LINKS)) { // never write through a planted link
@@ -182,6 +187,11 @@ public final class SnapshotService {
         return names;
     }
 
+    /** RAM + device state of an external memory snapshot: next to the first disk's overlay. */
+    static Path memoryPath(String vm, VmDefinition.Disk first, String snapshot) {
+        return Path.of(first.path()).toAbsolutePath().getParent().resolve(vm + "-" + snapshot + ".mem");
+    }
+
     static Path overlayPath(String vm, VmDefinition.Disk d, String snapshot) {
         Path dir = Path.of(d.path()).toAbsolutePath().getParent();
         return dir.resolve(vm + "-" + d.name() + "-" + snapshot + ".qcow2");
@@ -203,9 +213,11 @@ public final class SnapshotService {
                 disks.add(new Snapshot.DiskSnapshot(d.name(), d.path(), d.format(), null));
             }
         }
+        boolean externalMemory = plan.req().wantsMemory() && plan.kind().equals("external");
         Snapshot snap = new Snapshot(plan.req().name(), tree.current(), Instant.now(), plan.kind(), plan.req().wantsMemory(),
-                plan.running() ? ctx.state().wire() : "shutoff", List.copyOf(disks), null);
-        String op = plan.req().wantsMemory() ? "create-memory" : "create-" + plan.kind();
+                plan.running() ? ctx.state().wire() : "shutoff", List.copyOf(disks), null,
+                externalMemory ? memoryPath(vm, plan.disks().get(0), plan.req().name()).toString() : null);
+        String op = externalMemory ? "create-external-memory" : plan.req().wantsMemory() ? "create-memory" : "create-" + plan.kind();
         intend(ctx, new SnapshotIntent(op, snap, plan.running(), changes));
 
         Quiesce quiesce = plan.req().wantsQuiesce() && plan.running() ? Quiesce.freeze(vms.paths(vm).agentSocket())
@@ -215,6 +227,7 @@ public final class SnapshotService {
             Fault.point("after-freeze");
             done = switch (op) {
                 case "create-memory" -> createMemory(ctx, snap);
+                case "create-external-memory" -> createExternalMemory(ctx, snap, changes);
                 case "create-internal" -> plan.running() ? createInternalLive(ctx, snap) : createInternalOffline(snap);
                 default -> createExternal(ctx, snap, changes, plan.running());
             };
@@ -225,6 +238,9 @@ public final class SnapshotService {
             if (op.equals("create-external") && recoverExternalCreate(ctx, new SnapshotIntent(op, snap, plan.running(), changes))) {
                 store.remove(vm, INTENT);
                 return snap;
+            }
+            if (op.equals("create-external-memory")) {
+                failExternalMemory(ctx, snap, changes, e); // throws
             }
             store.remove(vm, INTENT);
             throw withQuiesce(e, quiesce);
@@ -289,6 +305,79 @@ public final class SnapshotService {
         QemuJobs.Result r = QemuJobs.run(qmp, "snapshot-save", args, JOB_TIMEOUT);
         return new Snapshot(snap.name(), snap.parent(), snap.createdAt(), snap.kind(), true, snap.vmState(), snap.disks(),
                 r.pauseMillis());
+    }
+
+    /**
+     * As libvirt does: the guest is paused (STOP), the disks switch to overlays in one transaction, RAM and device
+     * state go to the memory file through a migration, and the guest continues (RESUME). Disks and memory are of
+     * the same instant because the guest does not run in between. The memory file is written as {@code .part} and
+     * renamed when complete, so a file with the final name is always a whole stream.
+     */
+    private Snapshot createExternalMemory(VmJobContext ctx, Snapshot snap, List<SnapshotIntent.DiskChange> changes) {
+        QmpClient qmp = ctx.requireQmp("snapshot");
+        // the events are handed to listeners on the monitor's event thread, possibly after the command's answer
+        java.util.concurrent.CompletableFuture<Instant> stopped = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Instant> resumed = new java.util.concurrent.CompletableFuture<>();
+        Long pause = null;
+        try (AutoCloseable stop = qmp.onEvent("STOP", e -> stopped.complete(e.timestamp()));
+             AutoCloseable resume = qmp.onEvent("RESUME", e -> resumed.complete(e.timestamp()))) {
+            boolean wasRunning = qmp.execute("query-status").path("running").asBoolean();
+            if (wasRunning) {
+                qmp.execute("stop");
+            }
+            try {
+                createExternal(ctx, snap, changes, true);
+                saveMemory(ctx, qmp, Path.of(snap.memoryFile()));
+            } finally {
+                if (wasRunning) {
+                    qmp.execute("cont"); // after a completed migration this also takes the images back (reactivates them)
+                }
+            }
+            if (wasRunning) {
+                pause = Duration.between(stopped.get(10, java.util.concurrent.TimeUnit.SECONDS),
+                        resumed.get(10, java.util.concurrent.TimeUnit.SECONDS)).toMillis();
+            }
+        } catch (JvirtException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new JvirtException(ErrorCode.QEMU_FAILED, "external memory snapshot '" + snap.name() + "' failed: " + e,
+                    Map.of("snapshot", snap.name()), e);
+        }
+        return new Snapshot(snap.name(), snap.parent(), snap.createdAt(), snap.kind(), true, snap.vmState(), snap.disks(),
+                pause, snap.memoryFile());
+    }
+
+    private void saveMemory(VmJobContext ctx, QmpClient qmp, Path mem) {
+        Path part = Path.of(mem + ".part");
+        MigrationFile.save(qmp, vms.paths(ctx.vmName()).runDir().resolve("mem-save.sock"), part, JOB_TIMEOUT);
+        Fault.point("after-memory");
+        try {
+            Files.move(part, mem, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            try (java.nio.channels.FileChannel dir = java.nio.channels.FileChannel.open(mem.getParent())) {
+                dir.force(true); // the rename is what says "complete"; make it durable
+            }
+        } catch (IOException e) {
+            throw new JvirtException(ErrorCode.INTERNAL, "cannot store the memory file " + mem + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The memory part of an external memory snapshot failed. If QEMU switched the disks, the overlays hold the
+     * guest's writes from now on and are kept: the snapshot is recorded disk-only and the error says so. If not,
+     * nothing changed.
+     */
+    private void failExternalMemory(VmJobContext ctx, Snapshot snap, List<SnapshotIntent.DiskChange> changes, RuntimeException e) {
+        deleteAll(List.of(Path.of(snap.memoryFile() + ".part")));
+        Snapshot diskOnly = new Snapshot(snap.name(), snap.parent(), snap.createdAt(), snap.kind(), false, snap.vmState(),
+                snap.disks(), null, null);
+        boolean kept = recoverExternalCreate(ctx, new SnapshotIntent("create-external", diskOnly, true, changes));
+        store.remove(ctx.vmName(), INTENT);
+        if (kept) {
+            throw new JvirtException(ErrorCode.QEMU_FAILED, "the memory of snapshot '" + snap.name() + "' could not be saved ("
+                    + e.getMessage() + "); the disks had already switched, so '" + snap.name() + "' was kept as a disk-only external snapshot",
+                    Map.of("snapshot", snap.name(), "recordedAs", "disk-only"), e);
+        }
+        throw e;
     }
 
     private Snapshot createExternal(VmJobContext ctx, Snapshot snap, List<SnapshotIntent.DiskChange> changes, boolean running) {
@@ -418,7 +507,7 @@ public final class SnapshotService {
                 ctx -> {
                     Snapshot s = info(vm, name);
                     boolean running = ctx.qemu().isPresent();
-                    String op = s.memory() ? "revert-memory" : "revert-" + s.kind();
+                    String op = s.memory() ? (s.external() ? "revert-external-memory" : "revert-memory") : "revert-" + s.kind();
                     List<SnapshotIntent.DiskChange> changes = s.external() ? revertChanges(ctx, s) : List.of();
                     intend(ctx, new SnapshotIntent(op, s, running, changes));
                     revert(ctx, s, op, running, changes);
@@ -492,23 +581,21 @@ public final class SnapshotService {
                     ctx.startQemu();
                 }
             }
+            case "revert-external-memory" -> {
+                // QEMU stops; fresh overlays on the frozen images; a new QEMU loads RAM and devices, then runs
+                ctx.stopQemu();
+                ctx.recordStep(op + ":stopped");
+                newTops(ctx, s, changes);
+                ctx.recordStep(op + ":applied");
+                removeDiscardedTops(ctx.vmName(), changes);
+                Path mem = Path.of(s.memoryFile());
+                ctx.startQemuIncoming(qmp -> MigrationFile.load(qmp, vms.paths(ctx.vmName()).runDir().resolve("mem-load.sock"),
+                        mem, JOB_TIMEOUT));
+            }
             default -> { // revert-external: a fresh overlay on each frozen image becomes the disk's top
                 ctx.stopQemu();
                 ctx.recordStep(op + ":stopped");
-                boolean adopted = changes.stream().allMatch(c -> disk(ctx, c.disk()).path().equals(c.newPath()));
-                if (!adopted) {
-                    for (int i = 0; i < changes.size(); i++) {
-                        Path top = Path.of(changes.get(i).newPath());
-                        Snapshot.DiskSnapshot d = s.disks().get(i);
-                        try {
-                            Files.deleteIfExists(top); // a partial one of ours from before a crash
-                        } catch (IOException e) {
-                            throw new JvirtException(ErrorCode.INTERNAL, "cannot remove " + top + ": " + e.getMessage());
-                        }
-                        qemuImg.create(top, "qcow2", null, Path.of(d.image()), d.format());
-                    }
-                    ctx.updateDefinition(d -> withDisks(d, changes, true));
-                }
+                newTops(ctx, s, changes);
                 ctx.recordStep(op + ":applied");
                 removeDiscardedTops(ctx.vmName(), changes);
                 if (wasRunning) {
@@ -516,6 +603,25 @@ public final class SnapshotService {
                 }
             }
         }
+    }
+
+    /** A fresh overlay on each frozen image, then the definition names them (skipped if it already does). */
+    private void newTops(VmJobContext ctx, Snapshot s, List<SnapshotIntent.DiskChange> changes) {
+        boolean adopted = changes.stream().allMatch(c -> disk(ctx, c.disk()).path().equals(c.newPath()));
+        if (adopted) {
+            return;
+        }
+        for (int i = 0; i < changes.size(); i++) {
+            Path top = Path.of(changes.get(i).newPath());
+            Snapshot.DiskSnapshot d = s.disks().get(i);
+            try {
+                Files.deleteIfExists(top); // a partial one of ours from before a crash
+            } catch (IOException e) {
+                throw new JvirtException(ErrorCode.INTERNAL, "cannot remove " + top + ": " + e.getMessage());
+            }
+            qemuImg.create(top, "qcow2", null, Path.of(d.image()), d.format());
+        }
+        ctx.updateDefinition(d -> withDisks(d, changes, true));
     }
 
     /**
@@ -716,6 +822,9 @@ public final class SnapshotService {
             tree = tree.without(s.name());
         }
         store.put(vm, TREE, tree);
+        if (s.memoryFile() != null) {
+            deleteAll(List.of(Path.of(s.memoryFile())));
+        }
         for (SnapshotIntent.DiskChange c : changes) {
             if (c.oldPath() != null) {
                 deleteAll(List.of(Path.of(c.oldPath())));
@@ -813,7 +922,8 @@ public final class SnapshotService {
                 }
             }
             case "create-external" -> recoverExternalCreate(ctx, in);
-            case "revert-internal", "revert-memory", "revert-external" -> {
+            case "create-external-memory" -> recoverExternalMemoryCreate(ctx, in);
+            case "revert-internal", "revert-memory", "revert-external", "revert-external-memory" -> {
                 revert(ctx, s, in.op(), in.wasRunning(), in.changes());
                 store.put(vm, TREE, tree(vm).withCurrent(s.name()));
             }
@@ -872,6 +982,66 @@ public final class SnapshotService {
             log.info("VM {}: external snapshot '{}' undone on recovery", vm, in.snapshot().name());
         }
         return adopt;
+    }
+
+    /**
+     * External memory snapshot cut short. QEMU alive and on the overlays: the guest has been paused since before
+     * the switch (only a completed save resumes it), so its state is still the snapshot's: the memory is saved
+     * again unless a complete file is there, then the guest continues. QEMU alive, not switched: undone, guest
+     * continues. QEMU gone: the overlays are kept if intact (as for disk-only), with memory only if the file is
+     * complete.
+     */
+    private void recoverExternalMemoryCreate(VmJobContext ctx, SnapshotIntent in) {
+        Snapshot s = in.snapshot();
+        Path mem = Path.of(s.memoryFile());
+        deleteAll(List.of(Path.of(mem + ".part")));
+        Optional<QmpClient> qmp = ctx.qemu().map(q -> q.qmp());
+        Snapshot diskOnly = new Snapshot(s.name(), s.parent(), s.createdAt(), s.kind(), false, s.vmState(), s.disks(), null, null);
+        boolean adopted;
+        if (qmp.isPresent()) {
+            BlockTops tops = BlockTops.query(qmp.get());
+            boolean switched = in.changes().stream().allMatch(c -> tops.top(c.disk()) != null
+                    && Path.of(tops.top(c.disk()).file()).equals(Path.of(c.newPath())));
+            boolean paused = !qmp.get().execute("query-status").path("running").asBoolean();
+            Snapshot record = diskOnly;
+            if (switched && paused) {
+                if (!Files.exists(mem)) {
+                    settleMigration(qmp.get());
+                    saveMemory(ctx, qmp.get(), mem);
+                }
+                record = s;
+            }
+            adopted = recoverExternalCreate(ctx, new SnapshotIntent("create-external", record, true, in.changes()));
+            if (paused && in.wasRunning()) {
+                qmp.get().execute("cont");
+            }
+        } else {
+            adopted = recoverExternalCreate(ctx, new SnapshotIntent("create-external", Files.exists(mem) ? s : diskOnly, false,
+                    in.changes()));
+        }
+        if (!adopted) {
+            deleteAll(List.of(mem));
+        }
+    }
+
+    /** A migration the dead daemon started fails once its socket is gone; wait for that (by event) before a new one. */
+    private static void settleMigration(QmpClient qmp) {
+        java.util.concurrent.CompletableFuture<Void> end = new java.util.concurrent.CompletableFuture<>();
+        try (AutoCloseable ev = qmp.onEvent("MIGRATION", e -> {
+            if (List.of("completed", "failed", "cancelled").contains(e.data().path("status").asText())) {
+                end.complete(null);
+            }
+        })) {
+            String status = qmp.execute("query-migrate").path("status").asText("none"); // after subscribing: no event missed
+            if (List.of("setup", "active", "device", "pre-switchover", "cancelling").contains(status)) {
+                qmp.execute("migrate_cancel");
+                end.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } catch (JvirtException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new JvirtException(ErrorCode.QEMU_FAILED, "the interrupted memory save did not end: " + e);
+        }
     }
 
     private boolean intactOverlay(SnapshotIntent.DiskChange c) {

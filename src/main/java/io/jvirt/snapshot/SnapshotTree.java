@@ -34,7 +34,7 @@ public record SnapshotTree(String current, List<Snapshot> snapshots) {
                 continue;
             }
             all.add(name.equals(s.parent())
-                    ? new Snapshot(s.name(), gone.parent(), s.createdAt(), s.kind(), s.memory(), s.vmState(), s.disks(), s.pauseMillis())
+                    ? new Snapshot(s.name(), gone.parent(), s.createdAt(), s.kind(), s.memory(), s.vmState(), s.disks(), s.pauseMillis(), s.memoryFile())
                     : s);
         }
         return new SnapshotTree(name.equals(current) ? gone.parent() : current, List.copyOf(all));
@@ -51,7 +51,7 @@ public record SnapshotTree(String current, List<Snapshot> snapshots) {
                     .map(d -> d.disk().equals(disk) && d.image().equals(from)
                             ? new Snapshot.DiskSnapshot(d.disk(), to, format, d.overlay()) : d)
                     .toList();
-            all.add(new Snapshot(s.name(), s.parent(), s.createdAt(), s.kind(), s.memory(), s.vmState(), disks, s.pauseMillis()));
+            all.add(new Snapshot(s.name(), s.parent(), s.createdAt(), s.kind(), s.memory(), s.vmState(), disks, s.pauseMillis(), s.memoryFile()));
         }
         return new SnapshotTree(current, List.copyOf(all));
     }
