@@ -38,7 +38,11 @@ class SnapshotCrashTest {
     }
 
     private static String definedPath(TestHttp api) {
-        return api.get("/v1/vms/c1").json().path("definition").path("disks").get(0).path("path").asText();
+        return definedPath(api, "c1");
+    }
+
+    private static String definedPath(TestHttp api, String vm) {
+        return api.get("/v1/vms/" + vm).json().path("definition").path("disks").get(0).path("path").asText();
     }
 
     @Test
@@ -248,6 +252,45 @@ class SnapshotCrashTest {
                 expectSectors(api, console, all);
             }
             api.post("/v1/vms/c3/destroy");
+        }
+    }
+
+    /**
+     * The daemon dies after QEMU switched the disks of an external memory snapshot but before the memory was saved:
+     * the guest is still paused in the snapshot's state, so recovery saves the memory then, records the snapshot
+     * with memory and lets the guest continue; reverting to it resumes the guest (no boot) with the disk as it was.
+     */
+    @Test
+    void crashDuringExternalMemorySnapshotSavesTheMemoryOnRestart() throws Exception {
+        try (DaemonProcess daemon = DaemonProcess.startNew()) {
+            Path dir = Files.createDirectories(daemon.root().resolve("img"));
+            Path disk = TestGuest.newDisk(dir.resolve("x.qcow2"), "qcow2", "16M");
+            TestHttp api = daemon.http();
+            assertThat(api.post("/v1/vms", SnapshotGuest.definition("c4", disk)).status()).isEqualTo(201);
+            ok(api.post("/v1/vms/c4/start?wait=true"));
+            try (ConsoleReader console = SnapshotGuest.console(api, "c4")) {
+                SnapshotGuest.writeAt(api, console, "c4", "vda", 1, "snap!");
+            }
+            long qemu = api.get("/v1/vms/c4").json().path("runtime").path("pid").asLong();
+            crashDuring(daemon, "after-switch", h -> h.post("/v1/vms/c4/snapshots",
+                    new ObjectMapper().valueToTree(Map.of("name", "x1", "memory", true, "external", true))));
+            api = daemon.http();
+            assertThat(api.get("/v1/vms/c4").json().path("runtime").path("pid").asLong()).isEqualTo(qemu);
+            assertThat(api.get("/v1/vms/c4").json().path("state").asText()).isEqualTo("running");
+            JsonNode snap = ok(api.get("/v1/vms/c4/snapshots")).path("snapshots").get(0);
+            assertThat(snap.path("memory").asBoolean()).as(snap.toString()).isTrue();
+            assertThat(Files.size(dir.resolve("c4-x1.mem"))).isGreaterThan(1 << 20);
+            assertThat(dir.resolve("c4-x1.mem.part")).doesNotExist();
+            assertThat(definedPath(api, "c4")).isEqualTo(dir.resolve("c4-vda-x1.qcow2").toString());
+            try (ConsoleReader console = new ConsoleReader(api, "c4")) {
+                SnapshotGuest.writeAt(api, console, "c4", "vda", 1, "later");
+            }
+            ok(api.post("/v1/vms/c4/snapshots/x1/revert?wait=true"));
+            try (ConsoleReader console = new ConsoleReader(api, "c4")) {
+                SnapshotGuest.expectAt(api, console, "c4", "vda", 1, "snap!");
+                assertThat(console.text()).doesNotContain(TestGuest.READY);
+            }
+            api.post("/v1/vms/c4/destroy");
         }
     }
 }
