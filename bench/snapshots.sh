@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Snapshot benchmark (on demand, not a test): create latency (internal, external, memory + guest pause) and
 # revert latency, for a VM with a 1 GiB qcow2 disk holding data; compared with virsh snapshot-create-as when
-# libvirt is installed and answers. Usage: bench/snapshots.sh [DATA_MiB (default 512)]
+# libvirt is installed and answers (JVIRT_BENCH_NO_VIRSH=1 skips that). Also: external memory snapshot (pause,
+# memory file size) and its revert, and delete of a non-leaf external snapshot (block-commit with top/base).
+# Usage: bench/snapshots.sh [DATA_MiB (default 512)]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 data_mib="${1:-512}"
@@ -40,13 +42,24 @@ rev_mem_ms=$(revert m1)
 rev_int_ms=$(revert i1)
 ext_ms=$(snap '{"name":"e1","external":true}')
 rev_ext_ms=$(revert e1)
+xmem_ms=$(snap '{"name":"x1","memory":true,"external":true}')
+xpause_ms=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["result"].get("pauseMillis"))' "$work/last.json")
+xmem_bytes=$(stat -c %s "$work/img/bsnap-x1.mem")
+snap '{"name":"e2","external":true}' >/dev/null
+# chain now: disk.qcow2 <- revert top of e1 <- x1 overlay <- e2 overlay (active); e1 is not the leaf:
+# its layer (the revert top) is committed into disk.qcow2 by a non-active block-commit
+t=$(date +%s%N); api -X DELETE 'http://j/v1/vms/bsnap/snapshots/e1?wait=true' >/dev/null; del_mid_ms=$(ms "$t")
+rev_xmem_ms=$(revert x1)
 echo "jvirt (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}'), 1 GiB qcow2, ${data_mib} MiB data, 128 MiB guest)"
 printf '  %-34s %6s ms\n' "create internal (disk only)" "$int_ms" "create external" "$ext_ms" \
     "create memory (internal)" "$mem_ms" "  guest pause (STOP..RESUME)" "$pause_ms" \
     "revert internal (restarts QEMU)" "$rev_int_ms" "revert memory (snapshot-load)" "$rev_mem_ms" \
-    "revert external (restarts QEMU)" "$rev_ext_ms"
+    "revert external (restarts QEMU)" "$rev_ext_ms" \
+    "create external memory" "$xmem_ms" "  guest pause (STOP..RESUME)" "$xpause_ms" \
+    "revert external memory (new QEMU)" "$rev_xmem_ms" "delete non-leaf external" "$del_mid_ms"
+echo "  external memory file: $((xmem_bytes / 1048576)) MiB"
 
-if command -v virsh >/dev/null && virsh -q -c qemu:///system version >/dev/null 2>&1; then
+if [ -z "${JVIRT_BENCH_NO_VIRSH:-}" ] && command -v virsh >/dev/null && virsh -q -c qemu:///system version >/dev/null 2>&1; then
     virsh_dom="jvirt-bench-snap-$$"
     cp "$work/img/disk.qcow2" "$work/img/virsh.qcow2" 2>/dev/null || qemu-img create -q -f qcow2 "$work/img/virsh.qcow2" 1G
     qemu-io -f qcow2 -c "write -P 0x5a 0 ${data_mib}M" "$work/img/virsh.qcow2" >/dev/null
@@ -66,6 +79,8 @@ XML
     else
         echo "virsh: cannot create a transient domain here; no comparison"
     fi
+elif [ -n "${JVIRT_BENCH_NO_VIRSH:-}" ]; then
+    echo "libvirt comparison skipped (JVIRT_BENCH_NO_VIRSH)"
 else
     echo "virsh not installed or libvirtd not answering: no libvirt comparison"
 fi

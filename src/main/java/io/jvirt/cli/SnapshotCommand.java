@@ -63,7 +63,7 @@ final class SnapshotCommand implements Callable<Integer> {
         String name;
         @Option(names = "--disk-only", description = "Disks only (the default), no memory.")
         boolean diskOnly;
-        @Option(names = "--memory", description = "Also save RAM and device state (running VM, qcow2 disks).")
+        @Option(names = "--memory", description = "Also save RAM and device state (running VM; internal: in the qcow2 disks, with --external: a .mem file).")
         boolean memory;
         @Option(names = "--external", description = "Freeze the current images and put new qcow2 overlays on top.")
         boolean external;
@@ -152,7 +152,7 @@ final class SnapshotCommand implements Callable<Integer> {
                 return JvirtCli.EXIT_OK;
             }
             List<String[]> rows = new ArrayList<>();
-            for (String f : List.of("name", "kind", "memory", "parent", "createdAt", "vmState", "pauseMillis")) {
+            for (String f : List.of("name", "kind", "memory", "parent", "createdAt", "vmState", "pauseMillis", "memoryFile")) {
                 rows.add(new String[] {f + ":", s.path(f).asText("-")});
             }
             for (JsonNode d : s.path("disks")) {
@@ -178,7 +178,7 @@ final class SnapshotCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "delete", description = "Delete a snapshot (external: merges the top into it; leaf only).")
+    @Command(name = "delete", description = "Delete a snapshot (external: merges the layer above its frozen image into it).")
     static final class Delete extends Sub {
         @Parameters(index = "0", paramLabel = "VM")
         String vm;

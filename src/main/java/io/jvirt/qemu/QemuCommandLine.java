@@ -73,6 +73,10 @@ public final class QemuCommandLine {
             a.addAll(List.of("-netdev", n.type() + ",id=host" + n.id()));
             a.addAll(List.of("-device", n.model() + ",netdev=host" + n.id() + ",id=" + n.id() + ",mac=" + n.mac()));
         }
+        if (spec.incomingDefer()) {
+            // the manager names the stream later (migrate-incoming), e.g. to load a saved memory snapshot
+            a.addAll(List.of("-incoming", "defer"));
+        }
         return a;
     }
 

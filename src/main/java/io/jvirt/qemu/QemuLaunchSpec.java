@@ -17,11 +17,22 @@ public record QemuLaunchSpec(
         int vcpus,
         DirectBoot boot,
         List<Disk> disks,
-        List<Nic> nics) {
+        List<Nic> nics,
+        boolean incomingDefer) {
 
     public QemuLaunchSpec {
         disks = List.copyOf(disks);
         nics = List.copyOf(nics);
+    }
+
+    public QemuLaunchSpec(String name, String uuid, Path emulator, String machine, Accelerator accel, int memoryMiB,
+                          int vcpus, DirectBoot boot, List<Disk> disks, List<Nic> nics) {
+        this(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, false);
+    }
+
+    /** The same QEMU, waiting for a migration stream (RAM and device state) before it may run. */
+    public QemuLaunchSpec withIncomingDefer() {
+        return new QemuLaunchSpec(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, true);
     }
 
     /** Kernel + initrd direct boot; null fields are left out. */

@@ -72,6 +72,55 @@ record BlockTops(Map<String, Top> byDisk) {
         }
     }
 
+    /** One layer of a disk's backing chain as QEMU runs it: its format node and its image file. */
+    record Layer(String node, String file) {
+    }
+
+    /**
+     * The disk's backing chain as QEMU runs it now, top first: the files from query-block (the chain QEMU really
+     * reads), each matched to its format node from query-named-block-nodes. A file open in two format nodes is
+     * told apart by the backing file its header names; if that still leaves two, this fails rather than guess.
+     */
+    static List<Layer> chain(QmpClient qmp, String disk) {
+        List<String> files = new ArrayList<>();
+        String top = null;
+        for (JsonNode b : qmp.execute("query-block")) {
+            if (disk.equals(diskOf(b.path("qdev").asText())) && !b.path("inserted").isMissingNode()) {
+                top = b.path("inserted").path("node-name").asText();
+                for (JsonNode img = b.path("inserted").path("image"); !img.isMissingNode(); img = img.path("backing-image")) {
+                    files.add(img.path("filename").asText());
+                }
+            }
+        }
+        if (top == null) {
+            return List.of();
+        }
+        JsonNode nodes = qmp.execute("query-named-block-nodes", QmpClient.args("flat", true));
+        List<Layer> chain = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            String file = files.get(i);
+            String below = i + 1 < files.size() ? files.get(i + 1) : null;
+            List<String> candidates = new ArrayList<>();
+            for (JsonNode n : nodes) {
+                String backing = n.hasNonNull("backing_file")
+                        ? java.nio.file.Path.of(file).resolveSibling(n.path("backing_file").asText()).normalize().toString() : null;
+                if (!"file".equals(n.path("drv").asText()) && file.equals(n.path("file").asText())
+                        && java.util.Objects.equals(backing, below)) {
+                    candidates.add(n.path("node-name").asText());
+                }
+            }
+            if (i == 0) {
+                candidates = List.of(top);
+            }
+            if (candidates.size() != 1) {
+                throw new io.jvirt.vm.JvirtException(io.jvirt.vm.ErrorCode.QEMU_FAILED, "cannot tell which node of QEMU holds "
+                        + file + " of disk '" + disk + "' (" + candidates.size() + " candidates)", Map.of("disk", disk, "file", file));
+            }
+            chain.add(new Layer(candidates.get(0), file));
+        }
+        return chain;
+    }
+
     static List<String> nodeNames(QmpClient qmp) {
         List<String> names = new ArrayList<>();
         for (JsonNode n : qmp.execute("query-named-block-nodes", QmpClient.args("flat", true))) {

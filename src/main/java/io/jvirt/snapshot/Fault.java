@@ -3,7 +3,7 @@ package io.jvirt.snapshot;
 /**
  * Test-only crash points: with {@code JVIRT_FAULT=snapshot:<step>} in jvirtd's environment (or the system property
  * {@code jvirt.fault}), the daemon halts (no shutdown hooks, like kill -9) right after durably recording that step.
- * Steps: after-intent, after-freeze, before-transaction (overlays made and added as nodes), after-switch (QEMU confirmed the new top, definition not yet updated),
+ * Steps: after-intent, after-freeze, before-transaction (overlays made and added as nodes), after-switch (QEMU confirmed the new top, definition not yet updated), after-merge (external delete: images merged, records and files not yet updated),
  * after-definition. {@code JVIRT_FAULT=snapshot:fail-<step>} instead makes that step fail with an error (the
  * daemon lives on), to test clean-up paths such as the guest thaw.
  */

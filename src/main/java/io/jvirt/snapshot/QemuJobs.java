@@ -89,6 +89,10 @@ final class QemuJobs {
             if (j == null) {
                 return null;
             }
+            if ("ready".equals(j.path("status").asText())) {
+                // its ready event went to the daemon that died: nobody would ever complete it
+                qmp.submit("job-complete", QmpClient.args("id", id)).exceptionally(t -> null);
+            }
             if (!"concluded".equals(j.path("status").asText())) {
                 CompletableFuture.anyOf(concluded, qmp.closed()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             }

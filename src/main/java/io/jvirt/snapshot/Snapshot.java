@@ -7,11 +7,17 @@ import java.util.List;
 /**
  * One snapshot of a VM as jvirt records it. {@code kind} is "internal" (inside each qcow2 image, optionally with
  * the VM's memory) or "external" (the image files named in {@code disks[].image} were frozen and a new overlay
- * became each disk's top).
+ * became each disk's top). An external snapshot with memory keeps RAM and device state in {@code memoryFile} (a
+ * QEMU migration stream).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Snapshot(String name, String parent, Instant createdAt, String kind, boolean memory, String vmState,
-                       List<DiskSnapshot> disks, Long pauseMillis) {
+                       List<DiskSnapshot> disks, Long pauseMillis, String memoryFile) {
+
+    public Snapshot(String name, String parent, Instant createdAt, String kind, boolean memory, String vmState,
+                    List<DiskSnapshot> disks, Long pauseMillis) {
+        this(name, parent, createdAt, kind, memory, vmState, disks, pauseMillis, null);
+    }
 
     /**
      * internal: {@code image} holds the snapshot inside it. external: {@code image} is the frozen file (read-only

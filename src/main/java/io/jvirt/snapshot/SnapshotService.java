@@ -111,9 +111,6 @@ public final class SnapshotService {
         if (req.wantsMemory() && Boolean.TRUE.equals(req.diskOnly())) {
             throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "--memory and --disk-only exclude each other");
         }
-        if (req.wantsMemory() && req.wantsExternal()) {
-            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "external memory snapshots are not supported; use an internal one");
-        }
         if (req.wantsMemory() && !running) {
             throw new JvirtException(ErrorCode.INVALID_STATE, "a memory snapshot needs a running VM; '" + vm + "' is "
                     + ctx.state().wire(), Map.of("vm", vm, "state", ctx.state().wire()));
@@ -158,6 +155,14 @@ public final class SnapshotService {
                 }
             }
         } else {
+            if (req.wantsMemory()) {
+                Path mem = memoryPath(ctx.vmName(), chosen.get(0), req.name());
+                if (Files.exists(mem, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        || Files.exists(Path.of(mem + ".part"), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "the memory file already exists: " + mem,
+                            Map.of("path", mem.toString()));
+                }
+            }
             for (VmDefinition.Disk d : chosen) {
                 Path overlay = overlayPath(ctx.vmName(), d, req.name());
                 if (Files.exists(overlay, java.nio.file.LinkOption.NOFOLLOW_LINKS)) { // never write through a planted link
@@ -182,6 +187,11 @@ public final class SnapshotService {
         return names;
     }
 
+    /** RAM + device state of an external memory snapshot: next to the first disk's overlay. */
+    static Path memoryPath(String vm, VmDefinition.Disk first, String snapshot) {
+        return Path.of(first.path()).toAbsolutePath().getParent().resolve(vm + "-" + snapshot + ".mem");
+    }
+
     static Path overlayPath(String vm, VmDefinition.Disk d, String snapshot) {
         Path dir = Path.of(d.path()).toAbsolutePath().getParent();
         return dir.resolve(vm + "-" + d.name() + "-" + snapshot + ".qcow2");
@@ -203,9 +213,11 @@ public final class SnapshotService {
                 disks.add(new Snapshot.DiskSnapshot(d.name(), d.path(), d.format(), null));
             }
         }
+        boolean externalMemory = plan.req().wantsMemory() && plan.kind().equals("external");
         Snapshot snap = new Snapshot(plan.req().name(), tree.current(), Instant.now(), plan.kind(), plan.req().wantsMemory(),
-                plan.running() ? ctx.state().wire() : "shutoff", List.copyOf(disks), null);
-        String op = plan.req().wantsMemory() ? "create-memory" : "create-" + plan.kind();
+                plan.running() ? ctx.state().wire() : "shutoff", List.copyOf(disks), null,
+                externalMemory ? memoryPath(vm, plan.disks().get(0), plan.req().name()).toString() : null);
+        String op = externalMemory ? "create-external-memory" : plan.req().wantsMemory() ? "create-memory" : "create-" + plan.kind();
         intend(ctx, new SnapshotIntent(op, snap, plan.running(), changes));
 
         Quiesce quiesce = plan.req().wantsQuiesce() && plan.running() ? Quiesce.freeze(vms.paths(vm).agentSocket())
@@ -215,6 +227,7 @@ public final class SnapshotService {
             Fault.point("after-freeze");
             done = switch (op) {
                 case "create-memory" -> createMemory(ctx, snap);
+                case "create-external-memory" -> createExternalMemory(ctx, snap, changes);
                 case "create-internal" -> plan.running() ? createInternalLive(ctx, snap) : createInternalOffline(snap);
                 default -> createExternal(ctx, snap, changes, plan.running());
             };
@@ -225,6 +238,9 @@ public final class SnapshotService {
             if (op.equals("create-external") && recoverExternalCreate(ctx, new SnapshotIntent(op, snap, plan.running(), changes))) {
                 store.remove(vm, INTENT);
                 return snap;
+            }
+            if (op.equals("create-external-memory")) {
+                failExternalMemory(ctx, snap, changes, e); // throws
             }
             store.remove(vm, INTENT);
             throw withQuiesce(e, quiesce);
@@ -289,6 +305,79 @@ public final class SnapshotService {
         QemuJobs.Result r = QemuJobs.run(qmp, "snapshot-save", args, JOB_TIMEOUT);
         return new Snapshot(snap.name(), snap.parent(), snap.createdAt(), snap.kind(), true, snap.vmState(), snap.disks(),
                 r.pauseMillis());
+    }
+
+    /**
+     * As libvirt does: the guest is paused (STOP), the disks switch to overlays in one transaction, RAM and device
+     * state go to the memory file through a migration, and the guest continues (RESUME). Disks and memory are of
+     * the same instant because the guest does not run in between. The memory file is written as {@code .part} and
+     * renamed when complete, so a file with the final name is always a whole stream.
+     */
+    private Snapshot createExternalMemory(VmJobContext ctx, Snapshot snap, List<SnapshotIntent.DiskChange> changes) {
+        QmpClient qmp = ctx.requireQmp("snapshot");
+        // the events are handed to listeners on the monitor's event thread, possibly after the command's answer
+        java.util.concurrent.CompletableFuture<Instant> stopped = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Instant> resumed = new java.util.concurrent.CompletableFuture<>();
+        Long pause = null;
+        try (AutoCloseable stop = qmp.onEvent("STOP", e -> stopped.complete(e.timestamp()));
+             AutoCloseable resume = qmp.onEvent("RESUME", e -> resumed.complete(e.timestamp()))) {
+            boolean wasRunning = qmp.execute("query-status").path("running").asBoolean();
+            if (wasRunning) {
+                qmp.execute("stop");
+            }
+            try {
+                createExternal(ctx, snap, changes, true);
+                saveMemory(ctx, qmp, Path.of(snap.memoryFile()));
+            } finally {
+                if (wasRunning) {
+                    qmp.execute("cont"); // after a completed migration this also takes the images back (reactivates them)
+                }
+            }
+            if (wasRunning) {
+                pause = Duration.between(stopped.get(10, java.util.concurrent.TimeUnit.SECONDS),
+                        resumed.get(10, java.util.concurrent.TimeUnit.SECONDS)).toMillis();
+            }
+        } catch (JvirtException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new JvirtException(ErrorCode.QEMU_FAILED, "external memory snapshot '" + snap.name() + "' failed: " + e,
+                    Map.of("snapshot", snap.name()), e);
+        }
+        return new Snapshot(snap.name(), snap.parent(), snap.createdAt(), snap.kind(), true, snap.vmState(), snap.disks(),
+                pause, snap.memoryFile());
+    }
+
+    private void saveMemory(VmJobContext ctx, QmpClient qmp, Path mem) {
+        Path part = Path.of(mem + ".part");
+        MigrationFile.save(qmp, vms.paths(ctx.vmName()).runDir().resolve("mem-save.sock"), part, JOB_TIMEOUT);
+        Fault.point("after-memory");
+        try {
+            Files.move(part, mem, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            try (java.nio.channels.FileChannel dir = java.nio.channels.FileChannel.open(mem.getParent())) {
+                dir.force(true); // the rename is what says "complete"; make it durable
+            }
+        } catch (IOException e) {
+            throw new JvirtException(ErrorCode.INTERNAL, "cannot store the memory file " + mem + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The memory part of an external memory snapshot failed. If QEMU switched the disks, the overlays hold the
+     * guest's writes from now on and are kept: the snapshot is recorded disk-only and the error says so. If not,
+     * nothing changed.
+     */
+    private void failExternalMemory(VmJobContext ctx, Snapshot snap, List<SnapshotIntent.DiskChange> changes, RuntimeException e) {
+        deleteAll(List.of(Path.of(snap.memoryFile() + ".part")));
+        Snapshot diskOnly = new Snapshot(snap.name(), snap.parent(), snap.createdAt(), snap.kind(), false, snap.vmState(),
+                snap.disks(), null, null);
+        boolean kept = recoverExternalCreate(ctx, new SnapshotIntent("create-external", diskOnly, true, changes));
+        store.remove(ctx.vmName(), INTENT);
+        if (kept) {
+            throw new JvirtException(ErrorCode.QEMU_FAILED, "the memory of snapshot '" + snap.name() + "' could not be saved ("
+                    + e.getMessage() + "); the disks had already switched, so '" + snap.name() + "' was kept as a disk-only external snapshot",
+                    Map.of("snapshot", snap.name(), "recordedAs", "disk-only"), e);
+        }
+        throw e;
     }
 
     private Snapshot createExternal(VmJobContext ctx, Snapshot snap, List<SnapshotIntent.DiskChange> changes, boolean running) {
@@ -418,7 +507,7 @@ public final class SnapshotService {
                 ctx -> {
                     Snapshot s = info(vm, name);
                     boolean running = ctx.qemu().isPresent();
-                    String op = s.memory() ? "revert-memory" : "revert-" + s.kind();
+                    String op = s.memory() ? (s.external() ? "revert-external-memory" : "revert-memory") : "revert-" + s.kind();
                     List<SnapshotIntent.DiskChange> changes = s.external() ? revertChanges(ctx, s) : List.of();
                     intend(ctx, new SnapshotIntent(op, s, running, changes));
                     revert(ctx, s, op, running, changes);
@@ -492,23 +581,21 @@ public final class SnapshotService {
                     ctx.startQemu();
                 }
             }
+            case "revert-external-memory" -> {
+                // QEMU stops; fresh overlays on the frozen images; a new QEMU loads RAM and devices, then runs
+                ctx.stopQemu();
+                ctx.recordStep(op + ":stopped");
+                newTops(ctx, s, changes);
+                ctx.recordStep(op + ":applied");
+                removeDiscardedTops(ctx.vmName(), changes);
+                Path mem = Path.of(s.memoryFile());
+                ctx.startQemuIncoming(qmp -> MigrationFile.load(qmp, vms.paths(ctx.vmName()).runDir().resolve("mem-load.sock"),
+                        mem, JOB_TIMEOUT));
+            }
             default -> { // revert-external: a fresh overlay on each frozen image becomes the disk's top
                 ctx.stopQemu();
                 ctx.recordStep(op + ":stopped");
-                boolean adopted = changes.stream().allMatch(c -> disk(ctx, c.disk()).path().equals(c.newPath()));
-                if (!adopted) {
-                    for (int i = 0; i < changes.size(); i++) {
-                        Path top = Path.of(changes.get(i).newPath());
-                        Snapshot.DiskSnapshot d = s.disks().get(i);
-                        try {
-                            Files.deleteIfExists(top); // a partial one of ours from before a crash
-                        } catch (IOException e) {
-                            throw new JvirtException(ErrorCode.INTERNAL, "cannot remove " + top + ": " + e.getMessage());
-                        }
-                        qemuImg.create(top, "qcow2", null, Path.of(d.image()), d.format());
-                    }
-                    ctx.updateDefinition(d -> withDisks(d, changes, true));
-                }
+                newTops(ctx, s, changes);
                 ctx.recordStep(op + ":applied");
                 removeDiscardedTops(ctx.vmName(), changes);
                 if (wasRunning) {
@@ -516,6 +603,25 @@ public final class SnapshotService {
                 }
             }
         }
+    }
+
+    /** A fresh overlay on each frozen image, then the definition names them (skipped if it already does). */
+    private void newTops(VmJobContext ctx, Snapshot s, List<SnapshotIntent.DiskChange> changes) {
+        boolean adopted = changes.stream().allMatch(c -> disk(ctx, c.disk()).path().equals(c.newPath()));
+        if (adopted) {
+            return;
+        }
+        for (int i = 0; i < changes.size(); i++) {
+            Path top = Path.of(changes.get(i).newPath());
+            Snapshot.DiskSnapshot d = s.disks().get(i);
+            try {
+                Files.deleteIfExists(top); // a partial one of ours from before a crash
+            } catch (IOException e) {
+                throw new JvirtException(ErrorCode.INTERNAL, "cannot remove " + top + ": " + e.getMessage());
+            }
+            qemuImg.create(top, "qcow2", null, Path.of(d.image()), d.format());
+        }
+        ctx.updateDefinition(d -> withDisks(d, changes, true));
     }
 
     /**
@@ -539,91 +645,236 @@ public final class SnapshotService {
     // ---- delete --------------------------------------------------------------------------------------------
 
     public PendingJob<Snapshot> prepareDelete(String vm, String name, String operationId, Duration queue) {
+        List<List<SnapshotIntent.DiskChange>> plan = new ArrayList<>(List.of(List.of()));
         return vms.prepareJob(vm, "snapshot-delete", operationId, queue,
-                ctx -> checkDeletable(ctx, info(vm, name)),
                 ctx -> {
                     Snapshot s = info(vm, name);
-                    List<SnapshotIntent.DiskChange> changes = new ArrayList<>();
                     if (s.external()) {
-                        for (Snapshot.DiskSnapshot d : s.disks()) {
-                            VmDefinition.Disk now = disk(ctx, d.disk());
-                            changes.add(new SnapshotIntent.DiskChange(d.disk(), now.path(), now.format(), d.image(), null, null));
-                        }
+                        plan.set(0, planExternalDelete(ctx, s));
                     }
-                    intend(ctx, new SnapshotIntent("delete-" + s.kind(), s, ctx.qemu().isPresent(), changes));
-                    delete(ctx, s, changes);
-                    store.put(vm, TREE, tree(vm).without(name));
+                },
+                ctx -> {
+                    Snapshot s = info(vm, name);
+                    intend(ctx, new SnapshotIntent("delete-" + s.kind(), s, ctx.qemu().isPresent(), plan.get(0)));
+                    delete(ctx, s, plan.get(0));
                     store.remove(vm, INTENT);
                     return s;
                 });
     }
 
-    /** External delete merges the top into the snapshot's frozen image: only for a leaf whose images are the top's backing. */
-    private void checkDeletable(VmJobContext ctx, Snapshot s) {
-        if (!s.external()) {
+    /**
+     * What deleting an external snapshot merges, per disk: the one image that is backed by the snapshot's frozen
+     * image (its overlay, or a top made by a revert) is committed into the frozen image, everything that was backed
+     * by the merged image is then backed by the frozen image (it reads the same), and the merged file goes. As a
+     * {@link SnapshotIntent.DiskChange}: {@code oldPath} the merged-away image (null when nothing is backed by the
+     * frozen image any more: then there is nothing to merge), {@code newPath} the frozen image it goes into.
+     * Refused (nothing changes) when two images are backed by the frozen image: each would need its own copy of it.
+     */
+    private List<SnapshotIntent.DiskChange> planExternalDelete(VmJobContext ctx, Snapshot s) {
+        Map<Path, Path> backings = knownBackings(ctx, tree(ctx.vmName()), s.disks().stream().map(Snapshot.DiskSnapshot::disk).toList(), null);
+        List<SnapshotIntent.DiskChange> changes = new ArrayList<>();
+        for (Snapshot.DiskSnapshot d : s.disks()) {
+            Path image = abs(d.image());
+            List<Path> above = backings.entrySet().stream().filter(e -> image.equals(e.getValue())).map(Map.Entry::getKey).toList();
+            if (above.size() > 1) {
+                throw new JvirtException(ErrorCode.INVALID_STATE, "cannot delete snapshot '" + s.name() + "': its image " + image
+                        + " of disk '" + d.disk() + "' is the backing file of " + above.size() + " images " + above
+                        + " (a revert made a second branch); merging it into one would change what the other reads",
+                        Map.of("snapshot", s.name(), "disk", d.disk(), "image", image.toString()));
+            }
+            if (above.isEmpty()) {
+                changes.add(new SnapshotIntent.DiskChange(d.disk(), null, null, image.toString(), null, null));
+                continue;
+            }
+            Path merged = above.get(0);
+            JsonNode info = qemuImg.info(merged, "qcow2");
+            if (info.path("snapshots").size() > 0) {
+                throw new JvirtException(ErrorCode.INVALID_STATE, "cannot delete snapshot '" + s.name() + "': " + merged
+                        + " would be merged away but holds internal snapshots; delete those first",
+                        Map.of("snapshot", s.name(), "disk", d.disk(), "image", merged.toString()));
+            }
+            changes.add(new SnapshotIntent.DiskChange(d.disk(), merged.toString(), "qcow2", image.toString(), null, null));
+        }
+        return changes;
+    }
+
+    private static Path abs(String p) {
+        return Path.of(p).toAbsolutePath().normalize();
+    }
+
+    /**
+     * Every image of these disks jvirt knows (the definition's tops, every snapshot's frozen image and overlay)
+     * that exists, mapped to its backing file (absolute; null for none). {@code skip} is left out.
+     */
+    private Map<Path, Path> knownBackings(VmJobContext ctx, SnapshotTree tree, List<String> disks, Path skip) {
+        Map<Path, String> formats = new LinkedHashMap<>();
+        for (VmDefinition.Disk d : ctx.definition().disks()) {
+            if (disks.contains(d.name())) {
+                formats.put(abs(d.path()), d.format());
+            }
+        }
+        for (Snapshot x : tree.snapshots()) {
+            for (Snapshot.DiskSnapshot d : x.disks()) {
+                if (disks.contains(d.disk())) {
+                    formats.putIfAbsent(abs(d.image()), d.format());
+                    if (d.overlay() != null) {
+                        formats.putIfAbsent(abs(d.overlay()), "qcow2");
+                    }
+                }
+            }
+        }
+        Map<Path, Path> backings = new LinkedHashMap<>();
+        formats.forEach((file, format) -> {
+            if (!file.equals(skip) && Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                JsonNode info = qemuImg.info(file, format);
+                String b = info.path("full-backing-filename").asText(info.path("backing-filename").asText(""));
+                backings.put(file, b.isEmpty() ? null : file.getParent().resolve(b).normalize());
+            }
+        });
+        return backings;
+    }
+
+    /** Idempotent: recovery runs it again after a crash at any step. Ends with the snapshot out of the tree. */
+    private void delete(VmJobContext ctx, Snapshot s, List<SnapshotIntent.DiskChange> changes) {
+        if (s.external()) {
+            deleteExternal(ctx, s, changes);
             return;
         }
-        SnapshotTree tree = tree(ctx.vmName());
-        if (!tree.children(s.name()).isEmpty() || !s.name().equals(tree.current())) {
-            throw new JvirtException(ErrorCode.INVALID_STATE, "only the current leaf external snapshot can be deleted yet ('"
-                    + s.name() + "' is not; current is '" + tree.current() + "')", Map.of("snapshot", s.name()));
-        }
+        Optional<QmpClient> qmp = ctx.qemu().map(q -> q.qmp());
         for (Snapshot.DiskSnapshot d : s.disks()) {
-            VmDefinition.Disk now = disk(ctx, d.disk());
-            String backing = qemuImg.info(Path.of(now.path()), false).path("full-backing-filename").asText(
-                    qemuImg.info(Path.of(now.path()), false).path("backing-filename").asText());
-            if (!Path.of(backing).toAbsolutePath().equals(Path.of(d.image()).toAbsolutePath())) {
-                throw new JvirtException(ErrorCode.INVALID_STATE, "disk '" + d.disk() + "' top " + now.path()
-                        + " is not directly on the snapshot's image " + d.image(), Map.of("disk", d.disk()));
+            if (qmp.isPresent()) {
+                BlockTops.Top top = BlockTops.query(qmp.get()).top(d.disk());
+                if (top != null && top.snapshots().contains(s.name())) {
+                    qmp.get().execute("blockdev-snapshot-delete-internal-sync",
+                            QmpClient.args("device", top.node(), "name", s.name()), Duration.ofMinutes(10));
+                }
+            } else if (hasInternal(Path.of(d.image()), s.name())) {
+                qemuImg.snapshot("-d", Path.of(d.image()), s.name());
+            }
+        }
+        if (tree(ctx.vmName()).find(s.name()).isPresent()) {
+            store.put(ctx.vmName(), TREE, tree(ctx.vmName()).without(s.name()));
+        }
+    }
+
+    /**
+     * Merge, then the records, then the files: each disk's merged image is committed into the snapshot's frozen
+     * image (by QEMU if it runs that chain, else qemu-img), images that were backed by it are rebased (unsafe:
+     * they read the same), QEMU's chain is checked, then definition and tree name the frozen image, and only then is
+     * the merged file removed. Every step is skipped when a previous run (before a crash) already did it.
+     */
+    private void deleteExternal(VmJobContext ctx, Snapshot s, List<SnapshotIntent.DiskChange> changes) {
+        String vm = ctx.vmName();
+        Optional<QmpClient> qmp = ctx.qemu().map(q -> q.qmp());
+        for (SnapshotIntent.DiskChange c : changes) {
+            if (c.oldPath() == null || !Files.exists(Path.of(c.oldPath()))) {
+                continue; // nothing to merge, or merged and removed before a crash
+            }
+            Path from = abs(c.oldPath());
+            Path into = abs(c.newPath());
+            String intoFormat = diskOf(s, c.disk()).format();
+            List<BlockTops.Layer> chain = List.of();
+            if (qmp.isPresent()) {
+                QemuJobs.settle(qmp.get(), "commit-" + c.disk(), JOB_TIMEOUT); // one a daemon that died left running
+                chain = BlockTops.chain(qmp.get(), c.disk());
+                int at = indexOf(chain, from);
+                if (at >= 0) {
+                    commitLive(qmp.get(), c.disk(), chain, at, into);
+                    chain = BlockTops.chain(qmp.get(), c.disk());
+                    if (indexOf(chain, from) >= 0 || indexOf(chain, into) != at) {
+                        throw new JvirtException(ErrorCode.QEMU_FAILED, "after the commit QEMU still does not run disk '"
+                                + c.disk() + "' on " + into + " in place of " + from + ": " + chain,
+                                Map.of("disk", c.disk(), "snapshot", s.name()));
+                    }
+                }
+            }
+            boolean qemuMerged = indexOf(chain, into) >= 0; // QEMU runs on the frozen image without `from`
+            Map<Path, Path> backings = knownBackings(ctx, tree(vm), List.of(c.disk()), from);
+            List<Path> above = backings.entrySet().stream().filter(e -> from.equals(e.getValue())).map(Map.Entry::getKey).toList();
+            boolean definedOnFrom = abs(disk(ctx, c.disk()).path()).equals(from);
+            if (!qemuMerged && (definedOnFrom || !above.isEmpty())) {
+                // no QEMU has `from` open; a repeat after a crash commits the same data again
+                qemuImg.run(List.of("commit", "-q", "-d", "-f", "qcow2", from.toString()));
+            }
+            for (Path f : above) {
+                if (indexOf(chain, f) < 0) { // QEMU rewrote the backing of the image above in its chain itself
+                    qemuImg.run(List.of("rebase", "-q", "-u", "-f", "qcow2", "-b", into.toString(), "-F", intoFormat, f.toString()));
+                }
+            }
+        }
+        Fault.point("after-merge");
+        ctx.recordStep("delete-external:merged");
+        Map<String, String[]> to = new LinkedHashMap<>();
+        SnapshotTree tree = tree(vm);
+        for (SnapshotIntent.DiskChange c : changes) {
+            if (c.oldPath() != null) {
+                String format = diskOf(s, c.disk()).format();
+                if (abs(disk(ctx, c.disk()).path()).equals(abs(c.oldPath()))) {
+                    to.put(c.disk(), new String[] {c.newPath(), format});
+                }
+                tree = tree.withImageMoved(c.disk(), c.oldPath(), c.newPath(), format);
+            }
+        }
+        if (!to.isEmpty()) {
+            ctx.updateDefinition(d -> retarget(d, to));
+        }
+        if (tree.find(s.name()).isPresent()) {
+            tree = tree.without(s.name());
+        }
+        store.put(vm, TREE, tree);
+        if (s.memoryFile() != null) {
+            deleteAll(List.of(Path.of(s.memoryFile())));
+        }
+        for (SnapshotIntent.DiskChange c : changes) {
+            if (c.oldPath() != null) {
+                deleteAll(List.of(Path.of(c.oldPath())));
+            } else {
+                removeIfUnneeded(ctx, tree, c.disk(), abs(c.newPath()));
             }
         }
     }
 
-    /** Idempotent: recovery runs it again after a crash at any step. */
-    private void delete(VmJobContext ctx, Snapshot s, List<SnapshotIntent.DiskChange> changes) {
-        Optional<QmpClient> qmp = ctx.qemu().map(q -> q.qmp());
-        if (!s.external()) {
-            for (Snapshot.DiskSnapshot d : s.disks()) {
-                if (qmp.isPresent()) {
-                    BlockTops.Top top = BlockTops.query(qmp.get()).top(d.disk());
-                    if (top != null && top.snapshots().contains(s.name())) {
-                        qmp.get().execute("blockdev-snapshot-delete-internal-sync",
-                                QmpClient.args("device", top.node(), "name", s.name()), Duration.ofMinutes(10));
-                    }
-                } else if (hasInternal(Path.of(d.image()), s.name())) {
-                    qemuImg.snapshot("-d", Path.of(d.image()), s.name());
-                }
-            }
-            return;
+    /** block-commit of chain[at] into chain[at + 1]: an active commit (pivot on ready) for the top, else a plain one. */
+    private static void commitLive(QmpClient qmp, String disk, List<BlockTops.Layer> chain, int at, Path into) {
+        if (at + 1 >= chain.size() || !abs(chain.get(at + 1).file()).equals(into)) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "QEMU runs disk '" + disk + "' with " + chain.get(at).file()
+                    + " not directly on " + into, Map.of("disk", disk));
         }
-        // external: commit each top into the frozen image, then the frozen image is the top again
-        for (SnapshotIntent.DiskChange c : changes) {
-            if (qmp.isPresent()) {
-                BlockTops.Top top = BlockTops.query(qmp.get()).top(c.disk());
-                if (top != null && Path.of(top.file()).equals(Path.of(c.oldPath()))) {
-                    JsonNode left = QemuJobs.find(qmp.get(), "commit-" + c.disk());
-                    if (left != null) {
-                        QemuJobs.run(qmp.get(), "job-cancel", QmpClient.args("id", "commit-" + c.disk()), JOB_TIMEOUT);
-                    }
-                    ObjectNode args = QmpClient.args("job-id", "commit-" + c.disk(), "device", top.node(),
-                            "auto-dismiss", false);
-                    QemuJobs.run(qmp.get(), "block-commit", args, JOB_TIMEOUT); // ready -> job-complete (pivot)
-                    BlockTops.release(qmp.get(), top.node(), c.oldPath()); // else the base is no root node
-                }
-            } else if (Files.exists(Path.of(c.oldPath())) && !c.oldPath().equals(c.newPath())) {
-                qemuImg.run(List.of("commit", "-q", "-f", "qcow2", c.oldPath()));
+        ObjectNode args = QmpClient.args("job-id", "commit-" + disk, "device", chain.get(0).node(),
+                "base-node", chain.get(at + 1).node(), "auto-dismiss", false);
+        if (at > 0) {
+            // the image above `top` gets the base as its backing file, written into its header by QEMU
+            args.put("top-node", chain.get(at).node()).put("backing-file", into.toString());
+        }
+        QemuJobs.run(qmp, "block-commit", args, JOB_TIMEOUT); // active: ready -> job-complete (pivot)
+        BlockTops.release(qmp, chain.get(at).node(), chain.get(at).file()); // a node we added stays until deleted
+    }
+
+    private static int indexOf(List<BlockTops.Layer> chain, Path file) {
+        for (int i = 0; i < chain.size(); i++) {
+            if (abs(chain.get(i).file()).equals(file)) {
+                return i;
             }
         }
-        ctx.recordStep("delete-external:merged");
-        Map<String, String[]> to = new LinkedHashMap<>();
-        for (Snapshot.DiskSnapshot d : s.disks()) {
-            to.put(d.disk(), new String[] {d.image(), d.format()});
-        }
-        ctx.updateDefinition(d -> retarget(d, to));
-        for (SnapshotIntent.DiskChange c : changes) {
-            if (!c.oldPath().equals(c.newPath())) {
-                deleteAll(List.of(Path.of(c.oldPath())));
-            }
+        return -1;
+    }
+
+    private static Snapshot.DiskSnapshot diskOf(Snapshot s, String disk) {
+        return s.disks().stream().filter(d -> d.disk().equals(disk)).findFirst().orElseThrow();
+    }
+
+    /**
+     * A deleted snapshot's frozen image that nothing is backed by any more (its overlay was discarded by a revert)
+     * is removed if jvirt made it and neither the definition nor another snapshot names it.
+     */
+    private void removeIfUnneeded(VmJobContext ctx, SnapshotTree tree, String disk, Path image) {
+        String name = image.getFileName().toString();
+        boolean ours = name.startsWith(ctx.vmName() + "-" + disk + "-") && name.endsWith(".qcow2");
+        boolean named = abs(disk(ctx, disk).path()).equals(image) || tree.snapshots().stream()
+                .flatMap(x -> x.disks().stream()).anyMatch(d -> abs(d.image()).equals(image));
+        boolean backsSomething = knownBackings(ctx, tree, List.of(disk), image).containsValue(image);
+        if (ours && !named && !backsSomething) {
+            deleteAll(List.of(image));
         }
     }
 
@@ -671,16 +922,12 @@ public final class SnapshotService {
                 }
             }
             case "create-external" -> recoverExternalCreate(ctx, in);
-            case "revert-internal", "revert-memory", "revert-external" -> {
+            case "create-external-memory" -> recoverExternalMemoryCreate(ctx, in);
+            case "revert-internal", "revert-memory", "revert-external", "revert-external-memory" -> {
                 revert(ctx, s, in.op(), in.wasRunning(), in.changes());
                 store.put(vm, TREE, tree(vm).withCurrent(s.name()));
             }
-            case "delete-internal", "delete-external" -> {
-                delete(ctx, s, in.changes());
-                if (tree(vm).find(s.name()).isPresent()) {
-                    store.put(vm, TREE, tree(vm).without(s.name()));
-                }
-            }
+            case "delete-internal", "delete-external" -> delete(ctx, s, in.changes());
             default -> log.warn("VM {}: unknown snapshot intent {}", vm, in.op());
         }
         store.remove(vm, INTENT);
@@ -735,6 +982,66 @@ public final class SnapshotService {
             log.info("VM {}: external snapshot '{}' undone on recovery", vm, in.snapshot().name());
         }
         return adopt;
+    }
+
+    /**
+     * External memory snapshot cut short. QEMU alive and on the overlays: the guest has been paused since before
+     * the switch (only a completed save resumes it), so its state is still the snapshot's: the memory is saved
+     * again unless a complete file is there, then the guest continues. QEMU alive, not switched: undone, guest
+     * continues. QEMU gone: the overlays are kept if intact (as for disk-only), with memory only if the file is
+     * complete.
+     */
+    private void recoverExternalMemoryCreate(VmJobContext ctx, SnapshotIntent in) {
+        Snapshot s = in.snapshot();
+        Path mem = Path.of(s.memoryFile());
+        deleteAll(List.of(Path.of(mem + ".part")));
+        Optional<QmpClient> qmp = ctx.qemu().map(q -> q.qmp());
+        Snapshot diskOnly = new Snapshot(s.name(), s.parent(), s.createdAt(), s.kind(), false, s.vmState(), s.disks(), null, null);
+        boolean adopted;
+        if (qmp.isPresent()) {
+            BlockTops tops = BlockTops.query(qmp.get());
+            boolean switched = in.changes().stream().allMatch(c -> tops.top(c.disk()) != null
+                    && Path.of(tops.top(c.disk()).file()).equals(Path.of(c.newPath())));
+            boolean paused = !qmp.get().execute("query-status").path("running").asBoolean();
+            Snapshot record = diskOnly;
+            if (switched && paused) {
+                if (!Files.exists(mem)) {
+                    settleMigration(qmp.get());
+                    saveMemory(ctx, qmp.get(), mem);
+                }
+                record = s;
+            }
+            adopted = recoverExternalCreate(ctx, new SnapshotIntent("create-external", record, true, in.changes()));
+            if (paused && in.wasRunning()) {
+                qmp.get().execute("cont");
+            }
+        } else {
+            adopted = recoverExternalCreate(ctx, new SnapshotIntent("create-external", Files.exists(mem) ? s : diskOnly, false,
+                    in.changes()));
+        }
+        if (!adopted) {
+            deleteAll(List.of(mem));
+        }
+    }
+
+    /** A migration the dead daemon started fails once its socket is gone; wait for that (by event) before a new one. */
+    private static void settleMigration(QmpClient qmp) {
+        java.util.concurrent.CompletableFuture<Void> end = new java.util.concurrent.CompletableFuture<>();
+        try (AutoCloseable ev = qmp.onEvent("MIGRATION", e -> {
+            if (List.of("completed", "failed", "cancelled").contains(e.data().path("status").asText())) {
+                end.complete(null);
+            }
+        })) {
+            String status = qmp.execute("query-migrate").path("status").asText("none"); // after subscribing: no event missed
+            if (List.of("setup", "active", "device", "pre-switchover", "cancelling").contains(status)) {
+                qmp.execute("migrate_cancel");
+                end.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } catch (JvirtException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new JvirtException(ErrorCode.QEMU_FAILED, "the interrupted memory save did not end: " + e);
+        }
     }
 
     private boolean intactOverlay(SnapshotIntent.DiskChange c) {

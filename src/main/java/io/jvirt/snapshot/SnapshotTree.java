@@ -34,10 +34,26 @@ public record SnapshotTree(String current, List<Snapshot> snapshots) {
                 continue;
             }
             all.add(name.equals(s.parent())
-                    ? new Snapshot(s.name(), gone.parent(), s.createdAt(), s.kind(), s.memory(), s.vmState(), s.disks(), s.pauseMillis())
+                    ? new Snapshot(s.name(), gone.parent(), s.createdAt(), s.kind(), s.memory(), s.vmState(), s.disks(), s.pauseMillis(), s.memoryFile())
                     : s);
         }
         return new SnapshotTree(name.equals(current) ? gone.parent() : current, List.copyOf(all));
+    }
+
+    /**
+     * After an external delete merged the image {@code from} into {@code to}: snapshots whose frozen image of that
+     * disk was {@code from} now have {@code to} (it reads the same).
+     */
+    public SnapshotTree withImageMoved(String disk, String from, String to, String format) {
+        List<Snapshot> all = new ArrayList<>();
+        for (Snapshot s : snapshots) {
+            List<Snapshot.DiskSnapshot> disks = s.disks().stream()
+                    .map(d -> d.disk().equals(disk) && d.image().equals(from)
+                            ? new Snapshot.DiskSnapshot(d.disk(), to, format, d.overlay()) : d)
+                    .toList();
+            all.add(new Snapshot(s.name(), s.parent(), s.createdAt(), s.kind(), s.memory(), s.vmState(), disks, s.pauseMillis(), s.memoryFile()));
+        }
+        return new SnapshotTree(current, List.copyOf(all));
     }
 
     public SnapshotTree withCurrent(String name) {

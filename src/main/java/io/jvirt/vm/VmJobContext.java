@@ -78,6 +78,14 @@ public final class VmJobContext {
         return manager.startForJob(vm, job);
     }
 
+    /**
+     * Starts QEMU from the current definition waiting for an incoming migration ({@code -incoming defer});
+     * {@code load} runs migrate-incoming on its monitor and returns once the state is in, then the guest runs.
+     */
+    public VmView startQemuIncoming(java.util.function.Consumer<io.jvirt.qmp.QmpClient> load) {
+        return manager.startIncomingForJob(vm, job, load);
+    }
+
     public Instant since() {
         return job.since();
     }

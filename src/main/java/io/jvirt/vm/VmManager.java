@@ -177,6 +177,14 @@ public final class VmManager {
     }
 
     private VmView runStart(Vm vm, Job job) {
+        return runStart(vm, job, null);
+    }
+
+    /**
+     * {@code incoming} null: a normal start. Otherwise QEMU starts with {@code -incoming defer} and {@code incoming}
+     * gets its monitor to load the guest's state (migrate-incoming) before the vCPUs are let go.
+     */
+    private VmView runStart(Vm vm, Job job, java.util.function.Consumer<io.jvirt.qmp.QmpClient> incoming) {
         VmDefinition d = vm.definition();
         Accelerator accel = "auto".equals(d.accel()) ? config.defaultAccel() : Accelerator.parse(d.accel());
         QemuPaths paths = paths(vm.name());
@@ -184,7 +192,8 @@ public final class VmManager {
                 jobRecord(job, "start")));
         QemuInstance q;
         try {
-            q = QemuInstance.spawn(toSpec(d, accel), paths);
+            QemuLaunchSpec spec = toSpec(d, accel);
+            q = QemuInstance.spawn(incoming == null ? spec : spec.withIncomingDefer(), paths);
         } catch (QemuStartException e) {
             vm.update(r -> new VmRecord(VmState.SHUTOFF, "start-failed", Instant.now(), null, null, null, null));
             throw new JvirtException(ErrorCode.QEMU_FAILED, "cannot start VM '" + vm.name() + "': " + e.getMessage(), Map.of(), e);
@@ -197,6 +206,9 @@ public final class VmManager {
             q.connect(config.startTimeout());
             bindEvents(vm, q);
             job.throwIfCancelled();
+            if (incoming != null) {
+                incoming.accept(q.qmp());
+            }
             q.qmp().execute("cont");
             vm.transitionIf(VmState.STARTING, VmState.RUNNING, "booted");
             clearJob(vm);
@@ -430,6 +442,12 @@ public final class VmManager {
     VmView startForJob(Vm vm, Job job) {
         DefinitionValidator.checkFilesStillExist(vm.definition());
         return runStart(vm, job);
+    }
+
+    /** As {@link #startForJob}, loading the guest's RAM and devices through {@code incoming} before it runs. */
+    VmView startIncomingForJob(Vm vm, Job job, java.util.function.Consumer<io.jvirt.qmp.QmpClient> incoming) {
+        DefinitionValidator.checkFilesStillExist(vm.definition());
+        return runStart(vm, job, incoming);
     }
 
     /**

@@ -53,9 +53,19 @@ class SnapshotCliTest {
 
             assertThat(jvirt(daemon, "snapshot", "revert", "cli1", "b").exit()).isZero();
             assertThat(jvirt(daemon, "snapshot", "list", "cli1").out()).contains("b *");
-            // c is no longer on the current branch's top: deleting it is refused (external: leaf of the current chain)
-            Result refused = jvirt(daemon, "snapshot", "delete", "cli1", "c");
+            // c.qcow2 now backs two images (b's overlay, which c froze, and the revert's new top): b cannot be merged
+            Result refused = jvirt(daemon, "snapshot", "delete", "cli1", "b");
             assertThat(refused.exit()).as(refused.toString()).isEqualTo(JvirtCli.EXIT_CONFLICT);
+            assertThat(refused.err()).contains("backing file of 2 images");
+            // c's frozen image (b's overlay) backs nothing since the revert discarded c's overlay: it simply goes
+            Result delC = jvirt(daemon, "snapshot", "delete", "cli1", "c");
+            assertThat(delC.exit()).as(delC.toString()).isZero();
+            assertThat(dir.resolve("cli1-vda-b.qcow2")).doesNotExist();
+            // now b merges the revert's top into c.qcow2 (stopped VM: qemu-img commit)
+            Result delB = jvirt(daemon, "snapshot", "delete", "cli1", "b");
+            assertThat(delB.exit()).as(delB.toString()).isZero();
+            assertThat(daemon.http().get("/v1/vms/cli1").json().path("definition").path("disks").get(0).path("path").asText())
+                    .isEqualTo(disk.toString());
             Result del = jvirt(daemon, "snapshot", "delete", "cli1", "a");
             assertThat(del.exit()).as(del.toString()).isZero();
             assertThat(jvirt(daemon, "snapshot", "list", "cli1", "--tree").out()).doesNotContain("a (internal)");

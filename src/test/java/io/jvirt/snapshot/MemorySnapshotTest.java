@@ -69,11 +69,74 @@ class MemorySnapshotTest {
 
                 // refusals
                 assertThat(api.post("/v1/vms/mem/snapshots?wait=true", new ObjectMapper().valueToTree(
-                        Map.of("name", "m2", "memory", true, "external", true))).errorCode()).isEqualTo("invalid-argument");
+                        Map.of("name", "m2", "memory", true, "diskOnly", true))).errorCode()).isEqualTo("invalid-argument");
                 ok(api.delete("/v1/vms/mem/snapshots/m1?wait=true"));
                 assertThat(ok(api.get("/v1/vms/mem/snapshots")).path("snapshots")).isEmpty();
             }
             api.post("/v1/vms/mem/destroy");
+        }
+    }
+
+    /**
+     * External memory snapshot: the guest pauses, the disk switches to an overlay, RAM and devices go to a file by
+     * migration over a socket jvirt owns, the guest continues. Reverting starts a new QEMU on a fresh overlay of
+     * the frozen image that loads the file: the counter continues from the snapshot's value and the disk reads
+     * what it held at the snapshot, not what was written later.
+     */
+    @Test
+    void externalMemorySnapshotRevertsRamAndDisk() throws Exception {
+        try (DaemonProcess daemon = DaemonProcess.startNew()) {
+            TestHttp api = daemon.http();
+            Path dir = Files.createDirectories(daemon.root().resolve("img"));
+            Path disk = TestGuest.newDisk(dir.resolve("x.qcow2"), "qcow2", "16M");
+            assertThat(api.post("/v1/vms", SnapshotGuest.definition("xm", disk)).status()).isEqualTo(201);
+            ok(api.post("/v1/vms/xm/start?wait=true"));
+            int low;
+            int high;
+            try (ConsoleReader console = SnapshotGuest.console(api, "xm")) {
+                SnapshotGuest.writeAt(api, console, "xm", "vda", 1, "pre11");
+                SnapshotGuest.type(api, "xm", "i=0; while true; do i=$((i+1)); echo C=$i; sleep 0.2; done &");
+                console.await("C=5", SnapshotGuest.timeout());
+                int before = console.length();
+                TestHttp.Response made = api.post("/v1/vms/xm/snapshots?wait=true",
+                        new ObjectMapper().valueToTree(Map.of("name", "x1", "memory", true, "external", true)));
+                JsonNode snap = ok(made).path("result");
+                int after = console.length();
+                assertThat(snap.path("memory").asBoolean()).isTrue();
+                assertThat(snap.path("kind").asText()).isEqualTo("external");
+                assertThat(snap.path("pauseMillis").asLong()).as(made.toString()).isGreaterThan(0);
+                Path mem = dir.resolve("xm-x1.mem");
+                assertThat(snap.path("memoryFile").asText()).isEqualTo(mem.toString());
+                assertThat(Files.size(mem)).isGreaterThan(1 << 20);
+                assertThat(dir.resolve("xm-x1.mem.part")).doesNotExist();
+                System.out.println("external memory snapshot: guest pause " + snap.path("pauseMillis").asLong() + " ms, memory file "
+                        + Files.size(mem) + " bytes");
+                assertThat(ok(api.get("/v1/vms/xm/snapshots?live=true")).path("live").path("vda").path("file").asText())
+                        .isEqualTo(dir.resolve("xm-vda-x1.qcow2").toString());
+                assertThat(api.get("/v1/vms/xm").json().path("state").asText()).isEqualTo("running");
+                List<Integer> around = counts(console.text().substring(before, after));
+                low = counts(console.text().substring(0, before)).getLast();
+                high = around.isEmpty() ? low + 1 : around.getLast() + 1;
+                console.await("C=" + (high + 15), after, SnapshotGuest.timeout()); // the guest runs on after the snapshot
+                SnapshotGuest.writeAt(api, console, "xm", "vda", 1, "post1");
+            }
+            long started = System.nanoTime();
+            ok(api.post("/v1/vms/xm/snapshots/x1/revert?wait=true"));
+            System.out.println("external memory revert: " + (System.nanoTime() - started) / 1_000_000 + " ms");
+            assertThat(api.get("/v1/vms/xm").json().path("state").asText()).isEqualTo("running");
+            try (ConsoleReader console = new ConsoleReader(api, "xm")) { // a new QEMU: it resumes, it does not boot
+                console.await("C=", 0, SnapshotGuest.timeout());
+                console.await("C=", console.length(), SnapshotGuest.timeout());
+                List<Integer> resumed = counts(console.text());
+                assertThat(resumed.getFirst()).as("counter after revert " + resumed).isBetween(low, high + 1);
+                assertThat(console.text()).doesNotContain(TestGuest.READY);
+                SnapshotGuest.expectAt(api, console, "xm", "vda", 1, "pre11");
+            }
+            assertThat(ok(api.get("/v1/vms/xm/snapshots")).path("current").asText()).isEqualTo("x1");
+            ok(api.delete("/v1/vms/xm/snapshots/x1?wait=true"));
+            assertThat(dir.resolve("xm-x1.mem")).doesNotExist();
+            assertThat(ok(api.get("/v1/vms/xm/snapshots")).path("snapshots")).isEmpty();
+            api.post("/v1/vms/xm/destroy");
         }
     }
 }

@@ -38,7 +38,11 @@ class SnapshotCrashTest {
     }
 
     private static String definedPath(TestHttp api) {
-        return api.get("/v1/vms/c1").json().path("definition").path("disks").get(0).path("path").asText();
+        return definedPath(api, "c1");
+    }
+
+    private static String definedPath(TestHttp api, String vm) {
+        return api.get("/v1/vms/" + vm).json().path("definition").path("disks").get(0).path("path").asText();
     }
 
     @Test
@@ -156,6 +160,137 @@ class SnapshotCrashTest {
             assertThat(dir.resolve("c2-vda-x.qcow2")).doesNotExist();
             assertThat(dir.resolve("c2-vdb-x.qcow2")).doesNotExist();
             api.post("/v1/vms/c2/destroy");
+        }
+    }
+
+    /** Restarts the daemon with the fault armed, sends the request, waits for the halt, restarts it clean. */
+    private static void crashDuring(DaemonProcess daemon, String step, java.util.function.Consumer<TestHttp> request) throws Exception {
+        daemon.kill9();
+        daemon.env.put("JVIRT_FAULT", "snapshot:" + step);
+        daemon.restart();
+        long pid = daemon.pid();
+        try {
+            request.accept(daemon.http());
+        } catch (RuntimeException | AssertionError e) {
+            // the daemon may halt before it answers
+        }
+        DaemonProcess.awaitGone(pid, Duration.ofSeconds(60));
+        assertThat(Files.readString(daemon.log())).contains("JVIRT_FAULT: halting at snapshot:" + step); // this start's log
+        daemon.env.put("JVIRT_FAULT", null);
+        daemon.restart();
+    }
+
+    private static boolean intentLeft(DaemonProcess daemon) throws java.io.IOException {
+        try (var files = Files.walk(daemon.root())) {
+            return files.anyMatch(f -> f.getFileName().toString().startsWith("snapshot-intent"));
+        }
+    }
+
+    private static void expectSectors(TestHttp api, ConsoleReader console, String... words) {
+        for (int i = 0; i < words.length; i++) {
+            SnapshotGuest.expectAt(api, console, "c3", "vda", i + 1, words[i]);
+        }
+    }
+
+    /**
+     * The daemon dies while deleting a snapshot in the middle of the chain: after the intent (recovery runs the
+     * block-commit on the adopted QEMU), after QEMU merged (recovery only updates definition, tree and files), and
+     * after qemu-img merged for a stopped VM. Every time the merged file is gone, the tree names the image it went
+     * into, and the guest reads every layer's data.
+     */
+    @Test
+    void crashDuringMiddleExternalDeleteIsFinishedOnRestart() throws Exception {
+        try (DaemonProcess daemon = DaemonProcess.startNew()) {
+            Path dir = Files.createDirectories(daemon.root().resolve("img"));
+            Path disk = TestGuest.newDisk(dir.resolve("d.qcow2"), "qcow2", "16M");
+            TestHttp api = daemon.http();
+            assertThat(api.post("/v1/vms", SnapshotGuest.definition("c3", disk)).status()).isEqualTo(201);
+            ok(api.post("/v1/vms/c3/start?wait=true"));
+            ObjectMapper json = new ObjectMapper();
+            try (ConsoleReader console = SnapshotGuest.console(api, "c3")) {
+                for (int i = 1; i <= 6; i++) {
+                    SnapshotGuest.writeAt(api, console, "c3", "vda", i, "sec" + i + "!");
+                    ok(api.post("/v1/vms/c3/snapshots?wait=true", json.valueToTree(Map.of("name", "m" + i, "external", true))));
+                }
+            }
+            String[] all = {"sec1!", "sec2!", "sec3!", "sec4!", "sec5!", "sec6!"};
+            long qemu = api.get("/v1/vms/c3").json().path("runtime").path("pid").asLong();
+            // chain: d <- m1 <- m2 <- ... <- m6 (active); each delete merges file m<k> into the one below
+            String[][] cases = {{"after-intent", "m2"}, {"after-merge", "m4"}};
+            for (String[] c : cases) {
+                String snap = c[1];
+                crashDuring(daemon, c[0], h -> h.delete("/v1/vms/c3/snapshots/" + snap));
+                api = daemon.http();
+                int k = Integer.parseInt(snap.substring(1));
+                assertThat(dir.resolve("c3-vda-" + snap + ".qcow2")).as(c[0]).doesNotExist();
+                JsonNode tree = ok(api.get("/v1/vms/c3/snapshots"));
+                assertThat(tree.toString()).doesNotContain("\"" + snap + "\"").doesNotContain("c3-vda-" + snap + ".qcow2");
+                JsonNode child = null;
+                for (JsonNode s : tree.path("snapshots")) {
+                    if (s.path("name").asText().equals("m" + (k + 1))) {
+                        child = s;
+                    }
+                }
+                assertThat(child.path("disks").get(0).path("image").asText()).as(c[0])
+                        .isEqualTo(dir.resolve("c3-vda-m" + (k - 1) + ".qcow2").toString());
+                assertThat(api.get("/v1/vms/c3").json().path("runtime").path("pid").asLong()).isEqualTo(qemu);
+                assertThat(intentLeft(daemon)).as("intent removed").isFalse();
+            }
+            try (ConsoleReader console = SnapshotGuest.console(api, "c3")) {
+                expectSectors(api, console, all);
+            }
+
+            // stopped VM: halt after qemu-img committed file c3-vda-m5 into c3-vda-m3 and rebased c3-vda-m6 onto it
+            api.post("/v1/vms/c3/destroy");
+            crashDuring(daemon, "after-merge", h -> h.delete("/v1/vms/c3/snapshots/m5"));
+            api = daemon.http();
+            assertThat(dir.resolve("c3-vda-m5.qcow2")).doesNotExist();
+            assertThat(ok(api.get("/v1/vms/c3/snapshots")).toString()).doesNotContain("\"m5\"");
+            assertThat(api.get("/v1/vms/c3").json().path("state").asText()).isEqualTo("shutoff");
+            ok(api.post("/v1/vms/c3/start?wait=true"));
+            try (ConsoleReader console = SnapshotGuest.console(api, "c3", 2)) {
+                expectSectors(api, console, all);
+            }
+            api.post("/v1/vms/c3/destroy");
+        }
+    }
+
+    /**
+     * The daemon dies after QEMU switched the disks of an external memory snapshot but before the memory was saved:
+     * the guest is still paused in the snapshot's state, so recovery saves the memory then, records the snapshot
+     * with memory and lets the guest continue; reverting to it resumes the guest (no boot) with the disk as it was.
+     */
+    @Test
+    void crashDuringExternalMemorySnapshotSavesTheMemoryOnRestart() throws Exception {
+        try (DaemonProcess daemon = DaemonProcess.startNew()) {
+            Path dir = Files.createDirectories(daemon.root().resolve("img"));
+            Path disk = TestGuest.newDisk(dir.resolve("x.qcow2"), "qcow2", "16M");
+            TestHttp api = daemon.http();
+            assertThat(api.post("/v1/vms", SnapshotGuest.definition("c4", disk)).status()).isEqualTo(201);
+            ok(api.post("/v1/vms/c4/start?wait=true"));
+            try (ConsoleReader console = SnapshotGuest.console(api, "c4")) {
+                SnapshotGuest.writeAt(api, console, "c4", "vda", 1, "snap!");
+            }
+            long qemu = api.get("/v1/vms/c4").json().path("runtime").path("pid").asLong();
+            crashDuring(daemon, "after-switch", h -> h.post("/v1/vms/c4/snapshots",
+                    new ObjectMapper().valueToTree(Map.of("name", "x1", "memory", true, "external", true))));
+            api = daemon.http();
+            assertThat(api.get("/v1/vms/c4").json().path("runtime").path("pid").asLong()).isEqualTo(qemu);
+            assertThat(api.get("/v1/vms/c4").json().path("state").asText()).isEqualTo("running");
+            JsonNode snap = ok(api.get("/v1/vms/c4/snapshots")).path("snapshots").get(0);
+            assertThat(snap.path("memory").asBoolean()).as(snap.toString()).isTrue();
+            assertThat(Files.size(dir.resolve("c4-x1.mem"))).isGreaterThan(1 << 20);
+            assertThat(dir.resolve("c4-x1.mem.part")).doesNotExist();
+            assertThat(definedPath(api, "c4")).isEqualTo(dir.resolve("c4-vda-x1.qcow2").toString());
+            try (ConsoleReader console = new ConsoleReader(api, "c4")) {
+                SnapshotGuest.writeAt(api, console, "c4", "vda", 1, "later");
+            }
+            ok(api.post("/v1/vms/c4/snapshots/x1/revert?wait=true"));
+            try (ConsoleReader console = new ConsoleReader(api, "c4")) {
+                SnapshotGuest.expectAt(api, console, "c4", "vda", 1, "snap!");
+                assertThat(console.text()).doesNotContain(TestGuest.READY);
+            }
+            api.post("/v1/vms/c4/destroy");
         }
     }
 }

@@ -50,17 +50,29 @@ final class SnapshotGuest {
 
     /** Writes a word to sector 0 of the device with fsync and waits until the shell says it is done. */
     static void write(TestHttp api, ConsoleReader console, String vm, String dev, String word) {
+        writeAt(api, console, vm, dev, 0, word);
+    }
+
+    /** Writes a word to the given 512-byte sector of the device with fsync and waits until the shell says it is done. */
+    static void writeAt(TestHttp api, ConsoleReader console, String vm, String dev, int sector, String word) {
         int m = MARK.incrementAndGet();
         int at = console.length();
-        type(api, vm, "echo " + word + " | dd of=/dev/" + dev + " bs=512 count=1 conv=notrunc,fsync 2>/dev/null; echo W" + m + "=$((" + m + "+1000))");
+        type(api, vm, "echo " + word + " | dd of=/dev/" + dev + " bs=512 seek=" + sector + " count=1 conv=notrunc,fsync 2>/dev/null; echo W"
+                + m + "=$((" + m + "+1000))");
         console.await("W" + m + "=" + (m + 1000), at, T);
     }
 
     /** Asserts the first five bytes of sector 0 of the device (read with O_DIRECT so no guest cache is involved). */
     static void expect(TestHttp api, ConsoleReader console, String vm, String dev, String five) {
+        expectAt(api, console, vm, dev, 0, five);
+    }
+
+    /** Asserts the first five bytes of the given sector of the device (O_DIRECT read). */
+    static void expectAt(TestHttp api, ConsoleReader console, String vm, String dev, int sector, String five) {
         int m = MARK.incrementAndGet();
         int at = console.length();
-        type(api, vm, "echo R" + m + "=$(dd if=/dev/" + dev + " bs=512 count=1 iflag=direct 2>/dev/null | head -c 5)=$((" + m + "+1000))");
+        type(api, vm, "echo R" + m + "=$(dd if=/dev/" + dev + " bs=512 skip=" + sector + " count=1 iflag=direct 2>/dev/null | head -c 5)=$(("
+                + m + "+1000))");
         console.await("R" + m + "=" + five + "=" + (m + 1000), at, T);
     }
 
