@@ -8,6 +8,7 @@
 # Everything it starts is ended by PID on exit; /etc/libvirt/qemu.conf is restored if it was changed.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/libvirt.sh"
 
 runs=3
 size_mib=1024
@@ -30,16 +31,12 @@ bash "$JVIRT_ROOT/scripts/build-tiny-guest.sh" "$guest" >/dev/null
 # On the same filesystem as the state directory would be; /tmp may be tmpfs elsewhere, so say which.
 work=$(mktemp -d "${JVIRT_BENCH_DIR:-/var/tmp}/jvirt-bench-copy.XXXXXX")
 pids=()
-libvirt_conf_backup=""
 cleanup() {
     set +e
-    if [ -n "${lpid:-}" ]; then
-        virsh -q -c qemu:///system destroy lvcopy >/dev/null 2>&1
-    fi
+    libvirt_stop
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${pids[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
     for f in $(find "$work" -name qemu.pid 2>/dev/null); do kill -9 "$(cat "$f")" 2>/dev/null; done
-    [ -n "$libvirt_conf_backup" ] && cp "$libvirt_conf_backup" /etc/libvirt/qemu.conf
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -73,19 +70,8 @@ jv_cur="$work/img/jvsrc.qcow2"
 # ---- libvirt (optional) -----------------------------------------------------------------------------------
 virsh_note="not measured (run with --libvirt)"
 if [ "$with_libvirt" = 1 ]; then
-    apt_install libvirt-daemon-system libvirt-clients
-    if pgrep -x libvirtd >/dev/null || pgrep -x virtqemud >/dev/null; then
-        die "a libvirt daemon is already running (not ours); stop it first so both are measured alike"
-    fi
-    libvirt_conf_backup="$work/qemu.conf.orig"
-    cp /etc/libvirt/qemu.conf "$libvirt_conf_backup"
-    # QEMU as root with the guest files where they are; no namespaces or security drivers in this sandbox.
-    printf '%s\n' 'user = "root"' 'group = "root"' 'dynamic_ownership = 0' 'security_driver = "none"' \
-        'namespaces = [ ]' 'stdio_handler = "file"' >>/etc/libvirt/qemu.conf
-    virtlogd -d; pids+=("$(pgrep -n -x virtlogd)")
-    libvirtd -d; for _ in $(seq 1 100); do [ -S /run/libvirt/libvirt-sock ] && break; sleep 0.1; done
-    lpid=$(pgrep -n -x libvirtd); pids=("$lpid" "${pids[@]}")
-    V="virsh -q -c qemu:///system"
+    libvirt_start "$work"
+    LIBVIRT_DOMAINS+=(lvcopy)
     cp "$src" "$work/img/lvsrc.qcow2"
     {
         echo "<domain type='qemu'><name>lvcopy</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>"

@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Snapshot benchmark (on demand, not a test): create latency (internal, external, memory + guest pause) and
-# revert latency, for a VM with a 1 GiB qcow2 disk holding data; compared with virsh snapshot-create-as when
-# libvirt is installed and answers (JVIRT_BENCH_NO_VIRSH=1 skips that). Also: external memory snapshot (pause,
+# revert latency, for a VM with a 1 GiB qcow2 disk holding data; with --libvirt, the same through
+# virsh snapshot-create-as / snapshot-revert on a private libvirtd in the same run. Also: external memory snapshot (pause,
 # memory file size) and its revert, and delete of a non-leaf external snapshot (block-commit with top/base).
-# Usage: bench/snapshots.sh [DATA_MiB (default 512)]
+# Usage: bench/snapshots.sh [--libvirt] [DATA_MiB (default 512)]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/scripts/lib.sh"
+source "$root/bench/libvirt.sh"
+with_libvirt=0
+if [ "${1:-}" = --libvirt ]; then with_libvirt=1; shift; fi
 data_mib="${1:-512}"
 guest="${JVIRT_GUEST_DIR:-$HOME/.cache/jvirt/guest}"
 work="$(mktemp -d /tmp/jvirt-bench-snap.XXXXXX)"
 sock="$work/run/jvirtd.sock"
 daemon_pid=""
 cleanup() {
+    set +e
     [ -n "$daemon_pid" ] && curl -s --unix-socket "$sock" -X POST http://j/v1/vms/bsnap/destroy >/dev/null 2>&1 || true
     [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
-    if [ -n "${virsh_dom:-}" ]; then virsh -q destroy "$virsh_dom" >/dev/null 2>&1 || true; fi
+    libvirt_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -59,28 +64,38 @@ printf '  %-34s %6s ms\n' "create internal (disk only)" "$int_ms" "create extern
     "revert external memory (new QEMU)" "$rev_xmem_ms" "delete non-leaf external" "$del_mid_ms"
 echo "  external memory file: $((xmem_bytes / 1048576)) MiB"
 
-if [ -z "${JVIRT_BENCH_NO_VIRSH:-}" ] && command -v virsh >/dev/null && virsh -q -c qemu:///system version >/dev/null 2>&1; then
-    virsh_dom="jvirt-bench-snap-$$"
-    cp "$work/img/disk.qcow2" "$work/img/virsh.qcow2" 2>/dev/null || qemu-img create -q -f qcow2 "$work/img/virsh.qcow2" 1G
+if [ "$with_libvirt" = 1 ]; then
+    libvirt_start "$work"
+    dom="lvsnap"
+    LIBVIRT_DOMAINS+=("$dom")
+    qemu-img create -q -f qcow2 "$work/img/virsh.qcow2" 1G
     qemu-io -f qcow2 -c "write -P 0x5a 0 ${data_mib}M" "$work/img/virsh.qcow2" >/dev/null
-    cat >"$work/dom.xml" <<XML
-<domain type='qemu'><name>$virsh_dom</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
-<os><type arch='x86_64' machine='q35'>hvm</type><kernel>$guest/vmlinux</kernel><initrd>$guest/initrd.img</initrd><cmdline>console=ttyS0</cmdline></os>
-<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$work/img/virsh.qcow2'/><target dev='vda' bus='virtio'/></disk>
-<serial type='pty'/></devices></domain>
-XML
-    if virsh -q create "$work/dom.xml" >/dev/null 2>&1; then
-        sleep 5
-        t=$(date +%s%N); virsh -q snapshot-create-as "$virsh_dom" vi1 --disk-only --atomic >/dev/null 2>&1 && v_ext=$(ms "$t") || v_ext=NA
-        t=$(date +%s%N); virsh -q snapshot-create-as "$virsh_dom" vm1 >/dev/null 2>&1 && v_mem=$(ms "$t") || v_mem=NA
-        echo "virsh snapshot-create-as (same guest): external disk-only ${v_ext} ms, memory ${v_mem} ms"
-        [ "$v_ext" != NA ] && echo "  ratio external jvirt/virsh: $(python3 -c "print(round($ext_ms/$v_ext,2))")"
-        [ "$v_mem" != NA ] && echo "  ratio memory   jvirt/virsh: $(python3 -c "print(round($mem_ms/$v_mem,2))")"
-    else
-        echo "virsh: cannot create a transient domain here; no comparison"
-    fi
-elif [ -n "${JVIRT_BENCH_NO_VIRSH:-}" ]; then
-    echo "libvirt comparison skipped (JVIRT_BENCH_NO_VIRSH)"
+    {
+        echo "<domain type='qemu'><name>$dom</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>"
+        echo "<os><type arch='x86_64' machine='q35'>hvm</type><kernel>$guest/vmlinux</kernel><initrd>$guest/initrd.img</initrd><cmdline>console=ttyS0</cmdline></os>"
+        echo "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
+        echo "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$work/img/virsh.qcow2'/><target dev='vda' bus='virtio'/></disk>"
+        echo "<serial type='file'><source path='$work/lvsnap.console'/><target port='0'/></serial>"
+        echo "<controller type='usb' model='none'/><memballoon model='none'/></devices></domain>"
+    } >"$work/dom.xml"
+    $V define "$work/dom.xml" >/dev/null
+    $V start "$dom" >/dev/null
+    for _ in $(seq 300); do grep -q JVIRT-GUEST-READY "$work/lvsnap.console" 2>/dev/null && break; sleep 0.1; done
+    vt() { local t; t=$(date +%s%N); if $V "$@" >/dev/null 2>"$work/virsh.err"; then ms "$t"; else echo "NA($(head -c 120 "$work/virsh.err" | tr '\n' ' '))"; fi; }
+    # the same order as jvirt's: internal with memory (libvirt has no internal disk-only snapshot of a running
+    # VM), its revert, then external disk-only, then external with memory
+    v_mem=$(vt snapshot-create-as "$dom" vm1)
+    v_rev_mem=$(vt snapshot-revert "$dom" vm1)
+    v_ext=$(vt snapshot-create-as "$dom" ve1 --disk-only --atomic)
+    v_xmem=$(vt snapshot-create-as "$dom" vx1 --memspec "file=$work/img/vx1.mem,snapshot=external" \
+        --diskspec "vda,snapshot=external,file=$work/img/vx1.qcow2")
+    ratio() { case "$2" in NA*) echo "-";; *) python3 -c "print(round($1/$2,2))";; esac; }
+    echo "virsh (libvirt $($V version | awk '/libvirt/ {print $NF; exit}'), same guest and disk):"
+    printf '  %-34s %8s ms   jvirt/virsh %s\n' "snapshot-create-as (memory)" "$v_mem" "$(ratio "$mem_ms" "$v_mem")" \
+        "snapshot-revert (memory)" "$v_rev_mem" "$(ratio "$rev_mem_ms" "$v_rev_mem")" \
+        "snapshot-create-as --disk-only" "$v_ext" "$(ratio "$ext_ms" "$v_ext")" \
+        "snapshot-create-as --memspec ext." "$v_xmem" "$(ratio "$xmem_ms" "$v_xmem")"
+    echo "  (libvirt 9.0 cannot revert external snapshots; internal disk-only snapshots of a running VM do not exist there)"
 else
-    echo "virsh not installed or libvirtd not answering: no libvirt comparison"
+    echo "virsh: not measured (run with --libvirt)"
 fi
