@@ -230,33 +230,16 @@ final class BlockCopyCommands {
             if (cli.json() || stop) return;
             JsonNode p = e.path("progress");
             String phase = e.path("phase").asText();
-            String line = p.isObject() ? bar(p.path("percent").asDouble()) + " " + describe(p) + "  " + phase : phase;
+            String line = p.isObject() ? ProgressBar.bar(p.path("percent").asDouble()) + " " + describe(p) + "  " + phase : phase;
             cli.err.print("\r" + line + "   ");
             cli.err.flush();
             drawn = true;
         }
 
-        static String bar(double percent) {
-            int width = 30;
-            int full = (int) Math.round(Math.min(100, Math.max(0, percent)) * width / 100);
-            return "[" + "#".repeat(full) + ".".repeat(width - full) + "]";
-        }
-
         static String describe(JsonNode p) {
-            return String.format("%5.1f %% %s of %s, %s/s", p.path("percent").asDouble(), human(p.path("transferred").asLong()),
-                    human(p.path("total").asLong()), human(p.path("rate").asLong()));
-        }
-
-        static String human(long n) {
-            if (n < 1024) return n + " B";
-            String[] units = {"KiB", "MiB", "GiB", "TiB"};
-            double v = n;
-            int u = -1;
-            while (v >= 1024 && u < units.length - 1) {
-                v /= 1024;
-                u++;
-            }
-            return String.format("%.1f %s", v, units[u]);
+            return String.format("%5.1f %% %s of %s, %s/s", p.path("percent").asDouble(),
+                    ProgressBar.human(p.path("transferred").asLong()), ProgressBar.human(p.path("total").asLong()),
+                    ProgressBar.human(p.path("rate").asLong()));
         }
 
         /** Ends the progress line. */

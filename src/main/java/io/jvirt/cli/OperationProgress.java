@@ -134,9 +134,9 @@ final class OperationProgress implements AutoCloseable {
         String line;
         if (p.has("done") && p.has("total")) {
             double percent = p.path("percent").asDouble();
-            line = String.format("%s %5.1f %% %s of %s  %s", BlockCopyCommands.ProgressWatch.bar(percent), percent,
-                    BlockCopyCommands.ProgressWatch.human(p.path("done").asLong()),
-                    BlockCopyCommands.ProgressWatch.human(p.path("total").asLong()), next);
+            line = String.format("%s %5.1f %% %s of %s  %s", ProgressBar.bar(percent), percent,
+                    ProgressBar.human(p.path("done").asLong()),
+                    ProgressBar.human(p.path("total").asLong()), next);
         } else {
             line = next + (p.has("source") ? " " + p.path("source").asText() : "");
         }

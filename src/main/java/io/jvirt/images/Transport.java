@@ -18,8 +18,16 @@ import java.util.HexFormat;
 /** Fetches index and template files over http(s) (the JDK HttpClient) or from file:// URIs. */
 final class Transport {
     private static final int MAX_INDEX_BYTES = 16 << 20;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30))
-            .followRedirects(HttpClient.Redirect.NORMAL).build();
+    /** Made on first use: an HttpClient starts a selector thread and loads the TLS stack, a daemon's idle cost. */
+    private HttpClient http;
+
+    private synchronized HttpClient http() {
+        if (http == null) {
+            http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(30))
+                    .followRedirects(HttpClient.Redirect.NORMAL).build();
+        }
+        return http;
+    }
 
     /** Bytes downloaded so far, and the length the server or file system announced (-1 if none). */
     @FunctionalInterface
@@ -89,7 +97,7 @@ final class Transport {
         HttpRequest req = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(5)).GET().build();
         HttpResponse<InputStream> resp;
         try {
-            resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+            resp = http().send(req, HttpResponse.BodyHandlers.ofInputStream());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
