@@ -66,7 +66,11 @@ mkdir -p "$state"
 jpid=$!; pids+=("$jpid")
 for _ in $(seq 1 300); do grep -q "jvirtd ready" "$work/jvirtd.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "jvirtd ready" "$work/jvirtd.log" || { cat "$work/jvirtd.log"; die "jvirtd did not start"; }
+# idle = settled: bin/jvirtd trims the native heap every 5 s (-XX:TrimNativeHeapInterval), which hands start-up
+# garbage (class loading, JIT) back to the kernel; 2 s after "ready" that has not happened yet (about 6 MB more)
 sleep 2
+R[daemon_rss_startup_kb]=$(rss_kb "$jpid")
+sleep 8
 R[daemon_rss_idle_kb]=$(rss_kb "$jpid")
 log "jvirtd up (pid $jpid, accel $(curl -s --unix-socket "$sock" http://jvirtd/v1/host | sed -n 's/.*"accel" *: *"\([a-z]*\)".*/\1/p'))"
 
@@ -176,7 +180,7 @@ out="$JVIRT_ROOT/bench/results/core-$(date -u +%Y%m%dT%H%M%SZ).txt"
     printf '%-34s %12s %14s %8s   %s\n' "list p50 / p99 1 VM (ms)" "$(v list_1vm_p50_ms)/$(v list_1vm_p99_ms)" "" "" ""
     printf '%-34s %12s %14s %8s   %s\n' "list p50 / p99 100 VMs (ms)" "$(v list_100vm_p50_ms)/$(v list_100vm_p99_ms)" "" "" ""
     printf '%-34s %12s %14s %8s   %s\n' "one-shot list (ms)" "$(v cli_list_ms)" "$(v virsh_list_ms)" "$(ratio cli_list_ms virsh_list_ms)" "<= 100 (no AOT: $(v cli_list_noaot_ms); via picocli: $(v cli_list_picocli_ms))"
-    printf '%-34s %12s %14s %8s   %s\n' "daemon RSS idle (kB)" "$(v daemon_rss_idle_kb)" "$(v libvirtd_rss_idle_kb)" "$(ratio daemon_rss_idle_kb libvirtd_rss_idle_kb)" "<= 65536"
+    printf '%-34s %12s %14s %8s   %s\n' "daemon RSS idle (kB)" "$(v daemon_rss_idle_kb)" "$(v libvirtd_rss_idle_kb)" "$(ratio daemon_rss_idle_kb libvirtd_rss_idle_kb)" "<= 65536 (10 s after ready; at 2 s: $(v daemon_rss_startup_kb))"
     printf '%-34s %12s %14s %8s   %s\n' "daemon RSS 10 VMs (kB)" "$(v daemon_rss_10vms_kb)" "$(v libvirtd_rss_10vms_kb)" "$(ratio daemon_rss_10vms_kb libvirtd_rss_10vms_kb)" "<= 98304"
     printf '%-34s %12s %14s %8s   %s\n' "10 parallel starts (ms)" "$(v parallel10_start_wall_ms)" "$(v virsh_parallel10_start_wall_ms)" "$(ratio parallel10_start_wall_ms virsh_parallel10_start_wall_ms)" "<= 1"
 } | tee "$out"
