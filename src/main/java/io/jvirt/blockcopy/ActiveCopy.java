@@ -30,6 +30,7 @@ public final class ActiveCopy {
     volatile boolean readyNow;
     volatile String lastError;
     volatile CopyProgress progress;
+    private volatile Instant sampledAt;
     volatile Instant stoppedAt;
     volatile Instant resumedAt;
     /** The guest's vCPUs resumed (the event is dispatched after cont's answer, so a pivot waits for it). */
@@ -50,7 +51,8 @@ public final class ActiveCopy {
         subscriptions.add(qmp.onEvent("BLOCK_JOB_ERROR", e -> {
             if (id.equals(e.data().path("device").asText())) {
                 readyNow = false;
-                lastError = "I/O error while " + e.data().path("operation").asText() + "ing ("
+                // operation: "read" (source) or "write" (destination); action: what QEMU did about it
+                lastError = "I/O error on " + e.data().path("operation").asText() + " ("
                         + e.data().path("action").asText() + ")";
             }
         }));
@@ -120,8 +122,6 @@ public final class ActiveCopy {
         }
         return null;
     }
-
-    private volatile Instant sampledAt;
 
     public String jobId() {
         return record.jobId();
