@@ -4,6 +4,7 @@ import io.jvirt.blockcopy.ActiveCopy;
 import io.jvirt.blockcopy.BlockCopyService;
 import io.jvirt.blockcopy.CopyEvent;
 import io.jvirt.blockcopy.CopyRequest;
+import io.jvirt.blockcopy.CopyView;
 import io.jvirt.vm.ErrorCode;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -53,7 +54,7 @@ final class BlockCopyRoutes {
             String id = Operations.newId();
             Operation op = operations.run(id, "blockcopy", ex.param("name"), () -> {
                 try {
-                    return BlockCopyService.view(copies.run(c, req));
+                    return CopyView.of(copies.run(c, req));
                 } finally {
                     byJob.remove(c.jobId());
                 }
@@ -63,9 +64,9 @@ final class BlockCopyRoutes {
         });
         r.add("GET", "/v1/vms/{name}/blockjobs", ex -> ex.json(200, Map.of("jobs", copies.list(ex.param("name")))));
         r.add("GET", "/v1/vms/{name}/disks/{disk}/job", ex -> ex.json(200, copies.info(ex.param("name"), ex.param("disk"))));
-        r.add("POST", "/v1/vms/{name}/disks/{disk}/job/pivot", ex -> ex.json(200, BlockCopyService.view(
+        r.add("POST", "/v1/vms/{name}/disks/{disk}/job/pivot", ex -> ex.json(200, CopyView.of(
                 copies.pivot(ex.param("name"), ex.param("disk"), ex.querySeconds("timeout", Duration.ofDays(365))))));
-        r.add("POST", "/v1/vms/{name}/disks/{disk}/job/abort", ex -> ex.json(200, BlockCopyService.view(
+        r.add("POST", "/v1/vms/{name}/disks/{disk}/job/abort", ex -> ex.json(200, CopyView.of(
                 copies.abort(ex.param("name"), ex.param("disk")))));
         r.add("POST", "/v1/vms/{name}/disks/{disk}/job/bandwidth", ex -> {
             BandwidthBody b = ex.bodyAs(BandwidthBody.class, ErrorCode.INVALID_ARGUMENT);

@@ -6,7 +6,6 @@ import io.jvirt.qemu.QemuInstance;
 import io.jvirt.qmp.QmpClient;
 import io.jvirt.qmp.QmpException;
 import io.jvirt.storage.QemuImg;
-import io.jvirt.storage.QemuImgException;
 import io.jvirt.store.DocumentStore;
 import io.jvirt.vm.ErrorCode;
 import io.jvirt.vm.JvirtException;
@@ -62,6 +61,7 @@ public final class BlockCopyService {
     private final VmManager vms;
     private final DocumentStore store;
     private final QemuImg qemuImg;
+    private final DestinationCheck destinations;
     private final Map<String, ActiveCopy> active = new ConcurrentHashMap<>();
     private final List<Consumer<CopyEvent>> listeners = new CopyOnWriteArrayList<>();
 
@@ -69,6 +69,7 @@ public final class BlockCopyService {
         this.vms = vms;
         this.store = store;
         this.qemuImg = qemuImg;
+        this.destinations = new DestinationCheck(vms::definitions, qemuImg);
         vms.addAdmission(this::admit);
     }
 
@@ -121,22 +122,22 @@ public final class BlockCopyService {
                 "cannot copy disk " + disk + " of VM '" + vm + "': it is " + ctx.state().wire() + " (it must be running)",
                 Map.of("vm", vm, "state", ctx.state().wire())));
         QmpClient qmp = q.qmp();
-        JsonNode inserted = inserted(qmp, disk);
+        JsonNode inserted = BlockNodes.inserted(qmp, disk);
         JsonNode image = inserted.path("image");
         String sourceNode = inserted.path("node-name").asText();
         String source = inserted.path("file").asText();
         String sourceFormat = image.path("format").asText(d.format());
         long sourceSize = image.path("virtual-size").asLong();
-        Path dest = checkDestination(req.dest(), source, image);
+        Path dest = destinations.path(req.dest(), source, image);
         String format = req.format() == null ? sourceFormat : req.format();
         if (!format.equals("qcow2") && !format.equals("raw")) {
             throw bad("format must be qcow2 or raw, not '" + format + "'");
         }
-        Backing backing = req.isShallow() ? Backing.of(image) : null;
+        DestinationCheck.Backing backing = req.isShallow() ? DestinationCheck.Backing.of(image) : null;
         if (backing != null && !format.equals("qcow2")) {
             throw bad("a shallow copy keeps the source's backing file, which needs a qcow2 destination");
         }
-        checkTuning(req);
+        DestinationCheck.tuning(req);
         boolean exists = Files.exists(dest, LinkOption.NOFOLLOW_LINKS);
         if (exists && !req.isReuse()) {
             throw new JvirtException(ErrorCode.DESTINATION_EXISTS, "destination " + dest
@@ -146,7 +147,7 @@ public final class BlockCopyService {
             throw bad("--reuse-external: destination " + dest + " does not exist");
         }
         if (exists) {
-            checkReused(dest, format, sourceSize, backing);
+            destinations.reused(dest, format, sourceSize, backing);
         }
 
         String jobId = "copy-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
@@ -203,7 +204,7 @@ public final class BlockCopyService {
 
     /** The start failed before QEMU's job existed: remove the target nodes and the file we made, end the record. */
     private void undoStart(QmpClient qmp, CopyRecord r) {
-        deleteNodes(qmp, r.targetNode(), r.targetFileNode());
+        BlockNodes.delete(qmp, r.targetNode(), r.targetFileNode());
         if (r.createdDest()) {
             try {
                 Files.deleteIfExists(Path.of(r.dest()));
@@ -212,101 +213,6 @@ public final class BlockCopyService {
             }
         }
         store.remove(r.vm(), KIND + r.disk());
-    }
-
-    private static void checkTuning(CopyRequest req) {
-        if (req.bandwidthMiB() != null && req.bandwidthMiB() < 0) {
-            throw bad("bandwidth must not be negative");
-        }
-        if (req.granularity() != null) {
-            long g = req.granularity();
-            if (g < 512 || g > 64 * MIB || Long.bitCount(g) != 1) {
-                throw bad("granularity must be a power of 2 from 512 B to 64 MiB, not " + g);
-            }
-        }
-        if (req.bufSize() != null && (req.bufSize() < 1 || req.bufSize() > 1024 * MIB)) {
-            throw bad("buf-size must be from 1 B to 1 GiB");
-        }
-        if (req.timeoutSeconds() != null && req.timeoutSeconds() <= 0) {
-            throw bad("timeout must be positive");
-        }
-    }
-
-    /**
-     * A client's destination path: absolute, no {@code ..} or control characters, in an existing directory, not a
-     * symbolic link, and no image the VM or any other VM uses.
-     */
-    private Path checkDestination(String raw, String source, JsonNode image) {
-        if (raw.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f)) {
-            throw bad("destination path contains control characters");
-        }
-        Path p = Path.of(raw);
-        if (!p.isAbsolute() || !p.normalize().equals(p) || raw.contains("/../") || raw.endsWith("/..")) {
-            throw bad("destination must be an absolute path without '.' or '..' segments: " + raw);
-        }
-        Path parent = p.getParent();
-        if (parent == null || !Files.isDirectory(parent)) {
-            throw bad("destination directory " + parent + " does not exist");
-        }
-        if (Files.isSymbolicLink(p)) {
-            throw bad("destination " + p + " is a symbolic link");
-        }
-        if (Files.exists(p) && !Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-            throw bad("destination " + p + " is not a regular file");
-        }
-        List<String> chain = new ArrayList<>();
-        chain.add(source);
-        for (JsonNode b = image.path("backing-image"); !b.isMissingNode(); b = b.path("backing-image")) {
-            chain.add(b.path("filename").asText());
-        }
-        if (chain.contains(p.toString())) {
-            throw bad("destination " + p + " is the disk's own image or one of its backing files");
-        }
-        for (VmDefinition other : vms.definitions()) {
-            for (VmDefinition.Disk od : other.disks() == null ? List.<VmDefinition.Disk>of() : other.disks()) {
-                if (Path.of(od.path()).normalize().equals(p)) {
-                    throw new JvirtException(ErrorCode.VOLUME_IN_USE, "destination " + p + " is disk " + od.name()
-                            + " of VM '" + other.name() + "'", Map.of("dest", p.toString(), "vm", other.name()));
-                }
-            }
-        }
-        return p;
-    }
-
-    private void checkReused(Path dest, String format, long sourceSize, Backing backing) {
-        JsonNode info;
-        try {
-            info = qemuImg.info(dest, format);
-        } catch (QemuImgException e) {
-            throw bad("destination " + dest + " is not a usable " + format + " image: " + e.getMessage());
-        }
-        long size = info.path("virtual-size").asLong();
-        if (size < sourceSize) {
-            throw bad("destination " + dest + " is " + Bytes.human(size) + ", smaller than the source disk ("
-                    + Bytes.human(sourceSize) + ")");
-        }
-        if (backing != null) {
-            String b = info.path("full-backing-filename").asText(info.path("backing-filename").asText(""));
-            if (!b.isEmpty() && !Path.of(b).isAbsolute()) {
-                b = dest.resolveSibling(b).normalize().toString();
-            }
-            if (!b.equals(backing.file())) {
-                throw bad("for a shallow copy the destination's backing file must be the source's (" + backing.file()
-                        + "), not '" + b + "'");
-            }
-        }
-    }
-
-    /** The image below the source's top: what a shallow copy's destination is put on. */
-    private record Backing(String file, String format) {
-        static Backing of(JsonNode image) {
-            JsonNode b = image.path("backing-image");
-            if (b.isMissingNode()) {
-                return null; // nothing below the top: a shallow copy is a full one
-            }
-            String file = image.path("full-backing-filename").asText(b.path("filename").asText());
-            return new Backing(file, image.path("backing-filename-format").asText(b.path("format").asText()));
-        }
     }
 
     // ---- the copy's own thread: follows QEMU's events until the copy ends -----------------------------------
@@ -444,7 +350,7 @@ public final class BlockCopyService {
                 throw new JvirtException(ErrorCode.QEMU_FAILED, r.error(), Map.of("vm", r.vm(), "disk", r.disk()));
             }
             throw new JvirtException(ErrorCode.INVALID_STATE, "the copy of disk " + r.disk() + " already ended ("
-                    + r.step() + "): " + describeEnd(r), Map.of("vm", r.vm(), "disk", r.disk(), "active", String.valueOf(r.active())));
+                    + r.step() + "): " + CopyView.describeEnd(r), Map.of("vm", r.vm(), "disk", r.disk(), "active", String.valueOf(r.active())));
         }
         if (!c.readyNow) {
             throw new JvirtException(ErrorCode.INVALID_STATE, "the copy of disk " + c.record.disk() + " left the ready state"
@@ -490,12 +396,12 @@ public final class BlockCopyService {
         }
         awaitConcluded(c);
         String error = jobError(c);
-        String top = inserted(c.qmp, r.disk()).path("file").asText();
+        String top = BlockNodes.inserted(c.qmp, r.disk()).path("file").asText();
         if (!top.equals(r.dest())) {
             if (resume) {
                 c.qmp.execute("cont");
             }
-            deleteNodes(c.qmp, r.targetNode(), r.targetFileNode());
+            BlockNodes.delete(c.qmp, r.targetNode(), r.targetFileNode());
             end(c, CopyRecord.Step.FAILED, top, "the pivot failed" + (error != null ? ": " + error : "")
                     + "; the guest stays on " + top, null);
             throw new JvirtException(ErrorCode.QEMU_FAILED, c.ended.join().error(), Map.of("vm", r.vm(), "disk", r.disk()));
@@ -515,7 +421,7 @@ public final class BlockCopyService {
                 Thread.currentThread().interrupt();
             }
         }
-        releaseSource(c.qmp, r.sourceNode());
+        BlockNodes.releaseTop(c.qmp, r.sourceNode());
         end(c, CopyRecord.Step.PIVOTED, r.dest(), null, pause);
         return c.ended.join();
     }
@@ -582,7 +488,7 @@ public final class BlockCopyService {
         }
         awaitConcluded(c);
         jobError(c);
-        deleteNodes(c.qmp, c.record.targetNode(), c.record.targetFileNode());
+        BlockNodes.delete(c.qmp, c.record.targetNode(), c.record.targetFileNode());
     }
 
     /** Changes the copy rate limit of a running copy (0: unlimited). */
@@ -600,7 +506,7 @@ public final class BlockCopyService {
             if (c.ended.isDone()) {
                 CopyRecord r = c.ended.join();
                 throw new JvirtException(ErrorCode.INVALID_STATE, "cannot " + what + ": the copy of disk " + r.disk()
-                        + " already ended (" + r.step() + "): " + describeEnd(r), Map.of("vm", r.vm(), "disk", r.disk()));
+                        + " already ended (" + r.step() + "): " + CopyView.describeEnd(r), Map.of("vm", r.vm(), "disk", r.disk()));
             }
             if (c.controlling) {
                 throw new JvirtException(ErrorCode.VM_BUSY, "cannot " + what + ": the copy of disk " + c.record.disk()
@@ -648,13 +554,13 @@ public final class BlockCopyService {
         disk(v.definition(), disk);
         ActiveCopy c = active.get(vm + "/" + disk);
         if (c != null) {
-            return view(c.record, c.progress, c.readyNow, c.lastError);
+            return CopyView.of(c.record, c.progress, c.readyNow, c.lastError);
         }
         Optional<CopyRecord> last = store.get(vm, KIND + disk, CopyRecord.class);
         if (last.isEmpty()) {
             throw noJob(vm, disk, null);
         }
-        return view(last.get(), null, false, null);
+        return CopyView.of(last.get());
     }
 
     /** Every disk of the VM with a copy under way or a last copy on record. */
@@ -664,53 +570,12 @@ public final class BlockCopyService {
         for (VmDefinition.Disk d : v.definition().disks()) {
             ActiveCopy c = active.get(vm + "/" + d.name());
             if (c != null) {
-                out.add(view(c.record, c.progress, c.readyNow, c.lastError));
+                out.add(CopyView.of(c.record, c.progress, c.readyNow, c.lastError));
             } else {
-                store.get(vm, KIND + d.name(), CopyRecord.class).ifPresent(r -> out.add(view(r, null, false, null)));
+                store.get(vm, KIND + d.name(), CopyRecord.class).ifPresent(r -> out.add(CopyView.of(r)));
             }
         }
         return out;
-    }
-
-    public static Map<String, Object> view(CopyRecord r) {
-        return view(r, null, false, null);
-    }
-
-    public static Map<String, Object> view(CopyRecord r, CopyProgress p, boolean ready, String lastError) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("vm", r.vm());
-        m.put("disk", r.disk());
-        m.put("job", r.jobId());
-        m.put("phase", r.ended() ? r.step() : ready ? "ready" : r.step());
-        m.put("active", !r.ended());
-        m.put("source", r.source());
-        m.put("dest", r.dest());
-        m.put("format", r.destFormat());
-        m.put("shallow", r.shallow());
-        m.put("since", r.since());
-        m.put("updated", r.updated());
-        if (p != null) {
-            m.put("progress", p);
-        }
-        if (lastError != null) {
-            m.put("lastError", lastError);
-        }
-        if (r.ended()) {
-            m.put("activeImage", r.active());
-            m.put("message", describeEnd(r));
-        }
-        if (r.pauseMillis() != null) {
-            m.put("pivotPauseMillis", r.pauseMillis());
-        }
-        return m;
-    }
-
-    private static String describeEnd(CopyRecord r) {
-        return switch (r.stepEnum()) {
-            case PIVOTED -> "pivoted at " + r.updated() + ": the guest now uses " + r.active();
-            case FINISHED, ABORTED, FAILED -> r.error() != null ? r.error() : r.step();
-            default -> r.step();
-        };
     }
 
     private ActiveCopy require(String vm, String disk) {
@@ -727,7 +592,7 @@ public final class BlockCopyService {
         String msg = "no block job on disk " + disk + " of VM '" + vm + "'";
         Map<String, Object> details = new LinkedHashMap<>(Map.of("vm", vm, "disk", disk));
         if (last != null && last.ended()) {
-            msg += "; the last copy " + describeEnd(last);
+            msg += "; the last copy " + CopyView.describeEnd(last);
             details.put("activeImage", String.valueOf(last.active()));
         }
         return new JvirtException(ErrorCode.NO_BLOCK_JOB, msg, details);
@@ -777,7 +642,7 @@ public final class BlockCopyService {
         c.listen(); // before asking QEMU, so no event between the query and the wait is missed
         JsonNode job = c.job();
         String status = job == null ? null : job.path("status").asText();
-        String top = inserted(c.qmp, r.disk()).path("file").asText();
+        String top = BlockNodes.inserted(c.qmp, r.disk()).path("file").asText();
         switch (step) {
             case PREPARED, COPYING, READY -> {
                 if (job == null) {
@@ -873,7 +738,7 @@ public final class BlockCopyService {
                 c.ended.complete(r);
             }
         }
-        publish(c, step.wire(), c.progress, describeEnd(c.record));
+        publish(c, step.wire(), c.progress, CopyView.describeEnd(c.record));
     }
 
     private void publish(ActiveCopy c, String phase, CopyProgress p, String message) {
@@ -885,17 +750,6 @@ public final class BlockCopyService {
                 log.debug("block copy listener failed: {}", ex.toString());
             }
         }
-    }
-
-    private static JsonNode inserted(QmpClient qmp, String disk) {
-        for (JsonNode b : qmp.execute("query-block")) {
-            for (String part : b.path("qdev").asText().split("/")) {
-                if (part.equals("disk-" + disk) && b.has("inserted")) {
-                    return b.path("inserted");
-                }
-            }
-        }
-        throw new JvirtException(ErrorCode.DISK_NOT_FOUND, "QEMU has no disk " + disk, Map.of("disk", disk));
     }
 
     private static VmDefinition.Disk disk(VmDefinition def, String disk) {
@@ -910,38 +764,6 @@ public final class BlockCopyService {
                 ? new VmDefinition.Disk(x.name(), path, format, x.bus(), x.readOnly()) : x).toList();
         return new VmDefinition(d.name(), d.uuid(), d.memoryMiB(), d.vcpus(), d.machine(), d.accel(), d.emulator(),
                 d.boot(), disks, d.nics());
-    }
-
-    /** After a pivot the old top is no longer the guest's: close it (and its file) so the source is free. */
-    private static void releaseSource(QmpClient qmp, String node) {
-        try {
-            String file = null;
-            for (JsonNode n : qmp.execute("query-named-block-nodes", QmpClient.args("flat", true))) {
-                if (node.equals(n.path("node-name").asText())) {
-                    file = n.path("file").asText();
-                }
-            }
-            deleteNodes(qmp, node);
-            if (file != null) {
-                for (JsonNode n : qmp.execute("query-named-block-nodes", QmpClient.args("flat", true))) {
-                    if ("file".equals(n.path("drv").asText()) && file.equals(n.path("file").asText())) {
-                        deleteNodes(qmp, n.path("node-name").asText());
-                    }
-                }
-            }
-        } catch (QmpException e) {
-            log.debug("cannot release the old source node {}: {}", node, e.toString());
-        }
-    }
-
-    private static void deleteNodes(QmpClient qmp, String... nodes) {
-        for (String n : nodes) {
-            try {
-                qmp.execute("blockdev-del", QmpClient.args("node-name", n));
-            } catch (RuntimeException ignored) {
-                // never added, still in use, or QEMU is gone: nothing to close
-            }
-        }
     }
 
     private static void deleteQuietly(Path p) {
