@@ -1,7 +1,7 @@
 # Sourced by the bench scripts: a private libvirtd, for measurements side by side with jvirt in the same run.
 # libvirt_start WORK   backs up /etc/libvirt/qemu.conf, lets QEMU run as root on files where they are, with no
 #                      security driver or namespaces (this sandbox has neither), starts virtlogd and libvirtd;
-#                      sets V (the virsh command line).
+#                      sets V (the virsh command line) and LIBVIRTD_PID.
 # libvirt_stop         destroys and undefines the domains named in LIBVIRT_DOMAINS, ends both daemons by PID and
 #                      restores qemu.conf. Safe to call twice, and when libvirt_start never ran.
 LIBVIRT_DOMAINS=()
@@ -20,7 +20,8 @@ libvirt_start() {
     virtlogd -d; _libvirt_pids+=("$(pgrep -n -x virtlogd)")
     libvirtd -d
     for _ in $(seq 1 100); do [ -S /run/libvirt/libvirt-sock ] && break; sleep 0.1; done
-    _libvirt_pids=("$(pgrep -n -x libvirtd)" "${_libvirt_pids[@]}")
+    LIBVIRTD_PID=$(pgrep -n -x libvirtd)
+    _libvirt_pids=("$LIBVIRTD_PID" "${_libvirt_pids[@]}")
     V="virsh -q -c qemu:///system"
 }
 

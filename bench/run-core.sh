@@ -9,6 +9,7 @@
 # bench/results/core-<date>.txt.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/libvirt.sh"
 
 with_libvirt=0
 runs=10
@@ -28,20 +29,13 @@ bash "$JVIRT_ROOT/scripts/build-tiny-guest.sh" "$guest" >/dev/null
 
 work=$(mktemp -d /tmp/jvirt-bench.XXXXXX)
 pids=()
-libvirt_conf_backup=""
 cleanup() {
     set +e
-    if [ -n "${lpid:-}" ]; then   # our libvirtd: its guests first (they would outlive it)
-        for d in lv0 lv1 lv2 lv3 lv4 lv5 lv6 lv7 lv8 lv9 lv10; do
-            virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1
-            virsh -q -c qemu:///system undefine "$d" >/dev/null 2>&1
-        done
-    fi
+    libvirt_stop   # our libvirtd: its guests first (they would outlive it), then the daemons, then qemu.conf
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${pids[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
     # QEMUs left by an interrupted run: ours are recorded in pid files under $work.
     for f in $(find "$work" -name qemu.pid 2>/dev/null); do kill -9 "$(cat "$f")" 2>/dev/null; done
-    [ -n "$libvirt_conf_backup" ] && cp "$libvirt_conf_backup" /etc/libvirt/qemu.conf
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -95,25 +89,9 @@ R[cli_list_picocli_ms]=$(median_ms "$JVIRT_ROOT/bin/jvirt" --socket "$sock" list
 
 # ---- libvirt ----------------------------------------------------------------------------------------------
 if [ "$with_libvirt" = 1 ]; then
-    apt_install libvirt-daemon-system libvirt-clients
-    if pgrep -x libvirtd >/dev/null || pgrep -x virtqemud >/dev/null; then
-        die "a libvirt daemon is already running (not ours); stop it first so both are measured alike"
-    fi
-    libvirt_conf_backup="$work/qemu.conf.orig"
-    cp /etc/libvirt/qemu.conf "$libvirt_conf_backup"
-    # QEMU as root with the guest files where they are; no namespaces or security drivers in this sandbox.
-    cat >>/etc/libvirt/qemu.conf <<'EOF'
-user = "root"
-group = "root"
-dynamic_ownership = 0
-security_driver = "none"
-namespaces = [ ]
-stdio_handler = "file"
-EOF
-    virtlogd -d; vl=$(pgrep -n -x virtlogd); pids+=("$vl")
-    libvirtd -d; for _ in $(seq 1 100); do [ -S /run/libvirt/libvirt-sock ] && break; sleep 0.1; done
-    lpid=$(pgrep -n -x libvirtd); pids=("$lpid" "${pids[@]}")
-    V="virsh -q -c qemu:///system"
+    libvirt_start "$work"
+    lpid=$LIBVIRTD_PID
+    LIBVIRT_DOMAINS+=(lv0 lv1 lv2 lv3 lv4 lv5 lv6 lv7 lv8 lv9 lv10)
     domxml() {
         cat <<EOF
 <domain type='qemu'>
