@@ -8,7 +8,6 @@ import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
@@ -177,43 +176,28 @@ final class BlockCopyCommands {
      */
     static final class ProgressWatch implements AutoCloseable {
         private final JvirtCli cli;
-        private final ApiClient events;
+        private EventFollower events;
         private final CompletableFuture<JsonNode> readyOrEnded = new CompletableFuture<>();
         private volatile boolean drawn;
         private volatile boolean stop;
 
-        private ProgressWatch(JvirtCli cli, ApiClient events) {
+        private ProgressWatch(JvirtCli cli) {
             this.cli = cli;
-            this.events = events;
         }
 
-        static ProgressWatch open(JvirtCli cli, String vm, String disk) throws Exception {
-            ProgressWatch w = new ProgressWatch(cli, cli.extraClient());
-            CountDownLatch opened = new CountDownLatch(1);
-            Thread.ofVirtual().name("blockcopy-events").start(() -> {
-                try {
-                    w.events.events("/v1/events", Map.of("vm", vm), opened::countDown, (type, data) -> {
-                        if (!"blockcopy".equals(type)) return !w.stop;
-                        JsonNode e = Json.parse(data);
-                        if (!disk.equals(e.path("disk").asText())) return !w.stop;
-                        w.draw(e);
-                        String phase = e.path("phase").asText();
-                        if (phase.equals("ready") || phase.equals("pivoted") || phase.equals("finished")
-                                || phase.equals("aborted") || phase.equals("failed")) {
-                            w.readyOrEnded.complete(e);
-                        }
-                        return !w.stop;
-                    });
-                } catch (IOException | ApiException e) {
-                    w.readyOrEnded.completeExceptionally(e);
-                } finally {
-                    opened.countDown();
+        static ProgressWatch open(JvirtCli cli, String vm, String disk) throws IOException {
+            ProgressWatch w = new ProgressWatch(cli);
+            w.events = EventFollower.open(cli, Map.of("vm", vm), (type, e) -> {
+                if ("blockcopy".equals(type) && disk.equals(e.path("disk").asText())) {
+                    w.draw(e);
+                    String phase = e.path("phase").asText();
+                    if (phase.equals("ready") || phase.equals("pivoted") || phase.equals("finished")
+                            || phase.equals("aborted") || phase.equals("failed")) {
+                        w.readyOrEnded.complete(e);
+                    }
                 }
-            });
-            if (!opened.await(10, TimeUnit.SECONDS)) {
-                w.close();
-                throw new IOException("jvirtd's event stream did not open");
-            }
+                return true;
+            }, w.readyOrEnded::completeExceptionally);
             return w;
         }
 
@@ -255,7 +239,9 @@ final class BlockCopyCommands {
         @Override
         public void close() {
             finish();
-            events.close();
+            if (events != null) {
+                events.close();
+            }
         }
     }
 }

@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class OperationProgress implements AutoCloseable {
     private final JvirtCli cli;
-    private final ApiClient events;
+    private EventFollower events;
     private final Map<String, List<JsonNode>> early = new HashMap<>();
     private final CompletableFuture<JsonNode> ended = new CompletableFuture<>();
     private String id;
@@ -33,9 +32,8 @@ final class OperationProgress implements AutoCloseable {
     private boolean drawn;
     private volatile boolean stop;
 
-    private OperationProgress(JvirtCli cli, ApiClient events) {
+    private OperationProgress(JvirtCli cli) {
         this.cli = cli;
-        this.events = events;
     }
 
     /** A watcher, or null in {@code -o json} mode or when the event stream does not open. */
@@ -43,37 +41,16 @@ final class OperationProgress implements AutoCloseable {
         if (cli.json()) {
             return null;
         }
-        ApiClient client;
+        OperationProgress w = new OperationProgress(cli);
         try {
-            client = cli.extraClient();
-        } catch (RuntimeException e) {
-            return null;
-        }
-        OperationProgress w = new OperationProgress(cli, client);
-        CountDownLatch opened = new CountDownLatch(1);
-        Thread.ofVirtual().name("operation-progress").start(() -> {
-            try {
-                client.events("/v1/events", Map.of(), opened::countDown, (type, data) -> {
-                    if ("operation".equals(type)) {
-                        w.onEvent(Json.parse(data).path("operation"));
-                    }
-                    return !w.stop;
-                });
-            } catch (IOException | ApiException e) {
-                w.ended.complete(null);
-            } finally {
-                opened.countDown();
-            }
-        });
-        try {
-            if (!opened.await(10, TimeUnit.SECONDS) || w.ended.isDone()) {
-                w.close();
-                return null;
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            w.close();
-            return null;
+            w.events = EventFollower.open(cli, Map.of(), (type, e) -> {
+                if ("operation".equals(type)) {
+                    w.onEvent(e.path("operation"));
+                }
+                return true;
+            }, e -> w.ended.complete(null));
+        } catch (IOException | RuntimeException e) {
+            return null; // progress is decoration: the command runs without it
         }
         return w;
     }
@@ -159,6 +136,8 @@ final class OperationProgress implements AutoCloseable {
                 drawn = false;
             }
         }
-        events.close();
+        if (events != null) {
+            events.close();
+        }
     }
 }

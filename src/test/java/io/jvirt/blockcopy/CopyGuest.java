@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jvirt.testing.ConsoleReader;
+import io.jvirt.testing.GuestConsole;
 import io.jvirt.testing.TestGuest;
 import io.jvirt.testing.TestHttp;
 import java.io.IOException;
@@ -15,12 +16,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /** Test helpers: a tiny guest with one qcow2 disk, guest-side reads and writes of sector 0, host-side checks. */
 final class CopyGuest {
-    static final Duration T = Duration.ofSeconds(90);
-    private static final AtomicInteger MARK = new AtomicInteger();
+    static final Duration T = GuestConsole.TIMEOUT;
 
     private CopyGuest() {
     }
@@ -32,27 +31,19 @@ final class CopyGuest {
     }
 
     static ConsoleReader console(TestHttp api, String vm) throws IOException {
-        ConsoleReader c = new ConsoleReader(api, vm);
-        c.await(TestGuest.READY, 0, T);
-        return c;
+        return GuestConsole.ready(api, vm);
     }
 
     static void type(TestHttp api, String vm, String line) {
-        assertThat(api.postBytes("/v1/vms/" + vm + "/console", (line + "\n").getBytes()).status()).isEqualTo(204);
+        GuestConsole.type(api, vm, line);
     }
 
     static void write(TestHttp api, ConsoleReader console, String vm, String word) {
-        int m = MARK.incrementAndGet();
-        int at = console.length();
-        type(api, vm, "echo " + word + " | dd of=/dev/vda bs=512 count=1 conv=notrunc,fsync 2>/dev/null; echo W" + m + "=$((" + m + "+1000))");
-        console.await("W" + m + "=" + (m + 1000), at, T);
+        GuestConsole.writeAt(api, console, vm, "vda", 0, word);
     }
 
     static void expect(TestHttp api, ConsoleReader console, String vm, String five) {
-        int m = MARK.incrementAndGet();
-        int at = console.length();
-        type(api, vm, "echo R" + m + "=$(dd if=/dev/vda bs=512 count=1 iflag=direct 2>/dev/null | head -c 5)=$((" + m + "+1000))");
-        console.await("R" + m + "=" + five + "=" + (m + 1000), at, T);
+        GuestConsole.expectAt(api, console, vm, "vda", 0, five);
     }
 
     static JsonNode ok(TestHttp.Response r) {

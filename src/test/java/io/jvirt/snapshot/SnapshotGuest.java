@@ -5,16 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jvirt.testing.ConsoleReader;
+import io.jvirt.testing.GuestConsole;
 import io.jvirt.testing.TestGuest;
 import io.jvirt.testing.TestHttp;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /** Test helpers: a tiny guest with qcow2 disks, and writing/reading sector 0 of /dev/vdX through its console. */
 final class SnapshotGuest {
-    private static final AtomicInteger MARK = new AtomicInteger();
-    private static final Duration T = Duration.ofSeconds(90);
+    private static final Duration T = GuestConsole.TIMEOUT;
 
     private SnapshotGuest() {
     }
@@ -39,13 +38,11 @@ final class SnapshotGuest {
      * counts the VM's boots so far and is kept only to say at the call site which boot this is.
      */
     static ConsoleReader console(TestHttp api, String vm, int boot) throws java.io.IOException {
-        ConsoleReader c = new ConsoleReader(api, vm);
-        c.await(TestGuest.READY, 0, T);
-        return c;
+        return GuestConsole.ready(api, vm);
     }
 
     static void type(TestHttp api, String vm, String line) {
-        assertThat(api.postBytes("/v1/vms/" + vm + "/console", (line + "\n").getBytes()).status()).isEqualTo(204);
+        GuestConsole.type(api, vm, line);
     }
 
     /** Writes a word to sector 0 of the device with fsync and waits until the shell says it is done. */
@@ -55,11 +52,7 @@ final class SnapshotGuest {
 
     /** Writes a word to the given 512-byte sector of the device with fsync and waits until the shell says it is done. */
     static void writeAt(TestHttp api, ConsoleReader console, String vm, String dev, int sector, String word) {
-        int m = MARK.incrementAndGet();
-        int at = console.length();
-        type(api, vm, "echo " + word + " | dd of=/dev/" + dev + " bs=512 seek=" + sector + " count=1 conv=notrunc,fsync 2>/dev/null; echo W"
-                + m + "=$((" + m + "+1000))");
-        console.await("W" + m + "=" + (m + 1000), at, T);
+        GuestConsole.writeAt(api, console, vm, dev, sector, word);
     }
 
     /** Asserts the first five bytes of sector 0 of the device (read with O_DIRECT so no guest cache is involved). */
@@ -69,11 +62,7 @@ final class SnapshotGuest {
 
     /** Asserts the first five bytes of the given sector of the device (O_DIRECT read). */
     static void expectAt(TestHttp api, ConsoleReader console, String vm, String dev, int sector, String five) {
-        int m = MARK.incrementAndGet();
-        int at = console.length();
-        type(api, vm, "echo R" + m + "=$(dd if=/dev/" + dev + " bs=512 skip=" + sector + " count=1 iflag=direct 2>/dev/null | head -c 5)=$(("
-                + m + "+1000))");
-        console.await("R" + m + "=" + five + "=" + (m + 1000), at, T);
+        GuestConsole.expectAt(api, console, vm, dev, sector, five);
     }
 
     static JsonNode ok(TestHttp.Response r) {
