@@ -25,7 +25,8 @@ final class ApiErrors {
             case VM_EXISTS, INVALID_STATE, VM_BUSY, CANCELLED, SNAPSHOT_EXISTS -> 409;
             case INVALID_VOLUME -> 400;
             case POOL_NOT_FOUND, VOLUME_NOT_FOUND, NO_BLOCK_JOB -> 404;
-            case DESTINATION_EXISTS -> 409;
+            case DESTINATION_EXISTS, GUEST_HELD -> 409;
+            case DEFINITION_NOT_WRITTEN -> 500;
             case POOL_EXISTS, VOLUME_EXISTS, VOLUME_IN_USE -> 409;
             case TIMEOUT -> 504;
             case IMAGE_NOT_FOUND -> 404;

@@ -37,6 +37,11 @@ public final class ActiveCopy {
     final CompletableFuture<Instant> resumed = new CompletableFuture<>();
     /** A pivot or abort is in charge of the job: the copy's own thread must not end it. Guarded by this. */
     boolean controlling;
+    /**
+     * QEMU switched the disk to the destination but the definition does not name it yet: the guest is held
+     * paused, only finishing the pivot may end this copy. Guarded by this.
+     */
+    boolean awaitingDefinition;
 
     ActiveCopy(CopyRecord record, QmpClient qmp, long qemuPid) {
         this.record = record;

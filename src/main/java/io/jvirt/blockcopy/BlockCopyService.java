@@ -7,6 +7,7 @@ import io.jvirt.qmp.QmpClient;
 import io.jvirt.qmp.QmpException;
 import io.jvirt.storage.QemuImg;
 import io.jvirt.store.DocumentStore;
+import io.jvirt.vm.DiskImage;
 import io.jvirt.vm.ErrorCode;
 import io.jvirt.vm.JvirtException;
 import io.jvirt.vm.VmDefinition;
@@ -361,9 +362,14 @@ public final class BlockCopyService {
     /** Switches the guest to the destination once the copy is ready (waiting up to {@code timeout} for that). */
     public CopyRecord pivot(String vm, String disk, Duration timeout) {
         ActiveCopy c = require(vm, disk);
-        awaitReady(c, timeout);
+        if (!isAwaitingDefinition(c)) {
+            awaitReady(c, timeout);
+        }
         CopyRecord done = vms.runJob(vm, "blockcopy-pivot", SLOT_QUEUE, ctx -> {
             take(c, "pivot");
+            if (isAwaitingDefinition(c)) {
+                return retryAfterSwitch(ctx, c); // QEMU switched already: only the definition is left to write
+            }
             try {
                 boolean running = ctx.state() == VmState.RUNNING;
                 save(c, c.record.at(CopyRecord.Step.PIVOT_REQUESTED).resumingAfterPivot(running));
@@ -406,9 +412,18 @@ public final class BlockCopyService {
                     + "; the guest stays on " + top, null);
             throw new JvirtException(ErrorCode.QEMU_FAILED, c.ended.join().error(), Map.of("vm", r.vm(), "disk", r.disk()));
         }
-        save(c, r.at(CopyRecord.Step.PIVOT_DONE));
-        Fault.point("pivot-done", c.qemuPid);
-        ctx.updateDefinition(d -> withDisk(d, r.disk(), r.dest(), r.destFormat())); // durable before the guest runs
+        try {
+            save(c, r.at(CopyRecord.Step.PIVOT_DONE));
+            Fault.point("pivot-done", c.qemuPid);
+            // durable before the guest runs; only the disk's image changes, nothing else is validated again
+            ctx.switchDisks(Map.of(r.disk(), new DiskImage(r.dest(), r.destFormat())));
+        } catch (RuntimeException e) {
+            throw holdAfterSwitch(ctx, c, e);
+        }
+        synchronized (c) {
+            c.awaitingDefinition = false;
+        }
+        ctx.releaseHold();
         Long pause = null;
         if (resume) {
             c.qmp.execute("cont");
@@ -424,6 +439,54 @@ public final class BlockCopyService {
         BlockNodes.releaseTop(c.qmp, r.sourceNode());
         end(c, CopyRecord.Step.PIVOTED, r.dest(), null, pause);
         return c.ended.join();
+    }
+
+    /**
+     * QEMU runs the disk on the destination, the definition still names the source. The guest has been paused
+     * since before the switch and stays paused (resume and start refused) until the definition is written: a
+     * retry of the pivot, a resume or start of the VM, or a restarted daemon's recovery (the record says
+     * pivot-done or pivot-requested, both finished from QEMU's word) tries again. Never "stays on the source".
+     */
+    private JvirtException holdAfterSwitch(VmJobContext ctx, ActiveCopy c, RuntimeException cause) {
+        CopyRecord r = c.record;
+        String reason = "QEMU switched disk " + r.disk() + " of VM '" + r.vm() + "' to " + r.dest()
+                + ", but the VM's definition could not be written (" + cause.getMessage() + "); the guest is paused"
+                + " until it can be: `jvirt blockjob " + r.vm() + " " + r.disk() + " --pivot` or `jvirt resume "
+                + r.vm() + "` retries, as does a restart of jvirtd";
+        synchronized (c) {
+            c.awaitingDefinition = true;
+            c.controlling = true;
+            c.lastError = reason;
+        }
+        ctx.holdGuest(reason, retry -> retryAfterSwitch(retry, c));
+        publish(c, "pivot-pending", c.progress, reason);
+        return new JvirtException(ErrorCode.DEFINITION_NOT_WRITTEN, reason,
+                Map.of("vm", r.vm(), "disk", r.disk(), "active", r.dest(), "held", true), cause);
+    }
+
+    /** Finishes a pivot whose switch is done but not yet in the definition (see {@link #holdAfterSwitch}). */
+    private CopyRecord retryAfterSwitch(VmJobContext ctx, ActiveCopy c) {
+        if (c.ended.isDone()) {
+            return c.ended.join();
+        }
+        if (!c.qmp.isOpen()) {
+            // the guest was paused from before the switch until QEMU ended: the source holds every write it made
+            synchronized (c) {
+                c.awaitingDefinition = false;
+            }
+            ctx.releaseHold();
+            end(c, CopyRecord.Step.FAILED, c.record.source(), "QEMU ended after switching to " + c.record.dest()
+                    + " with the guest paused since before the switch; the VM keeps " + c.record.source()
+                    + ", which holds every write", null);
+            return c.ended.join();
+        }
+        return switchOver(ctx, c);
+    }
+
+    private static boolean isAwaitingDefinition(ActiveCopy c) {
+        synchronized (c) {
+            return c.awaitingDefinition;
+        }
     }
 
     /**
@@ -475,7 +538,7 @@ public final class BlockCopyService {
     /** A pivot or abort that failed without ending the copy hands it back to the copy's own thread. */
     private static void release(ActiveCopy c) {
         synchronized (c) {
-            if (!c.ended.isDone()) {
+            if (!c.ended.isDone() && !c.awaitingDefinition) {
                 c.controlling = false;
             }
         }
@@ -507,6 +570,14 @@ public final class BlockCopyService {
                 CopyRecord r = c.ended.join();
                 throw new JvirtException(ErrorCode.INVALID_STATE, "cannot " + what + ": the copy of disk " + r.disk()
                         + " already ended (" + r.step() + "): " + CopyView.describeEnd(r), Map.of("vm", r.vm(), "disk", r.disk()));
+            }
+            if (c.awaitingDefinition) {
+                if (what.equals("pivot")) {
+                    return;
+                }
+                throw new JvirtException(ErrorCode.GUEST_HELD, "cannot " + what + ": QEMU already runs disk "
+                        + c.record.disk() + " on " + c.record.dest() + "; only finishing the pivot (blockjob --pivot) ends this copy",
+                        Map.of("vm", c.record.vm(), "disk", c.record.disk(), "active", c.record.dest()));
             }
             if (c.controlling) {
                 throw new JvirtException(ErrorCode.VM_BUSY, "cannot " + what + ": the copy of disk " + c.record.disk()
@@ -732,6 +803,10 @@ public final class BlockCopyService {
             CopyRecord r = c.record.ended(step, activeImage, why, pause);
             try {
                 save(c, r);
+            } catch (RuntimeException e) {
+                // the definition already says where the guest runs; the copy's record is only its history
+                log.error("VM {}: cannot record the end of the copy of {}: {}", r.vm(), r.disk(), e.toString());
+                c.record = r;
             } finally {
                 active.remove(c.key(), c);
                 c.unlisten();
@@ -757,13 +832,6 @@ public final class BlockCopyService {
                 .filter(d -> d.name().equals(disk)).findFirst()
                 .orElseThrow(() -> new JvirtException(ErrorCode.DISK_NOT_FOUND, "VM '" + def.name() + "' has no disk '"
                         + disk + "'", Map.of("vm", def.name(), "disk", disk)));
-    }
-
-    private static VmDefinition withDisk(VmDefinition d, String disk, String path, String format) {
-        List<VmDefinition.Disk> disks = d.disks().stream().map(x -> x.name().equals(disk)
-                ? new VmDefinition.Disk(x.name(), path, format, x.bus(), x.readOnly()) : x).toList();
-        return new VmDefinition(d.name(), d.uuid(), d.memoryMiB(), d.vcpus(), d.machine(), d.accel(), d.emulator(),
-                d.boot(), disks, d.nics());
     }
 
     private static void deleteQuietly(Path p) {

@@ -337,7 +337,7 @@ public final class JvirtCli implements Callable<Integer> {
             case "no-block-job": case "image-not-found":
                 return EXIT_NOT_FOUND;
             case "vm-exists": case "invalid-state": case "vm-busy": case "volume-exists": case "volume-in-use":
-            case "pool-exists": case "destination-exists":
+            case "pool-exists": case "destination-exists": case "guest-held":
                 return EXIT_CONFLICT;
             case "timeout":
                 return EXIT_TIMEOUT;
@@ -346,7 +346,7 @@ public final class JvirtCli implements Callable<Integer> {
                 return EXIT_INVALID;
             case "qemu-failed":
                 return EXIT_QEMU;
-            case "not-found": case "method-not-allowed": case "internal": case "cancelled":
+            case "not-found": case "method-not-allowed": case "internal": case "cancelled": case "definition-not-written":
                 return EXIT_FAILURE;
             default:
                 // A code this client does not know: go by the HTTP status class.

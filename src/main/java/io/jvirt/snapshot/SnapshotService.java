@@ -9,6 +9,7 @@ import io.jvirt.qmp.QmpException;
 import io.jvirt.storage.QemuImg;
 import io.jvirt.storage.QemuImgException;
 import io.jvirt.store.DocumentStore;
+import io.jvirt.vm.DiskImage;
 import io.jvirt.vm.ErrorCode;
 import io.jvirt.vm.JvirtException;
 import io.jvirt.vm.PendingJob;
@@ -229,10 +230,15 @@ public final class SnapshotService {
                 case "create-memory" -> createMemory(ctx, snap);
                 case "create-external-memory" -> createExternalMemory(ctx, snap, changes);
                 case "create-internal" -> plan.running() ? createInternalLive(ctx, snap) : createInternalOffline(snap);
-                default -> createExternal(ctx, snap, changes, plan.running());
+                default -> createExternal(ctx, snap, snap, changes, plan.running(), quiesce::thaw);
             };
         } catch (RuntimeException e) {
             quiesce.thaw();
+            if (ctx.isHeld() || isDefinitionNotWritten(e)) {
+                // QEMU switched, the definition could not follow: the guest is held and the hold's retry (resume,
+                // start, or recovery after a restart) finishes the snapshot; or nothing had switched and nothing stays
+                throw withQuiesce(e, quiesce);
+            }
             // An external snapshot can fail after QEMU switched (e.g. the definition update): ask QEMU, as a
             // restarted daemon would, and keep whichever chain it really runs on.
             if (op.equals("create-external") && recoverExternalCreate(ctx, new SnapshotIntent(op, snap, plan.running(), changes))) {
@@ -326,10 +332,11 @@ public final class SnapshotService {
                 qmp.execute("stop");
             }
             try {
-                createExternal(ctx, snap, changes, true);
+                // if the definition cannot follow the switch, the snapshot is kept disk-only by the hold's retry
+                createExternal(ctx, snap, diskOnly(snap), changes, true, () -> { });
                 saveMemory(ctx, qmp, Path.of(snap.memoryFile()));
             } finally {
-                if (wasRunning) {
+                if (wasRunning && !ctx.isHeld()) {
                     qmp.execute("cont"); // after a completed migration this also takes the images back (reactivates them)
                 }
             }
@@ -380,7 +387,21 @@ public final class SnapshotService {
         throw e;
     }
 
-    private Snapshot createExternal(VmJobContext ctx, Snapshot snap, List<SnapshotIntent.DiskChange> changes, boolean running) {
+    private static Snapshot diskOnly(Snapshot s) {
+        return new Snapshot(s.name(), s.parent(), s.createdAt(), s.kind(), false, s.vmState(), s.disks(), null, null);
+    }
+
+    private static boolean isDefinitionNotWritten(RuntimeException e) {
+        return e instanceof JvirtException j && j.code() == ErrorCode.DEFINITION_NOT_WRITTEN;
+    }
+
+    /**
+     * {@code onRetry} is what is recorded if the definition cannot follow QEMU's switch at once and a later retry
+     * finishes the snapshot; {@code beforeHold} runs before the guest is paused for that (a thaw: a paused guest
+     * cannot thaw its filesystems).
+     */
+    private Snapshot createExternal(VmJobContext ctx, Snapshot snap, Snapshot onRetry, List<SnapshotIntent.DiskChange> changes,
+                                    boolean running, Runnable beforeHold) {
         List<Path> created = new ArrayList<>();
         try {
             for (SnapshotIntent.DiskChange c : changes) {
@@ -405,9 +426,77 @@ public final class SnapshotService {
         }
         ctx.recordStep("create-external:switched");
         Fault.point("after-switch");
-        adoptOverlays(ctx, changes);
+        if (!running) {
+            try {
+                ctx.switchDisks(images(changes, true));
+            } catch (RuntimeException e) {
+                // no QEMU runs on the overlays: nothing was written to them, so the snapshot is simply not taken
+                deleteAll(created);
+                forgetIntent(ctx.vmName());
+                throw new JvirtException(ErrorCode.DEFINITION_NOT_WRITTEN, "snapshot '" + snap.name()
+                        + "' not taken: " + e.getMessage() + "; nothing changed", Map.of("snapshot", snap.name()), e);
+            }
+        } else {
+            switchedTo(ctx, "snapshot '" + snap.name() + "'", "create-external", images(changes, true), beforeHold,
+                    retry -> recordCreated(retry.vmName(), onRetry));
+        }
         Fault.point("after-definition");
         return snap;
+    }
+
+    private void recordCreated(String vm, Snapshot snap) {
+        store.put(vm, TREE, tree(vm).with(snap));
+        store.remove(vm, INTENT);
+    }
+
+    private void forgetIntent(String vm) {
+        try {
+            store.remove(vm, INTENT);
+        } catch (RuntimeException e) {
+            log.warn("VM {}: cannot remove the snapshot intent: {}", vm, e.toString());
+        }
+    }
+
+    /**
+     * QEMU now runs these disks on {@code images}: the definition names them durably before the guest may go on.
+     * If that write fails, the guest is held paused (resume and start refused) until a retry writes it and then
+     * {@code finish}es the job's own records: a resume or start of the VM retries, as does a restarted daemon
+     * (the job's step record is kept, ending in ":held").
+     */
+    private void switchedTo(VmJobContext ctx, String what, String op, Map<String, DiskImage> images, Runnable beforeHold,
+                            java.util.function.Consumer<VmJobContext> finish) {
+        try {
+            ctx.switchDisks(images);
+        } catch (RuntimeException e) {
+            String reason = what + ": QEMU runs VM '" + ctx.vmName() + "' on " + describe(images)
+                    + ", but the VM's definition could not be written (" + e.getMessage() + "); the guest is paused"
+                    + " until it can be: `jvirt resume " + ctx.vmName() + "` retries, as does a restart of jvirtd";
+            beforeHold.run();
+            try {
+                ctx.recordStep(op + ":held");
+            } catch (RuntimeException ignored) {
+                // the same disk may refuse this too; the intent document is what recovery goes by
+            }
+            ctx.holdGuest(reason, retry -> {
+                retry.switchDisks(images);
+                finish.accept(retry);
+            });
+            throw new JvirtException(ErrorCode.DEFINITION_NOT_WRITTEN, reason, Map.of("vm", ctx.vmName(), "held", true), e);
+        }
+    }
+
+    private static String describe(Map<String, DiskImage> images) {
+        List<String> parts = new ArrayList<>();
+        images.forEach((disk, to) -> parts.add("disk " + disk + " on " + to.path()));
+        return String.join(", ", parts);
+    }
+
+    private static Map<String, DiskImage> images(List<SnapshotIntent.DiskChange> changes, boolean toNew) {
+        Map<String, DiskImage> to = new LinkedHashMap<>();
+        for (SnapshotIntent.DiskChange c : changes) {
+            to.put(c.disk(), toNew ? new DiskImage(c.newPath(), "qcow2") : new DiskImage(c.oldPath(), c.oldFormat()));
+        }
+        return to;
     }
 
     /** blockdev-add each overlay (without backing), then one transaction of blockdev-snapshot: all disks or none. */
@@ -442,30 +531,6 @@ public final class SnapshotService {
             throw e instanceof JvirtException ? e : new JvirtException(ErrorCode.QEMU_FAILED,
                     "external snapshot '" + name + "' failed: " + e.getMessage(), Map.of("snapshot", name), e);
         }
-    }
-
-    private void adoptOverlays(VmJobContext ctx, List<SnapshotIntent.DiskChange> changes) {
-        ctx.updateDefinition(d -> withDisks(d, changes, true));
-    }
-
-    /** The definition with each changed disk now on its new qcow2 top. */
-    private static VmDefinition withDisks(VmDefinition d, List<SnapshotIntent.DiskChange> changes, boolean toNew) {
-        Map<String, String[]> to = new LinkedHashMap<>();
-        for (SnapshotIntent.DiskChange c : changes) {
-            to.put(c.disk(), toNew ? new String[] {c.newPath(), "qcow2"} : new String[] {c.oldPath(), c.oldFormat()});
-        }
-        return retarget(d, to);
-    }
-
-    /** The definition with the named disks on other images: disk name -> {path, format}. */
-    private static VmDefinition retarget(VmDefinition d, Map<String, String[]> to) {
-        List<VmDefinition.Disk> disks = new ArrayList<>();
-        for (VmDefinition.Disk x : d.disks()) {
-            String[] t = to.get(x.name());
-            disks.add(t == null ? x : new VmDefinition.Disk(x.name(), t[0], t[1], x.bus(), x.readOnly()));
-        }
-        return new VmDefinition(d.name(), d.uuid(), d.memoryMiB(), d.vcpus(), d.machine(), d.accel(), d.emulator(),
-                d.boot(), disks, d.nics());
     }
 
     private static void transaction(QmpClient qmp, ArrayNode actions, String name) {
@@ -621,7 +686,15 @@ public final class SnapshotService {
             }
             qemuImg.create(top, "qcow2", null, Path.of(d.image()), d.format());
         }
-        ctx.updateDefinition(d -> withDisks(d, changes, true));
+        try {
+            ctx.switchDisks(images(changes, true)); // QEMU is stopped: nothing runs on the new tops yet
+        } catch (RuntimeException e) {
+            deleteAll(changes.stream().map(c -> Path.of(c.newPath())).toList());
+            forgetIntent(ctx.vmName());
+            throw new JvirtException(ErrorCode.DEFINITION_NOT_WRITTEN, "revert to '" + s.name() + "' not applied: "
+                    + e.getMessage() + "; VM '" + ctx.vmName() + "' is shut off on its current disks",
+                    Map.of("snapshot", s.name()), e);
+        }
     }
 
     /**
@@ -804,19 +877,29 @@ public final class SnapshotService {
         }
         Fault.point("after-merge");
         ctx.recordStep("delete-external:merged");
-        Map<String, String[]> to = new LinkedHashMap<>();
-        SnapshotTree tree = tree(vm);
+        Map<String, DiskImage> to = new LinkedHashMap<>();
         for (SnapshotIntent.DiskChange c : changes) {
-            if (c.oldPath() != null) {
-                String format = diskOf(s, c.disk()).format();
-                if (abs(disk(ctx, c.disk()).path()).equals(abs(c.oldPath()))) {
-                    to.put(c.disk(), new String[] {c.newPath(), format});
-                }
-                tree = tree.withImageMoved(c.disk(), c.oldPath(), c.newPath(), format);
+            if (c.oldPath() != null && abs(disk(ctx, c.disk()).path()).equals(abs(c.oldPath()))) {
+                to.put(c.disk(), new DiskImage(c.newPath(), diskOf(s, c.disk()).format()));
             }
         }
         if (!to.isEmpty()) {
-            ctx.updateDefinition(d -> retarget(d, to));
+            switchedTo(ctx, "deleting snapshot '" + s.name() + "'", "delete-external", to, () -> { }, retry -> {
+                finishExternalDelete(retry, s, changes);
+                store.remove(retry.vmName(), INTENT);
+            });
+        }
+        finishExternalDelete(ctx, s, changes);
+    }
+
+    /** After the merge and the definition: the tree names the frozen images, then the merged files go. */
+    private void finishExternalDelete(VmJobContext ctx, Snapshot s, List<SnapshotIntent.DiskChange> changes) {
+        String vm = ctx.vmName();
+        SnapshotTree tree = tree(vm);
+        for (SnapshotIntent.DiskChange c : changes) {
+            if (c.oldPath() != null) {
+                tree = tree.withImageMoved(c.disk(), c.oldPath(), c.newPath(), diskOf(s, c.disk()).format());
+            }
         }
         if (tree.find(s.name()).isPresent()) {
             tree = tree.without(s.name());
@@ -931,6 +1014,18 @@ public final class SnapshotService {
             default -> log.warn("VM {}: unknown snapshot intent {}", vm, in.op());
         }
         store.remove(vm, INTENT);
+        if (interrupted.intent() != null && interrupted.intent().endsWith(":held")) {
+            resumeHeldGuest(ctx); // the previous daemon paused it only because the definition could not follow
+        }
+    }
+
+    private static void resumeHeldGuest(VmJobContext ctx) {
+        ctx.qemu().ifPresent(q -> {
+            if (!q.qmp().execute("query-status").path("running").asBoolean()) {
+                q.qmp().execute("cont");
+                log.info("VM {}: the held guest runs again: its definition names its disks now", ctx.vmName());
+            }
+        });
     }
 
     private boolean hasVmState(Snapshot s) {
@@ -972,7 +1067,8 @@ public final class SnapshotService {
         }
         if (adopt) {
             if (!changes.stream().allMatch(c -> disk(ctx, c.disk()).path().equals(c.newPath()))) {
-                ctx.updateDefinition(d -> withDisks(d, changes, true));
+                switchedTo(ctx, "snapshot '" + in.snapshot().name() + "'", "create-external", images(changes, true),
+                        () -> { }, retry -> recordCreated(retry.vmName(), in.snapshot()));
             }
             store.put(vm, TREE, tree(vm).with(in.snapshot()));
             log.info("VM {}: external snapshot '{}' completed on recovery", vm, in.snapshot().name());

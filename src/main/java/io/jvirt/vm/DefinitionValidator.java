@@ -155,6 +155,13 @@ public final class DefinitionValidator {
     }
 
     /** Re-checks, just before a start, that the files a stored definition names still exist. */
+    /** A disk switch may only name a format QEMU is given for disks. */
+    static void checkDiskFormat(String format) {
+        if (!FORMATS.contains(format)) {
+            throw new JvirtException(ErrorCode.INTERNAL, "a disk switch to format '" + printable(format) + "'");
+        }
+    }
+
     public static void checkFilesStillExist(VmDefinition d) {
         if (d.boot() != null) {
             if (d.boot().kernel() != null) {

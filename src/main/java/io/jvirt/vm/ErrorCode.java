@@ -33,6 +33,10 @@ public enum ErrorCode {
     INVALID_VOLUME("invalid-volume"),
     NO_BLOCK_JOB("no-block-job"),
     DESTINATION_EXISTS("destination-exists"),
+    /** The guest is held paused: QEMU switched a disk and the definition could not name it yet. */
+    GUEST_HELD("guest-held"),
+    /** QEMU switched a disk but the durable definition write failed (the guest is held paused). */
+    DEFINITION_NOT_WRITTEN("definition-not-written"),
     INTERNAL("internal");
 
     private final String code;

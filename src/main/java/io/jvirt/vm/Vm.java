@@ -20,6 +20,8 @@ public final class Vm {
     private volatile QemuInstance instance;
     /** Why the guest is going down, from QEMU's SHUTDOWN event; decides between shutoff and crashed at exit. */
     private volatile String shutdownReason;
+    /** Set while the guest must not run (a disk switch not yet in the definition); see {@link GuestHold}. */
+    private volatile GuestHold hold;
 
     /** Where state changes go: the durable store and the event stream. */
     interface VmStateSink {
@@ -66,6 +68,14 @@ public final class Vm {
 
     void shutdownReason(String reason) {
         this.shutdownReason = reason;
+    }
+
+    GuestHold hold() {
+        return hold;
+    }
+
+    void hold(GuestHold h) {
+        this.hold = h;
     }
 
     void attach(QemuInstance instance) {
@@ -121,7 +131,9 @@ public final class Vm {
         VmView.JobView job = jobs.current().map(j -> new VmView.JobView(j.name(), j.operationId(), j.since())).orElse(null);
         VmView.RuntimeView runtime = q == null ? null
                 : new VmView.RuntimeView(q.pid(), r.accel(), q.paths().qmpSocket().toString(), q.startedAt());
+        GuestHold h = hold;
         return new VmView(name, definition.uuid(), r.state(), r.reason(), r.since(),
-                withDefinition ? definition : null, job, runtime);
+                withDefinition ? definition : null, job, runtime,
+                h == null ? null : new VmView.HoldView(h.reason(), h.since()));
     }
 }

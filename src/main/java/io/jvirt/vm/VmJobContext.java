@@ -68,6 +68,31 @@ public final class VmJobContext {
         return manager.replaceDefinition(vm, change);
     }
 
+    /**
+     * QEMU now runs these disks on these images: the definition names them durably, nothing else re-validated.
+     * Throws {@link ErrorCode#DEFINITION_NOT_WRITTEN} when the write fails; then call {@link #holdGuest}.
+     */
+    public VmDefinition switchDisks(Map<String, DiskImage> images) {
+        return manager.switchDisks(vm, images);
+    }
+
+    /**
+     * The guest must not run until {@code retry} has written what QEMU switched to: pauses it and refuses resume
+     * and start until a retry (run by them, or by the capability) succeeds. See {@link GuestHold}.
+     */
+    public void holdGuest(String reason, java.util.function.Consumer<VmJobContext> retry) {
+        manager.hold(vm, reason, retry);
+    }
+
+    /** The switch is in the definition now: the guest may run again (the caller resumes it if it should). */
+    public void releaseHold() {
+        manager.releaseHold(vm);
+    }
+
+    public boolean isHeld() {
+        return vm.hold() != null;
+    }
+
     /** Ends the VM's QEMU (if running) while this job holds the slot; the VM is shut off afterwards. */
     public void stopQemu() {
         manager.stopForJob(vm);

@@ -165,6 +165,7 @@ public final class VmManager {
         Vm vm = find(name);
         Job job = vm.jobs().acquire("start", operationId, queue);
         try {
+            retryHold(vm, job, "start");
             if (vm.state() != VmState.SHUTOFF && vm.state() != VmState.CRASHED || vm.instance() != null) {
                 throw invalidState(vm, "start", vm.state() == VmState.CRASHED ? "destroy it first" : "it is already running");
             }
@@ -383,6 +384,9 @@ public final class VmManager {
     public VmView resume(String name, Duration queue) {
         Vm vm = find(name);
         try (Job job = vm.jobs().acquire("resume", null, queue)) {
+            if (retryHold(vm, job, "resume") && vm.state() == VmState.RUNNING) {
+                return vm.view(true); // finishing the held switch let the guest run on (a pivot resumes it)
+            }
             if (vm.state() != VmState.PAUSED || vm.instance() == null) {
                 throw invalidState(vm, "resume", "it is not paused");
             }
@@ -466,6 +470,90 @@ public final class VmManager {
     /** Definitions of every VM (for checks such as "which VM uses this volume"). */
     public List<VmDefinition> definitions() {
         return vms.values().stream().map(Vm::definition).toList();
+    }
+
+    /**
+     * QEMU already runs these disks on these images (a pivot, an external snapshot, a merge): the definition is
+     * made to say so durably, changing each disk's path and format only. Nothing else of the definition is
+     * validated again: a kernel file removed since the VM started must not stop the record of where the guest's
+     * writes now go. Any failure of the write is a {@link ErrorCode#DEFINITION_NOT_WRITTEN}, memory unchanged.
+     */
+    VmDefinition switchDisks(Vm vm, Map<String, DiskImage> images) {
+        VmDefinition before = vm.definition();
+        List<VmDefinition.Disk> disks = new java.util.ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (VmDefinition.Disk d : before.disks()) {
+            DiskImage to = images.get(d.name());
+            if (to != null) {
+                seen.add(d.name());
+                DefinitionValidator.checkDiskFormat(to.format());
+            }
+            disks.add(to == null ? d : new VmDefinition.Disk(d.name(), to.path(), to.format(), d.bus(), d.readOnly()));
+        }
+        if (!seen.equals(images.keySet())) {
+            throw new JvirtException(ErrorCode.INTERNAL, "VM '" + vm.name() + "' has no disk among " + images.keySet());
+        }
+        VmDefinition changed = new VmDefinition(before.name(), before.uuid(), before.memoryMiB(), before.vcpus(),
+                before.machine(), before.accel(), before.emulator(), before.boot(), List.copyOf(disks), before.nics());
+        try {
+            DefinitionWriteFault.check();
+            store.put(vm.name(), DEFINITION, changed); // durable before anyone sees it
+        } catch (RuntimeException e) {
+            throw new JvirtException(ErrorCode.DEFINITION_NOT_WRITTEN, "the definition of VM '" + vm.name()
+                    + "' could not be written: " + e.getMessage(), Map.of("vm", vm.name()), e);
+        }
+        vm.redefine(changed);
+        return changed;
+    }
+
+    /**
+     * Holds the guest paused (see {@link GuestHold}): pauses it if it runs, and from now on resume and start
+     * first run {@code retry} and are refused while it fails. The job's step record is kept so that a restarted
+     * daemon hands the job to its capability's recovery.
+     */
+    void hold(Vm vm, String reason, java.util.function.Consumer<VmJobContext> retry) {
+        vm.hold(new GuestHold(reason, Instant.now(), retry));
+        log.error("VM {}: guest held paused: {}", vm.name(), reason);
+        QemuInstance q = vm.instance();
+        if (q != null && q.isAlive()) {
+            try {
+                q.qmp().execute("stop");
+            } catch (QmpException e) {
+                log.warn("VM {}: cannot pause the held guest: {}", vm.name(), e.getMessage());
+            }
+        }
+        try {
+            if (vm.state() == VmState.RUNNING || vm.state() == VmState.PAUSED) {
+                vm.transition(VmState.PAUSED, "held");
+            }
+        } catch (RuntimeException e) {
+            log.warn("VM {}: cannot record the held state: {}", vm.name(), e.toString());
+        }
+    }
+
+    void releaseHold(Vm vm) {
+        if (vm.hold() != null) {
+            vm.hold(null);
+            log.info("VM {}: guest no longer held", vm.name());
+        }
+    }
+
+    /** A held guest: finish its switch now (within this job) or refuse. True if there was a hold, now gone. */
+    private boolean retryHold(Vm vm, Job job, String action) {
+        GuestHold h = vm.hold();
+        if (h == null) {
+            return false;
+        }
+        try {
+            h.retry().accept(new VmJobContext(this, vm, job));
+        } catch (RuntimeException e) {
+            throw new JvirtException(ErrorCode.GUEST_HELD, "cannot " + action + " VM '" + vm.name() + "': " + h.reason()
+                    + " (retried just now: " + e.getMessage() + ")",
+                    Map.of("vm", vm.name(), "heldSince", h.since().toString()), e);
+        }
+        releaseHold(vm);
+        clearJob(vm);
+        return true;
     }
 
     VmDefinition replaceDefinition(Vm vm, java.util.function.UnaryOperator<VmDefinition> change) {
@@ -663,6 +751,9 @@ public final class VmManager {
     }
 
     private static void clearJob(Vm vm) {
+        if (vm.hold() != null) {
+            return; // the held job's step record is what brings the hold back after a restart
+        }
         vm.update(r -> r.job() == null ? r : new VmRecord(r.state(), r.reason(), r.since(), r.pid(), r.startedAt(), r.accel(), null));
     }
 

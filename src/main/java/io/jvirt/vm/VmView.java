@@ -13,7 +13,8 @@ public record VmView(
         Instant stateSince,
         @JsonInclude(JsonInclude.Include.NON_NULL) VmDefinition definition,
         JobView job,
-        RuntimeView runtime) {
+        RuntimeView runtime,
+        @JsonInclude(JsonInclude.Include.NON_NULL) HoldView hold) {
 
     public record JobView(String name, String operation, Instant since) {
     }
@@ -21,7 +22,11 @@ public record VmView(
     public record RuntimeView(long pid, String accel, String qmpSocket, Instant startedAt) {
     }
 
+    /** Why the guest is held paused (resume and start refused until the definition names its disks). */
+    public record HoldView(String reason, Instant since) {
+    }
+
     public VmView withoutDefinition() {
-        return new VmView(name, uuid, state, reason, stateSince, null, job, runtime);
+        return new VmView(name, uuid, state, reason, stateSince, null, job, runtime, hold);
     }
 }
