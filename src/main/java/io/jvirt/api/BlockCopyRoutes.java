@@ -5,7 +5,7 @@ import io.jvirt.blockcopy.BlockCopyService;
 import io.jvirt.blockcopy.CopyEvent;
 import io.jvirt.blockcopy.CopyRequest;
 import io.jvirt.blockcopy.CopyView;
-import io.jvirt.vm.ErrorCode;
+import io.jvirt.error.ErrorCode;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;

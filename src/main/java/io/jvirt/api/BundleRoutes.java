@@ -1,8 +1,8 @@
 package io.jvirt.api;
 
 import io.jvirt.images.Bundles;
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import io.jvirt.vm.PendingJob;
 import io.jvirt.vm.VmManager;
 import io.jvirt.vm.VmState;

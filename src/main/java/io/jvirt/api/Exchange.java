@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -139,7 +139,7 @@ final class Exchange {
     }
 
     void error(JvirtException e) throws IOException {
-        json(ApiErrors.status(e.code()), new ApiErrors.Envelope(ApiErrors.body(e)));
+        json(e.code().httpStatus(), new ApiErrors.Envelope(ApiErrors.body(e)));
     }
 
     void noContent() {

@@ -1,7 +1,7 @@
 package io.jvirt.api;
 
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
@@ -116,12 +116,7 @@ final class Operations {
             return;
         }
         ApiErrors.ErrorBody e = done.getError();
-        io.jvirt.vm.ErrorCode code = io.jvirt.vm.ErrorCode.INTERNAL;
-        for (io.jvirt.vm.ErrorCode c : io.jvirt.vm.ErrorCode.values()) {
-            if (c.code().equals(e.code())) {
-                code = c;
-            }
-        }
-        ex.json(ApiErrors.status(code), new ApiErrors.Envelope(e));
+        io.jvirt.error.ErrorCode code = io.jvirt.error.ErrorCode.fromWire(e.code());
+        ex.json(code == null ? 500 : code.httpStatus(), new ApiErrors.Envelope(e));
     }
 }

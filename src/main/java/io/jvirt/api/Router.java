@@ -1,8 +1,8 @@
 package io.jvirt.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

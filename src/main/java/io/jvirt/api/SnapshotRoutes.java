@@ -3,7 +3,7 @@ package io.jvirt.api;
 import io.jvirt.snapshot.Snapshot;
 import io.jvirt.snapshot.SnapshotRequest;
 import io.jvirt.snapshot.SnapshotService;
-import io.jvirt.vm.ErrorCode;
+import io.jvirt.error.ErrorCode;
 import io.jvirt.vm.PendingJob;
 import java.time.Duration;
 import java.util.LinkedHashMap;

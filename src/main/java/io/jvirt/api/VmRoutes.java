@@ -1,7 +1,7 @@
 package io.jvirt.api;
 
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import io.jvirt.vm.PendingJob;
 import io.jvirt.vm.VmView;
 import io.jvirt.vm.VmDefinition;

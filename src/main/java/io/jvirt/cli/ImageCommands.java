@@ -439,8 +439,8 @@ public final class ImageCommands implements Callable<Integer> {
             try {
                 index = new io.jvirt.images.RepositoryPublisher(new io.jvirt.storage.QemuImg())
                         .publish(dir, gnupgHome, key, passphraseFile);
-            } catch (io.jvirt.vm.JvirtException e) {
-                throw new JvirtCli.CliException(e.code() == io.jvirt.vm.ErrorCode.INVALID_ARGUMENT
+            } catch (io.jvirt.error.JvirtException e) {
+                throw new JvirtCli.CliException(e.code() == io.jvirt.error.ErrorCode.INVALID_ARGUMENT
                         ? JvirtCli.EXIT_INVALID : JvirtCli.EXIT_FAILURE, e.getMessage());
             } catch (java.io.IOException e) {
                 throw new JvirtCli.CliException(JvirtCli.EXIT_FAILURE, "publishing " + dir + ": " + e.getMessage());

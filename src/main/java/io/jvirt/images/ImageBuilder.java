@@ -2,8 +2,8 @@ package io.jvirt.images;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jvirt.storage.QemuImg;
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

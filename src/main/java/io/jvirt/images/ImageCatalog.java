@@ -68,7 +68,7 @@ public final class ImageCatalog {
             byte[] sig;
             try {
                 sig = transport.fetchSmall(source.name(), URI.create(source.uri() + ".sig"));
-            } catch (io.jvirt.vm.JvirtException e) {
+            } catch (io.jvirt.error.JvirtException e) {
                 throw ImageException.badSignature(source.name(), "the index has no detached signature "
                         + source.uri() + ".sig (unsigned indexes are refused)");
             }
@@ -98,7 +98,7 @@ public final class ImageCatalog {
             }
         }
         if (onlySource != null && sources.stream().noneMatch(s -> s.name().equals(onlySource))) {
-            throw new io.jvirt.vm.JvirtException(io.jvirt.vm.ErrorCode.NOT_FOUND, "no image source '" + onlySource + "'",
+            throw new io.jvirt.error.JvirtException(io.jvirt.error.ErrorCode.NOT_FOUND, "no image source '" + onlySource + "'",
                     Map.of("source", onlySource));
         }
         return all;

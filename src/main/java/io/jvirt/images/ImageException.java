@@ -1,7 +1,7 @@
 package io.jvirt.images;
 
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import java.util.Map;
 
 /** Failures of the image layer; each maps to one stable API error code. */

@@ -113,7 +113,7 @@ record BlockTops(Map<String, Top> byDisk) {
                 candidates = List.of(top);
             }
             if (candidates.size() != 1) {
-                throw new io.jvirt.vm.JvirtException(io.jvirt.vm.ErrorCode.QEMU_FAILED, "cannot tell which node of QEMU holds "
+                throw new io.jvirt.error.JvirtException(io.jvirt.error.ErrorCode.QEMU_FAILED, "cannot tell which node of QEMU holds "
                         + file + " of disk '" + disk + "' (" + candidates.size() + " candidates)", Map.of("disk", disk, "file", file));
             }
             chain.add(new Layer(candidates.get(0), file));

@@ -18,7 +18,7 @@ final class Fault {
             Runtime.getRuntime().halt(137);
         }
         if (want != null && want.equals("snapshot:fail-" + step)) {
-            throw new io.jvirt.vm.JvirtException(io.jvirt.vm.ErrorCode.INTERNAL, "injected failure at snapshot:" + step);
+            throw new io.jvirt.error.JvirtException(io.jvirt.error.ErrorCode.INTERNAL, "injected failure at snapshot:" + step);
         }
     }
 }

@@ -2,8 +2,8 @@ package io.jvirt.snapshot;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jvirt.qmp.QmpClient;
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;

@@ -40,7 +40,7 @@ final class Quiesce {
             q.frozen = agent.execute("guest-fsfreeze-freeze").asInt(0);
         } catch (Exception e) {
             q.thaw(); // a freeze that timed out may still have happened in the guest
-            throw new io.jvirt.vm.JvirtException(io.jvirt.vm.ErrorCode.QEMU_FAILED,
+            throw new io.jvirt.error.JvirtException(io.jvirt.error.ErrorCode.QEMU_FAILED,
                     "cannot quiesce the guest (is the guest agent running?): " + e.getMessage(),
                     Map.of("quiesce", q.report()));
         }

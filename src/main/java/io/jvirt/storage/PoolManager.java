@@ -2,8 +2,8 @@ package io.jvirt.storage;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jvirt.store.AtomicFiles;
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;

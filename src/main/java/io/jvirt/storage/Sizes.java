@@ -1,7 +1,7 @@
 package io.jvirt.storage;
 
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;

@@ -1,8 +1,8 @@
 package io.jvirt.storage;
 
 import io.jvirt.vm.DefinitionValidator;
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import java.nio.file.Path;
 import java.util.Map;
 

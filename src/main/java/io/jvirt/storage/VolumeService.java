@@ -1,8 +1,8 @@
 package io.jvirt.storage;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import io.jvirt.vm.VmDefinition;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,5 +1,7 @@
 package io.jvirt.vm;
 
+import io.jvirt.error.JvirtException;
+import io.jvirt.error.ErrorCode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;

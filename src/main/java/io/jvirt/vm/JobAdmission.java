@@ -1,7 +1,7 @@
 package io.jvirt.vm;
 
 /**
- * Asked before a job of another capability takes a VM's slot: throws (typically {@link ErrorCode#VM_BUSY}) to
+ * Asked before a job of another capability takes a VM's slot: throws (typically {@link io.jvirt.error.ErrorCode#VM_BUSY}) to
  * refuse it. Lifecycle actions (start, shutdown, destroy, suspend, resume) are never asked.
  */
 @FunctionalInterface

@@ -1,5 +1,7 @@
 package io.jvirt.vm;
 
+import io.jvirt.error.JvirtException;
+import io.jvirt.error.ErrorCode;
 import io.jvirt.qemu.QemuInstance;
 import io.jvirt.qmp.QmpClient;
 import java.time.Instant;

@@ -1,5 +1,7 @@
 package io.jvirt.vm;
 
+import io.jvirt.error.JvirtException;
+import io.jvirt.error.ErrorCode;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.jvirt.qemu.Accelerator;
 import io.jvirt.qemu.QemuExit;

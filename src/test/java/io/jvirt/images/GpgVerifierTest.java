@@ -3,8 +3,8 @@ package io.jvirt.images;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.jvirt.vm.ErrorCode;
-import io.jvirt.vm.JvirtException;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

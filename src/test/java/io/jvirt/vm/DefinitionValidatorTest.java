@@ -1,5 +1,7 @@
 package io.jvirt.vm;
 
+import io.jvirt.error.JvirtException;
+import io.jvirt.error.ErrorCode;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

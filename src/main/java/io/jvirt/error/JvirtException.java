@@ -1,4 +1,4 @@
-package io.jvirt.vm;
+package io.jvirt.error;
 
 import java.util.Map;
 

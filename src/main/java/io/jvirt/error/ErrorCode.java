@@ -1,0 +1,86 @@
+package io.jvirt.error;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Stable error codes of the jvirt API (docs/api.md lists them). Each knows its wire name, its HTTP status and its
+ * {@link Kind}, which is what a client maps to an exit code; every layer may import this package.
+ */
+public enum ErrorCode {
+    INVALID_ARGUMENT("invalid-argument", 400, Kind.INVALID),
+    INVALID_DEFINITION("invalid-definition", 400, Kind.INVALID),
+    INVALID_NAME("invalid-name", 400, Kind.INVALID),
+    VM_NOT_FOUND("vm-not-found", 404, Kind.NOT_FOUND),
+    OPERATION_NOT_FOUND("operation-not-found", 404, Kind.NOT_FOUND),
+    NOT_FOUND("not-found", 404, Kind.FAILURE),
+    VM_EXISTS("vm-exists", 409, Kind.CONFLICT),
+    INVALID_STATE("invalid-state", 409, Kind.CONFLICT),
+    VM_BUSY("vm-busy", 409, Kind.CONFLICT),
+    DISK_NOT_FOUND("disk-not-found", 400, Kind.INVALID),
+    SNAPSHOT_NOT_FOUND("snapshot-not-found", 404, Kind.NOT_FOUND),
+    SNAPSHOT_EXISTS("snapshot-exists", 409, Kind.CONFLICT),
+    QEMU_FAILED("qemu-failed", 500, Kind.QEMU),
+    TIMEOUT("timeout", 504, Kind.TIMEOUT),
+    CANCELLED("cancelled", 409, Kind.FAILURE),
+    METHOD_NOT_ALLOWED("method-not-allowed", 405, Kind.FAILURE),
+    IMAGE_NOT_FOUND("image-not-found", 404, Kind.NOT_FOUND),
+    BAD_SIGNATURE("bad-signature", 502, Kind.FAILURE),
+    BAD_INDEX("bad-index", 502, Kind.FAILURE),
+    BAD_BUNDLE("bad-bundle", 400, Kind.INVALID),
+    CHECKSUM_MISMATCH("checksum-mismatch", 502, Kind.FAILURE),
+    SOURCE_UNREACHABLE("source-unreachable", 502, Kind.FAILURE),
+    VOLUME_EXISTS("volume-exists", 409, Kind.CONFLICT),
+    IMAGE_TOOL_FAILED("image-tool-failed", 500, Kind.FAILURE),
+    POOL_NOT_FOUND("pool-not-found", 404, Kind.NOT_FOUND),
+    POOL_EXISTS("pool-exists", 409, Kind.CONFLICT),
+    VOLUME_NOT_FOUND("volume-not-found", 404, Kind.NOT_FOUND),
+    VOLUME_IN_USE("volume-in-use", 409, Kind.CONFLICT),
+    INVALID_VOLUME("invalid-volume", 400, Kind.INVALID),
+    NO_BLOCK_JOB("no-block-job", 404, Kind.NOT_FOUND),
+    DESTINATION_EXISTS("destination-exists", 409, Kind.CONFLICT),
+    /** The guest is held paused: QEMU switched a disk and the definition could not name it yet. */
+    GUEST_HELD("guest-held", 409, Kind.CONFLICT),
+    /** QEMU switched a disk but the durable definition write failed (the guest is held paused). */
+    DEFINITION_NOT_WRITTEN("definition-not-written", 500, Kind.FAILURE),
+    INTERNAL("internal", 500, Kind.FAILURE);
+
+    /** What kind of failure a code is, for clients that only need the class (the CLI's exit codes). */
+    public enum Kind { INVALID, NOT_FOUND, CONFLICT, TIMEOUT, QEMU, FAILURE }
+
+    private static final Map<String, ErrorCode> BY_WIRE = new HashMap<>();
+
+    static {
+        for (ErrorCode c : values()) {
+            BY_WIRE.put(c.code, c);
+        }
+    }
+
+    private final String code;
+    private final int httpStatus;
+    private final Kind kind;
+
+    ErrorCode(String code, int httpStatus, Kind kind) {
+        this.code = code;
+        this.httpStatus = httpStatus;
+        this.kind = kind;
+    }
+
+    /** The wire name, e.g. {@code vm-busy}. */
+    public String code() {
+        return code;
+    }
+
+    public int httpStatus() {
+        return httpStatus;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** The code with this wire name, or null for one this build does not know. */
+    public static ErrorCode fromWire(String wire) {
+        return wire == null ? null : BY_WIRE.get(wire);
+    }
+}
