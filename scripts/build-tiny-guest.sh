@@ -158,7 +158,7 @@ done < <("$BUSYBOX" --list-full | sed 's|^|/|')
 
 # kernel modules, dependencies first (resolved from each module's own modinfo "depends=")
 WANTED_MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
-    virtio_blk virtio_console failover net_failover virtio_net virtio_balloon button evdev)
+    virtio_blk virtio_console failover net_failover virtio_net virtio_balloon virtio_mem button evdev)
 declare -A MOD_PATH=() MOD_DONE=()
 while IFS= read -r -d '' f; do
     b="$(basename "$f")"; b="${b%%.ko*}"
@@ -213,11 +213,42 @@ fi
 
 cat >"$R/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
+guest:x:1000:1000:guest:/root:/bin/sh
 EOF
 cat >"$R/etc/group" <<'EOF'
 root:x:0:
+guest:x:1000:
 EOF
+# shadow entries for qemu-ga's guest-set-user-password (through the chpasswd below); "*": no password yet
+cat >"$R/etc/shadow" <<'EOF'
+root:*:19000:0:99999:7:::
+guest:*:19000:0:99999:7:::
+EOF
+chmod 600 "$R/etc/shadow"
 printf 'jvirt-guest\n' >"$R/etc/hostname"
+cat >"$R/etc/os-release" <<'EOF'
+PRETTY_NAME="jvirt tiny guest (busybox)"
+NAME="jvirt-tiny-guest"
+ID=jvirt-tiny
+VERSION_ID="1"
+EOF
+
+# qemu-ga's guest-set-user-password runs `chpasswd` (with -e for an already crypt()ed one) and writes
+# "USER:PASSWORD" to its stdin; busybox-static has no chpasswd applet, so a small one edits /etc/shadow.
+cat >"$R/usr/sbin/chpasswd" <<'EOF'
+#!/bin/sh
+crypted=0
+[ "$1" = "-e" ] && crypted=1
+IFS= read -r line || exit 1
+user="${line%%:*}"
+pass="${line#*:}"
+grep -q "^$user:" /etc/shadow || { echo "chpasswd: unknown user $user" >&2; exit 1; }
+if [ "$crypted" = 1 ]; then hash="$pass"; else hash="$(mkpasswd -m sha512 "$pass")" || exit 1; fi
+# the hash may hold '/' and '$': awk, not sed, replaces the second field
+awk -F: -v OFS=: -v u="$user" -v h="$hash" '$1 == u { $2 = h } { print }' /etc/shadow >/etc/shadow.new \
+    && chmod 600 /etc/shadow.new && mv /etc/shadow.new /etc/shadow
+EOF
+chmod 755 "$R/usr/sbin/chpasswd"
 
 # ACPI power button (button.ko -> input device -> evdev) -> busybox acpid -> power off.
 # acpid's built-in tables map KEY_POWER to "PWRF/00000080" under its config dir.
@@ -265,6 +296,52 @@ exit 0
 EOF
 chmod 755 "$R/etc/udhcpc/default.script"
 
+# Hotplug without udev: busybox `uevent` runs this for every kernel uevent (netlink, no polling). New vCPUs
+# and memory blocks are onlined (Debian's kernel leaves both offline), new NICs come up with DHCP.
+cat >"$R/sbin/guest-uevent" <<'EOF'
+#!/bin/sh
+[ "$ACTION" = add ] || exit 0
+case "$SUBSYSTEM" in
+    cpu)
+        f="/sys$DEVPATH/online"
+        [ -e "$f" ] && [ "$(cat "$f")" = 0 ] && echo 1 >"$f" ;;
+    memory)
+        f="/sys$DEVPATH/state"
+        [ -e "$f" ] && [ "$(cat "$f")" = offline ] && echo online_movable >"$f" 2>/dev/null ;;
+    net)
+        case "$INTERFACE" in
+            eth*)
+                ip link set "$INTERFACE" up
+                udhcpc -f -q -t 10 -s /etc/udhcpc/default.script -i "$INTERFACE" -p "/run/udhcpc.$INTERFACE.pid" \
+                    </dev/null >"/run/udhcpc.$INTERFACE.log" 2>&1 & ;;
+        esac ;;
+esac
+exit 0
+EOF
+chmod 755 "$R/sbin/guest-uevent"
+
+# /bin/guestinfo: what the guest itself sees, on one line ending in "=END" (for tests: memory, CPUs, disks, NICs).
+cat >"$R/bin/guestinfo" <<'EOF'
+#!/bin/sh
+mem="$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
+cpus="$(cat /sys/devices/system/cpu/online)"
+n=0
+for c in /sys/devices/system/cpu/cpu[0-9]*; do
+    if [ ! -e "$c/online" ] || [ "$(cat "$c/online")" = 1 ]; then n=$((n + 1)); fi
+done
+disks=""
+for d in /sys/block/vd*; do [ -e "$d" ] && disks="$disks${disks:+,}${d##*/}"; done
+nics=""
+for i in /sys/class/net/eth*; do
+    [ -e "$i" ] || continue
+    name="${i##*/}"
+    addr="$(ip -4 -o addr show dev "$name" 2>/dev/null | awk '{print $4; exit}')"
+    nics="$nics${nics:+,}$name/$(cat "$i/address")/${addr:-none}"
+done
+echo "GUESTINFO mem_kb=$mem cpus=$cpus ncpus=$n disks=${disks:-none} nics=${nics:-none} =END"
+EOF
+chmod 755 "$R/bin/guestinfo"
+
 # /bin/seqwriter DEV: durable sequence writer used by fault-injection tests.
 cat >"$R/bin/seqwriter" <<'EOF'
 #!/bin/sh
@@ -297,9 +374,21 @@ hostname -F /etc/hostname
 # Keep the serial console clean for the test protocol (only emergencies reach it).
 echo 1 >/proc/sys/kernel/printk
 
+# Memory and vCPUs hot-added later are onlined (memory as movable, so a DIMM can be unplugged again): the
+# kernel's auto-online for memory, the uevent helper for CPUs (and for memory the auto-online missed).
+echo online_movable >/sys/devices/system/memory/auto_online_blocks 2>/dev/null
+uevent /sbin/guest-uevent >/dev/null 2>&1 &
+
 while read -r m; do
     insmod "/lib/modules/$m.ko" 2>/dev/null
 done </lib/modules/load-order
+# present at boot but offline (cold-plugged DIMMs and vCPUs beyond the first are not onlined by the kernel)
+for f in /sys/devices/system/memory/memory*/state; do
+    [ -e "$f" ] && [ "$(cat "$f")" = offline ] && echo online_movable >"$f" 2>/dev/null
+done
+for f in /sys/devices/system/cpu/cpu[0-9]*/online; do
+    [ -e "$f" ] && [ "$(cat "$f")" = 0 ] && echo 1 >"$f"
+done
 
 # has_virtio ID: is there a virtio device of that type (2 = block, 3 = console, 1 = net)?
 has_virtio() {
