@@ -48,7 +48,8 @@ public final class DocumentStore implements AutoCloseable {
      * daemons never manage the same state directory.
      */
     public static DocumentStore open(Path root, ObjectMapper mapper) throws IOException {
-        Files.createDirectories(root);
+        AtomicFiles.createDirectories(root);
+        restrict(root);
         FileChannel ch = FileChannel.open(root.resolve("store.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock;
         try {
@@ -60,7 +61,86 @@ public final class DocumentStore implements AutoCloseable {
             ch.close();
             throw new StoreLockedException("the store at " + root + " is in use by another jvirtd");
         }
-        return new DocumentStore(root, mapper.copy().enable(SerializationFeature.INDENT_OUTPUT), ch, lock);
+        DocumentStore store = new DocumentStore(root, mapper.copy().enable(SerializationFeature.INDENT_OUTPUT), ch, lock);
+        store.removeTemporaryFiles(); // we hold the lock: no writer of ours is half-way, a leftover is a crash's
+        return store;
+    }
+
+    /** The state dir holds console history and secrets: 0700 whatever the umask made it (an existing one too). */
+    private static void restrict(Path dir) throws IOException {
+        try {
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: nothing to restrict
+        }
+    }
+
+    private void removeTemporaryFiles() throws IOException {
+        Path base = root.resolve("owners");
+        if (!Files.isDirectory(base)) {
+            return;
+        }
+        try (DirectoryStream<Path> owners = Files.newDirectoryStream(base)) {
+            for (Path d : owners) {
+                if (!Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                boolean removed = false;
+                try (DirectoryStream<Path> files = Files.newDirectoryStream(d)) {
+                    for (Path f : files) {
+                        if (AtomicFiles.isTemporary(f) && Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                            Files.delete(f);
+                            removed = true;
+                        }
+                    }
+                }
+                if (removed) {
+                    AtomicFiles.syncDirectory(d);
+                }
+            }
+        }
+    }
+
+    /**
+     * Moves a document that cannot be used (unreadable, unknown fields) out of the way, into
+     * {@code quarantine/<owner>/<kind>-<time>.json} with a {@code .reason} file beside it, so the rest of the store
+     * loads normally and the document is kept for a person to look at. Returns where it went.
+     */
+    public Path quarantine(String owner, String kind, String reason) {
+        Path file = file(owner, kind);
+        String stamp = java.time.Instant.now().toString().replace(':', '-');
+        Path target = root.resolve("quarantine").resolve(owner).resolve(kind + "-" + stamp + SUFFIX);
+        try {
+            AtomicFiles.write(target.resolveSibling(kind + "-" + stamp + ".reason"),
+                    (reason + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            AtomicFiles.moveDurably(file, target);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot quarantine " + file, e);
+        }
+    }
+
+    /** What {@link #quarantine} holds: one entry per document moved there, newest last. */
+    public List<Quarantined> quarantined() {
+        List<Quarantined> out = new ArrayList<>();
+        Path base = root.resolve("quarantine");
+        if (!Files.isDirectory(base)) {
+            return out;
+        }
+        try (var walk = Files.walk(base, 2)) {
+            for (Path f : walk.filter(p -> p.getFileName().toString().endsWith(SUFFIX)).sorted().toList()) {
+                Path why = f.resolveSibling(f.getFileName().toString().replaceFirst("\\.json$", ".reason"));
+                String reason = Files.isRegularFile(why) ? Files.readString(why).strip() : "";
+                out.add(new Quarantined(f.getParent().getFileName().toString(), f, reason));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + base, e);
+        }
+        return out;
+    }
+
+    /** A document moved out of the store: whose it was, where it is now, and why. */
+    public record Quarantined(String owner, Path file, String reason) {
     }
 
     public Path root() {

@@ -68,4 +68,57 @@ class DocumentStoreTest {
             assertThatThrownBy(() -> DocumentStore.open(tmp, mapper)).isInstanceOf(StoreLockedException.class);
         }
     }
+
+    @Test
+    void documentsAndDirectoriesArePrivateWhateverTheUmask() throws Exception {
+        Path root = tmp.resolve("state");
+        try (DocumentStore s = DocumentStore.open(root, mapper)) {
+            s.put("web", "definition", Map.of("name", "web"));
+            assertThat(mode(root)).isEqualTo("rwx------");
+            assertThat(mode(root.resolve("owners"))).isEqualTo("rwx------");
+            assertThat(mode(s.ownerDir("web"))).isEqualTo("rwx------");
+            assertThat(mode(s.ownerDir("web").resolve("definition.json"))).isEqualTo("rw-------");
+        }
+        // a state dir an older daemon made world-readable is narrowed on open
+        Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (DocumentStore s = DocumentStore.open(root, mapper)) {
+            assertThat(mode(root)).isEqualTo("rwx------");
+        }
+    }
+
+    @Test
+    void temporaryFilesACrashLeftAreRemovedOnOpen() throws Exception {
+        try (DocumentStore s = DocumentStore.open(tmp, mapper)) {
+            s.put("web", "definition", Map.of("name", "web"));
+            Files.writeString(s.ownerDir("web").resolve(".state.json.tmp"), "{\"half");
+            Files.writeString(s.ownerDir("web").resolve("console.log"), "kept: not a temporary file");
+        }
+        try (DocumentStore s = DocumentStore.open(tmp, mapper)) {
+            assertThat(Files.exists(s.ownerDir("web").resolve(".state.json.tmp"))).isFalse();
+            assertThat(Files.exists(s.ownerDir("web").resolve("console.log"))).isTrue();
+            assertThat(s.get("web", "definition")).isPresent();
+        }
+    }
+
+    @Test
+    void aQuarantinedDocumentLeavesTheStoreWithItsReason() throws Exception {
+        try (DocumentStore s = DocumentStore.open(tmp, mapper)) {
+            s.put("good", "definition", Map.of("name", "good"));
+            s.put("bad", "state", Map.of("state", "running"));
+            Files.writeString(s.ownerDir("bad").resolve("definition.json"), "{\"name\": \"bad\", \"memoryMiB\": ");
+            Path moved = s.quarantine("bad", "definition", "unreadable: unexpected end of input");
+            assertThat(moved).startsWith(tmp.resolve("quarantine").resolve("bad"));
+            assertThat(Files.readString(moved)).startsWith("{\"name\": \"bad\"");
+            assertThat(s.owners("definition")).containsExactly("good");
+            assertThat(s.quarantined()).singleElement().satisfies(q -> {
+                assertThat(q.owner()).isEqualTo("bad");
+                assertThat(q.file()).isEqualTo(moved);
+                assertThat(q.reason()).isEqualTo("unreadable: unexpected end of input");
+            });
+        }
+    }
+
+    private static String mode(Path p) throws Exception {
+        return java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+    }
 }
