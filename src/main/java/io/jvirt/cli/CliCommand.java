@@ -1,0 +1,68 @@
+package io.jvirt.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The base of every {@code jvirt} command. A command does its API calls in {@link #run()} and returns the answer;
+ * {@link #call()} prints it: as JSON with {@code -o json}, else through {@link #show}. Commands that stream (console,
+ * events) or draw progress override {@link #call()} instead. Shared options are mixins ({@link Options}); a command
+ * group (snapshot, vol, ...) is a plain {@code @Command} class without code: picocli reports a bare group as a
+ * usage error and {@link CommandTree} prints its usage (exit 2).
+ */
+abstract class CliCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    private Session session;
+
+    /** For the quick path, which runs a command without picocli. */
+    final CliCommand bind(Session s) {
+        session = s;
+        return this;
+    }
+
+    final Session session() {
+        if (session == null) session = ((JvirtCli) spec.root().userObject()).session;
+        return session;
+    }
+
+    final ApiClient api() throws CliException {
+        return session().client();
+    }
+
+    final Output out() {
+        return session().output();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        JsonNode answer = run();
+        Output out = out();
+        if (out.json()) out.json(answer);
+        else show(answer, out);
+        return JvirtCli.EXIT_OK;
+    }
+
+    /** Makes the command's API calls; returns what {@code -o json} prints. */
+    JsonNode run() throws Exception {
+        throw new UnsupportedOperationException(getClass().getName() + " overrides call() instead");
+    }
+
+    /** Prints the answer of {@link #run()} for people. */
+    void show(JsonNode answer, Output out) throws Exception {
+    }
+
+    /** A usage error of this command (exit 2): {@code throw usage("...")}. */
+    final ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
+    }
+
+    static String vmPath(String vm) {
+        return "/v1/vms/" + ApiClient.segment(vm);
+    }
+}
