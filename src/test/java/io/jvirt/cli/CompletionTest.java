@@ -123,6 +123,54 @@ class CompletionTest {
         assertThat(complete("__comp")).isEmpty(); // hidden
     }
 
+    /**
+     * zsh runs the same script through bashcompinit, whose compgen calls the completion function under
+     * {@code emulate -L sh}; so does this driver. (zsh's compgen -W does not filter by the typed prefix: zsh's
+     * matcher does that later, so only full lists are compared.) Skipped without a zsh on the PATH; one unpacked
+     * outside /usr is found through JVIRT_ZSH_ROOT.
+     */
+    @Test
+    void zshGetsTheSameNames() throws Exception {
+        String zsh = null;
+        for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (Files.isExecutable(Path.of(d, "zsh"))) {
+                zsh = Path.of(d, "zsh").toString();
+                break;
+            }
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(zsh != null, "no zsh on the PATH");
+        String driver = """
+                if [ -n "$JVIRT_ZSH_ROOT" ]; then
+                  module_path=($JVIRT_ZSH_ROOT/usr/lib/*/zsh/*(/))
+                  fpath=($JVIRT_ZSH_ROOT/usr/share/zsh/functions/*(/))
+                fi
+                source "$1"
+                drive() {
+                  emulate -L sh
+                  setopt kshglob noshglob braceexpand nokshautoload
+                  local line=$1
+                  local -a COMP_WORDS COMPREPLY
+                  COMP_WORDS=( $line )
+                  case $line in *" ") COMP_WORDS+=("") ;; esac
+                  COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+                  COMP_LINE=$line
+                  _complete_jvirt 2>/dev/null
+                  printf '%s\n' "${COMPREPLY[@]}"
+                }
+                drive "$2"
+                """;
+        String prefix = jvirt + " --socket " + daemon.socket() + " ";
+        for (var c : Map.of("start ", List.of("alpha", "beta", "snapvm"), "snapshot revert snapvm ",
+                List.of("first", "second"), "vol info ", List.of("data.qcow2")).entrySet()) {
+            Process p = new ProcessBuilder(zsh, "-f", "-c", driver, "zsh", script.toString(), prefix + c.getKey())
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(out.lines().filter(l -> !l.isBlank()).toList()).as(c.getKey())
+                    .containsExactlyInAnyOrderElementsOf(c.getValue());
+        }
+    }
+
     @Test
     void anUnreachableDaemonCompletesNothing() throws Exception {
         assertThat(completeRaw(jvirt + " --socket " + dir.resolve("nobody.sock") + " start ")).isEmpty();
