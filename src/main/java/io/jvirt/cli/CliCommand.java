@@ -58,8 +58,19 @@ abstract class CliCommand implements Callable<Integer> {
     }
 
     /** A usage error of this command (exit 2): {@code throw usage("...")}. */
-    final ParameterException usage(String message) {
-        return new ParameterException(spec.commandLine(), message);
+    final RuntimeException usage(String message) {
+        return usageError(spec, message);
+    }
+
+    /**
+     * picocli's usage error for {@code spec}. Typed RuntimeException and built through an Object on purpose: the JVM
+     * checks an AOT-cached class's verification constraints when the cache is loaded, and a constraint naming a
+     * picocli class (e.g. "ParameterException is a Throwable" at a {@code throw}) would load picocli from the jar on
+     * every one-shot command, picocli being the one library the cache cannot hold.
+     */
+    static RuntimeException usageError(CommandSpec spec, String message) {
+        Object e = new ParameterException(spec.commandLine(), message);
+        return (RuntimeException) e;
     }
 
     static String vmPath(String vm) {

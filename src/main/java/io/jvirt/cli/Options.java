@@ -4,7 +4,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
@@ -106,9 +105,7 @@ final class Options {
 
     /** {@code value}, which must be null or a positive number of seconds, else a usage error of {@code spec}. */
     static Integer positive(CommandSpec spec, String option, Integer value) {
-        if (value != null && value <= 0) {
-            throw new ParameterException(spec.commandLine(), option + " must be a positive number of seconds");
-        }
+        if (value != null && value <= 0) throw CliCommand.usageError(spec, option + " must be a positive number of seconds");
         return value;
     }
 }
