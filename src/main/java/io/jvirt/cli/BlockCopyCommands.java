@@ -39,9 +39,7 @@ final class BlockCopyCommands {
 
     @Command(name = "blockcopy", description = "Copy a running VM's disk to a new image while the guest runs; "
             + "optionally switch the guest to it (--pivot).")
-    static final class BlockCopyCmd extends CliCommand {
-        @Parameters(index = "0", paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-        String vm;
+    static final class BlockCopyCmd extends CliCommand.OnVm {
         @Parameters(index = "1", paramLabel = "DISK", description = "The disk's name, e.g. vda.")
         String disk;
         @Parameters(index = "2", paramLabel = "DEST", description = "Absolute path of the destination image.")
@@ -133,9 +131,7 @@ final class BlockCopyCommands {
     }
 
     @Command(name = "blockjob", description = "Show, pivot, abort or throttle a disk's block copy.")
-    static final class BlockJobCmd extends CliCommand {
-        @Parameters(index = "0", paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-        String vm;
+    static final class BlockJobCmd extends CliCommand.OnVm {
         @Parameters(index = "1", paramLabel = "DISK")
         String disk;
         @Option(names = "--info", description = "Show the copy's phase and progress (the default).")

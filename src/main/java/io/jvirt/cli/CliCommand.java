@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
@@ -75,5 +76,11 @@ abstract class CliCommand implements Callable<Integer> {
 
     static String vmPath(String vm) {
         return "/v1/vms/" + ApiClient.segment(vm);
+    }
+
+    /** A command on one VM, named by its first argument (completed with the daemon's VM names). */
+    abstract static class OnVm extends CliCommand {
+        @Parameters(index = "0", paramLabel = "VM", completionCandidates = Completion.VmNames.class)
+        String vm;
     }
 }

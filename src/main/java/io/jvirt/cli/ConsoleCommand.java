@@ -13,7 +13,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /**
  * {@code jvirt console}: prints the serial console, optionally follows it and types stdin into it.
@@ -24,11 +23,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "console",
         description = {"Print a VM's serial console output so far; on a terminal or with --follow, keep streaming it "
             + "and type stdin into the console. Ctrl-] detaches."})
-final class ConsoleCommand extends CliCommand {
+final class ConsoleCommand extends CliCommand.OnVm {
     static final int ESCAPE = 0x1d; // Ctrl-]
-
-    @Parameters(paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-    String vm;
 
     @Option(names = {"--follow", "-f"}, description = "Keep streaming new output (default on a terminal).")
     boolean follow;

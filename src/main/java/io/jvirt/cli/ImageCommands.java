@@ -147,10 +147,7 @@ final class ImageCommands {
 
     @Command(name = "export", description = "Write a shut-off VM as a bundle NAME.tar (disks, kernel, run script, README, "
             + "SOURCES, vm.json) into the daemon's bundle directory.")
-    static final class ExportCmd extends CliCommand {
-        @Parameters(paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-        String vm;
-
+    static final class ExportCmd extends CliCommand.OnVm {
         @Option(names = "--file", paramLabel = "NAME.tar", description = "Bundle file name (default VM.tar).")
         String file;
 

@@ -25,10 +25,7 @@ final class SnapshotCommands {
     }
 
     /** create, revert and delete: operations on the VM's job slot, waited for unless --no-wait. */
-    abstract static class SnapshotOperation extends CliCommand {
-        @Parameters(index = "0", paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-        String vm;
-
+    abstract static class SnapshotOperation extends CliCommand.OnVm {
         @Mixin
         Options.Wait wait;
 
@@ -84,9 +81,7 @@ final class SnapshotCommands {
     }
 
     @Command(name = "list", description = "List a VM's snapshots: NAME KIND MEMORY CREATED PARENT (--tree: as a tree).")
-    static final class ListCmd extends CliCommand {
-        @Parameters(paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-        String vm;
+    static final class ListCmd extends CliCommand.OnVm {
         @Option(names = "--tree", description = "Show parent links as a tree; * marks the current snapshot.")
         boolean tree;
 
@@ -129,9 +124,7 @@ final class SnapshotCommands {
     }
 
     @Command(name = "info", description = "Show one snapshot.")
-    static final class Info extends CliCommand {
-        @Parameters(index = "0", paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-        String vm;
+    static final class Info extends CliCommand.OnVm {
         @Parameters(index = "1", paramLabel = "NAME", completionCandidates = Completion.SnapshotNames.class)
         String name;
 

@@ -20,6 +20,19 @@ final class StorageCommands {
 
     // ---- vol -----------------------------------------------------------------------------------------------
 
+    /** A command on one volume of {@code --pool}, named by its first argument. */
+    abstract static class OnVolume extends CliCommand {
+        @Mixin
+        Options.Pool pool;
+
+        @Parameters(index = "0", paramLabel = "NAME", completionCandidates = Completion.VolumeNames.class)
+        String name;
+
+        String path() {
+            return pool.volume(name);
+        }
+    }
+
     @Command(name = "vol", description = "Manage volumes (disk images) of a storage pool.",
             subcommands = {VolList.class, VolCreate.class, VolInfo.class, VolResize.class, VolClone.class, VolDelete.class})
     static final class VolCmd {
@@ -87,16 +100,10 @@ final class StorageCommands {
     }
 
     @Command(name = "info", description = "Show a volume: format, sizes, backing chain.")
-    static final class VolInfo extends CliCommand {
-        @Mixin
-        Options.Pool pool;
-
-        @Parameters(paramLabel = "NAME", completionCandidates = Completion.VolumeNames.class)
-        String name;
-
+    static final class VolInfo extends OnVolume {
         @Override
         JsonNode run() throws Exception {
-            return api().get(pool.volume(name));
+            return api().get(path());
         }
 
         @Override
@@ -118,19 +125,13 @@ final class StorageCommands {
     }
 
     @Command(name = "resize", description = "Grow a volume to SIZE (shrinking is refused).")
-    static final class VolResize extends CliCommand {
-        @Mixin
-        Options.Pool pool;
-
-        @Parameters(index = "0", paramLabel = "NAME", completionCandidates = Completion.VolumeNames.class)
-        String name;
-
+    static final class VolResize extends OnVolume {
         @Parameters(index = "1", paramLabel = "SIZE", description = "New virtual size: bytes or with K, M, G, T.")
         String size;
 
         @Override
         JsonNode run() throws Exception {
-            return api().post(pool.volume(name) + "/resize", null, Json.object().put("size", size));
+            return api().post(path() + "/resize", null, Json.object().put("size", size));
         }
 
         @Override
@@ -140,13 +141,7 @@ final class StorageCommands {
     }
 
     @Command(name = "clone", description = "Copy a volume (its backing chain flattened) to a new volume.")
-    static final class VolClone extends CliCommand {
-        @Mixin
-        Options.Pool pool;
-
-        @Parameters(index = "0", paramLabel = "NAME", completionCandidates = Completion.VolumeNames.class)
-        String name;
-
+    static final class VolClone extends OnVolume {
         @Parameters(index = "1", paramLabel = "NEWNAME")
         String target;
 
@@ -157,7 +152,7 @@ final class StorageCommands {
         JsonNode run() throws Exception {
             ObjectNode body = Json.object().put("name", target);
             if (format != null) body.put("format", format);
-            return api().post(pool.volume(name) + "/clone", null, body);
+            return api().post(path() + "/clone", null, body);
         }
 
         @Override
@@ -167,16 +162,10 @@ final class StorageCommands {
     }
 
     @Command(name = "delete", description = "Delete a volume no VM uses and no other volume is built on.")
-    static final class VolDelete extends CliCommand {
-        @Mixin
-        Options.Pool pool;
-
-        @Parameters(paramLabel = "NAME", completionCandidates = Completion.VolumeNames.class)
-        String name;
-
+    static final class VolDelete extends OnVolume {
         @Override
         JsonNode run() throws Exception {
-            return api().delete(pool.volume(name));
+            return api().delete(path());
         }
 
         @Override

@@ -80,10 +80,7 @@ final class VmCommands {
     }
 
     @Command(name = "undefine", description = "Remove a VM's definition (it must be shut off or crashed).")
-    static final class UndefineCmd extends CliCommand {
-        @Parameters(paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-        String vm;
-
+    static final class UndefineCmd extends CliCommand.OnVm {
         @Mixin
         Options.Queue queue;
 
@@ -99,10 +96,7 @@ final class VmCommands {
     }
 
     @Command(name = "start", description = "Boot a VM; waits until it runs unless --no-wait.")
-    static final class StartCmd extends CliCommand {
-        @Parameters(paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-        String vm;
-
+    static final class StartCmd extends CliCommand.OnVm {
         @Mixin
         Options.Wait wait;
 
@@ -122,10 +116,7 @@ final class VmCommands {
     }
 
     @Command(name = "shutdown", description = "Ask the guest to power off (ACPI) and wait until it has.")
-    static final class ShutdownCmd extends CliCommand {
-        @Parameters(paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-        String vm;
-
+    static final class ShutdownCmd extends CliCommand.OnVm {
         @Option(names = "--timeout", paramLabel = "S",
                 description = "Seconds the guest gets to power off (daemon default 60); then exit 6, VM keeps running.")
         Integer timeout;
@@ -163,12 +154,9 @@ final class VmCommands {
     }
 
     /** A one-word action on a VM that answers at once with the VM: POST /v1/vms/{vm}/{action}. */
-    abstract static class QuickAction extends CliCommand {
+    abstract static class QuickAction extends CliCommand.OnVm {
         private final String action;
         private final String pastTense;
-
-        @Parameters(paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-        String vm;
 
         QuickAction(String action, String pastTense) {
             this.action = action;
@@ -197,41 +185,37 @@ final class VmCommands {
         }
     }
 
-    @Command(name = "suspend", description = "Pause a VM's vCPUs.")
-    static final class SuspendCmd extends QuickAction {
+    /** suspend and resume take the VM's job slot, so they can wait for it (destroy never does). */
+    abstract static class QueuedAction extends QuickAction {
         @Mixin
         Options.Queue queue;
 
-        SuspendCmd() {
-            super("suspend", "suspended");
+        QueuedAction(String action, String pastTense) {
+            super(action, pastTense);
         }
 
         @Override
         Map<String, Object> query() {
             return queue.addTo(new LinkedHashMap<>());
+        }
+    }
+
+    @Command(name = "suspend", description = "Pause a VM's vCPUs.")
+    static final class SuspendCmd extends QueuedAction {
+        SuspendCmd() {
+            super("suspend", "suspended");
         }
     }
 
     @Command(name = "resume", description = "Resume a paused VM.")
-    static final class ResumeCmd extends QuickAction {
-        @Mixin
-        Options.Queue queue;
-
+    static final class ResumeCmd extends QueuedAction {
         ResumeCmd() {
             super("resume", "resumed");
-        }
-
-        @Override
-        Map<String, Object> query() {
-            return queue.addTo(new LinkedHashMap<>());
         }
     }
 
     @Command(name = "info", aliases = "dominfo", description = "Show a VM's state and configuration.")
-    static final class InfoCmd extends CliCommand {
-        @Parameters(paramLabel = "VM", completionCandidates = Completion.VmNames.class)
-        String vm;
-
+    static final class InfoCmd extends CliCommand.OnVm {
         @Override
         JsonNode run() throws Exception {
             return api().get(vmPath(vm));
