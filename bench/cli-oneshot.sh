@@ -85,6 +85,9 @@ declare -A R
 for t in "${trees[@]}"; do
     for q in list info __complete; do
         case $q in info) args=(info demo) ;; __complete) args=(__complete vms) ;; *) args=(list) ;; esac
+        if [ "$q" = __complete ] && ! "$work/$t/bin/jvirt" --socket "$sock" __complete vms >/dev/null 2>&1; then
+            continue # a CLI from before completion
+        fi
         R[$t.$q.noaot]=$(classes "$t" 0 "${args[@]}")
         [ "$aot_ok" = 1 ] && R[$t.$q.aot]=$(classes "$t" 1 "${args[@]}")
     done
@@ -100,7 +103,7 @@ for ((i = 0; i < runs; i++)); do
     for t in "${trees[@]}"; do
         T[$t.list]+="$(ms "$work/$t/bin/jvirt" --socket "$sock" list) "
         T[$t.info]+="$(ms "$work/$t/bin/jvirt" --socket "$sock" info demo) "
-        T[$t.__complete]+="$(ms "$work/$t/bin/jvirt" --socket "$sock" __complete vms) "
+        [ -n "${R[$t.__complete.noaot]:-}" ] && T[$t.__complete]+="$(ms "$work/$t/bin/jvirt" --socket "$sock" __complete vms) "
     done
     [ "$have_virsh" = 1 ] && T[virsh]+="$(ms virsh -q -c test:///default list --all) "
 done
@@ -116,6 +119,7 @@ out="$JVIRT_ROOT/bench/results/cli-oneshot-$(date -u +%Y%m%dT%H%M%SZ).txt"
     vl=$( [ "$have_virsh" = 1 ] && median "${T[virsh]}" || echo - )
     for q in list info __complete; do
         for t in "${trees[@]}"; do
+            [ -n "${R[$t.$q.noaot]:-}" ] || continue
             w=$(median "${T[$t.$q]}")
             printf '%-12s %-6s %16s %16s %12s %10s\n' "$q" "$t" "${R[$t.$q.aot]:--}" "${R[$t.$q.noaot]}" "$w" "$(ratio "$w" "$vl")"
         done
