@@ -49,6 +49,7 @@ if [ "$(java_major "$JAVA_HOME/bin/java")" -ge 25 ] && ! [ "$aot" -nt "$JVIRT_RO
     log "training the CLI's AOT cache (JDK 25: one-shot commands start faster)"
     "$JVIRT_ROOT/scripts/train-cli-aot.sh" "$JVIRT_SOCKET" >/dev/null 2>&1 || log "AOT training failed; the CLI works without it"
 fi
+install_completion
 
 if ! "$jvirt" info demo >/dev/null 2>&1; then
     [ -f "$demo_dir/demo.qcow2" ] || qemu-img create -q -f qcow2 "$demo_dir/demo.qcow2" 64M
@@ -88,6 +89,7 @@ cat <<EOF2
 The VM runs. Try:
   export JVIRT_SOCKET=$JVIRT_SOCKET
   $jvirt console demo          # type commands into the guest; Ctrl-] leaves
+  $jvirt start <TAB>           # names come from the daemon (new shells; or: source <($jvirt completion bash))
   $jvirt shutdown demo
   $0 stop                      # destroy the VM and stop the daemon
 EOF2

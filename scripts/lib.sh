@@ -59,7 +59,24 @@ install_deps() {
     # virt-customize, virt-index-validate) is optional: the tests that need it are skipped without it
     apt_install gnupg e2fsprogs fdisk openssl
     (apt_install libguestfs-tools) || log "libguestfs-tools not installed: virt-builder compatibility tests will be skipped"
+    # shell completion: bash-completion loads jvirt's on first use; the zsh case of CompletionTest needs zsh
+    (apt_install bash-completion zsh) || log "bash-completion/zsh not installed: source the completion script by hand; the zsh completion test will be skipped"
     find_jdk
+}
+
+# install_completion: writes jvirt's bash and zsh completion (`jvirt completion bash|zsh`, generated from its command
+# tree; VM, snapshot, volume and pool names come from the daemon when completing) where the shells find it:
+# bash-completion's per-user directory, which it loads the first time `jvirt` is completed, and a file for zsh to
+# source. Prints what to add to the shell's rc file when that is needed.
+install_completion() {
+    local data="${XDG_DATA_HOME:-$HOME/.local/share}"
+    local bash_file="${BASH_COMPLETION_USER_DIR:-$data/bash-completion}/completions/jvirt"
+    local zsh_file="$data/jvirt/completion.zsh"
+    mkdir -p "$(dirname "$bash_file")" "$(dirname "$zsh_file")"
+    "$JVIRT_ROOT/bin/jvirt" completion bash >"$bash_file.$$" && mv -f "$bash_file.$$" "$bash_file"
+    "$JVIRT_ROOT/bin/jvirt" completion zsh >"$zsh_file.$$" && mv -f "$zsh_file.$$" "$zsh_file"
+    log "shell completion installed: $bash_file (bash-completion loads it; without bash-completion: source it in" \
+        "~/.bashrc), $zsh_file (zsh: add 'source $zsh_file' to ~/.zshrc)"
 }
 
 # build_jar: compiles and packages target/jvirt.jar unless it is newer than every source file.

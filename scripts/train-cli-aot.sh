@@ -3,8 +3,9 @@
 #
 #   scripts/train-cli-aot.sh [SOCKET]
 #
-# With SOCKET (a running jvirtd), the training runs are `--help` and `list` against it; without, `--help` and `list`
-# against a missing socket (the error path). bin/jvirt uses the cache when it exists and Java is >= 25.
+# The training runs (io.jvirt.cli.AotTraining, one JVM) are `--help`, `list`, `list -o json`, `info VM`,
+# `__complete vms` (what shell completion calls) and a usage error, against SOCKET (a running jvirtd) or, without one,
+# a missing socket (the error path). bin/jvirt uses the cache when it exists and Java is >= 25.
 # Rebuild the cache after every rebuild of target/jvirt.jar (the JVM ignores a cache made for another jar).
 set -euo pipefail
 

@@ -4,8 +4,8 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 
 /**
- * Training workload for the CLI's AOT cache (scripts/train-cli-aot.sh): runs {@code --help}, {@code list} and
- * {@code list -o json} in one JVM so that one {@code -XX:AOTCacheOutput} run records the classes all of them load.
+ * Training workload for the CLI's AOT cache (scripts/train-cli-aot.sh): runs {@code --help}, {@code list},
+ * {@code list -o json}, {@code info}, {@code __complete vms} and a usage error in one JVM so that one {@code -XX:AOTCacheOutput} run records the classes all of them load.
  *
  * <p>Usage: {@code java -XX:AOTCacheOutput=... -cp jvirt.jar io.jvirt.cli.AotTraining --socket SOCKET}
  */
@@ -27,6 +27,7 @@ public final class AotTraining {
         String vm = m.find() ? m.group(1) : "jvirt-aot-training";
         int info = JvirtCli.run(concat(target, "info", vm), sink, sink);
         JvirtCli.run(concat(target, "-o", "json", "info", vm), sink, sink);
+        JvirtCli.run(concat(target, "__complete", "vms"), sink, sink); // what shell completion runs
         System.out.println("training exit codes: help=" + help + " list=" + list + " json=" + json + " usage=" + usage
                 + " info=" + info);
     }

@@ -1,18 +1,20 @@
 package io.jvirt.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import java.io.IOException;
-import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.TypeConversionException;
 
 /** jvirt blockcopy and jvirt blockjob: live copy of a running VM's disk (virsh blockcopy / blockjob). */
 final class BlockCopyCommands {
@@ -20,14 +22,24 @@ final class BlockCopyCommands {
     }
 
     static String diskPath(String vm, String disk) {
-        return JvirtCli.vmPath(vm) + "/disks/" + ApiClient.segment(disk);
+        return CliCommand.vmPath(vm) + "/disks/" + ApiClient.segment(disk);
+    }
+
+    /** Byte sizes as options: {@code 65536} or {@code 64K}. */
+    static final class Size implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            try {
+                return Bytes.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
     }
 
     @Command(name = "blockcopy", description = "Copy a running VM's disk to a new image while the guest runs; "
             + "optionally switch the guest to it (--pivot).")
-    static final class BlockCopyCmd extends JvirtCli.Sub {
-        @Parameters(index = "0", paramLabel = "VM")
-        String vm;
+    static final class BlockCopyCmd extends CliCommand.OnVm {
         @Parameters(index = "1", paramLabel = "DISK", description = "The disk's name, e.g. vda.")
         String disk;
         @Parameters(index = "2", paramLabel = "DEST", description = "Absolute path of the destination image.")
@@ -40,9 +52,11 @@ final class BlockCopyCommands {
         String format;
         @Option(names = "--bandwidth", paramLabel = "MiB/s", description = "Copy rate limit (default: none).")
         Long bandwidth;
-        @Option(names = "--granularity", paramLabel = "BYTES", description = "Dirty-tracking granularity (power of 2).")
+        @Option(names = "--granularity", paramLabel = "BYTES", converter = Size.class,
+                description = "Dirty-tracking granularity (power of 2; K and M allowed).")
         Long granularity;
-        @Option(names = "--buf-size", paramLabel = "BYTES", description = "Copy buffer size.")
+        @Option(names = "--buf-size", paramLabel = "BYTES", converter = Size.class,
+                description = "Copy buffer size (K and M allowed).")
         Long bufSize;
         @Option(names = "--synchronous-writes", description = "Guest writes reach both images before they complete.")
         boolean synchronousWrites;
@@ -54,12 +68,16 @@ final class BlockCopyCommands {
         boolean finish;
         @Option(names = "--timeout", paramLabel = "S", description = "Abort the copy if it is not ready within S seconds.")
         Integer timeout;
+        @Mixin
+        Options.Progress progress;
+
+        private String message;
 
         @Override
-        public Integer call() throws Exception {
-            if (pivot && finish) usage("--pivot and --finish exclude each other");
-            checkTimeout(timeout);
-            ObjectNode body = JsonNodeFactory.instance.objectNode().put("dest", dest);
+        JsonNode run() throws Exception {
+            if (pivot && finish) throw usage("--pivot and --finish exclude each other");
+            Options.positive(spec, "--timeout", timeout);
+            ObjectNode body = Json.object().put("dest", dest);
             if (shallow) body.put("shallow", true);
             if (reuse) body.put("reuseExternal", true);
             if (format != null) body.put("format", format);
@@ -71,43 +89,49 @@ final class BlockCopyCommands {
             if (finish) body.put("finish", true);
             if (timeout != null && (pivot || finish)) body.put("timeoutSeconds", timeout);
             String path = diskPath(vm, disk) + "/copy";
+            String copy = vm + "/" + disk;
             if (!waitReady && !pivot && !finish) {
-                JsonNode op = cli.client().post(path, Map.of(), body);
-                return done(op, "Block copy of " + vm + "/" + disk + " to " + dest + " started (operation "
-                        + op.path("id").asText() + "); see `jvirt blockjob " + vm + " " + disk + " --info`");
+                JsonNode op = api().post(path, Map.of(), body);
+                message = "Block copy of " + copy + " to " + dest + " started (operation " + op.path("id").asText()
+                        + "); see `jvirt blockjob " + vm + " " + disk + " --info`";
+                return op;
             }
-            try (ProgressWatch watch = ProgressWatch.open(cli, vm, disk)) {
-                JsonNode op = cli.client().post(path, Map.of(), body);
+            try (ProgressWatch watch = ProgressWatch.open(session(), vm, disk, !session().json() && !progress.off)) {
+                JsonNode op = api().post(path, Map.of(), body);
                 if (pivot || finish) {
-                    JsonNode doneOp = cli.awaitOperation(op, null, "the copy of " + vm + "/" + disk);
+                    JsonNode done = Operations.await(api(), op, null, "the copy of " + copy);
                     watch.finish();
-                    JsonNode r = doneOp.path("result");
+                    JsonNode r = done.path("result");
                     String pause = r.hasNonNull("pivotPauseMillis") ? " (guest paused " + r.path("pivotPauseMillis").asLong() + " ms)" : "";
-                    return done(doneOp, pivot ? "Pivoted: " + vm + "/" + disk + " now uses " + dest + pause
-                            : "Finished: " + dest + " is a point-in-time copy; " + vm + "/" + disk + " stays on " + r.path("source").asText());
+                    message = pivot ? "Pivoted: " + copy + " now uses " + dest + pause
+                            : "Finished: " + dest + " is a point-in-time copy; " + copy + " stays on " + r.path("source").asText();
+                    return done;
                 }
                 JsonNode ended = watch.awaitReady(timeout);
                 if (ended == null) { // timed out: like virsh, give up the copy
-                    cli.client().post(diskPath(vm, disk) + "/job/abort", Map.of(), null);
-                    throw new JvirtCli.CliException(JvirtCli.EXIT_TIMEOUT, "the copy was not ready within " + timeout
+                    api().post(diskPath(vm, disk) + "/job/abort", Map.of(), null);
+                    throw new CliException(JvirtCli.EXIT_TIMEOUT, "the copy was not ready within " + timeout
                             + " s and was aborted");
                 }
                 watch.finish();
                 if (!"ready".equals(ended.path("phase").asText())) {
-                    throw new JvirtCli.CliException(JvirtCli.EXIT_QEMU, "the copy ended (" + ended.path("phase").asText()
+                    throw new CliException(JvirtCli.EXIT_QEMU, "the copy ended (" + ended.path("phase").asText()
                             + "): " + ended.path("message").asText());
                 }
-                JsonNode job = cli.client().get(diskPath(vm, disk) + "/job");
-                return done(job, "Copy of " + vm + "/" + disk + " is ready: source and " + dest + " are in sync; "
-                        + "`jvirt blockjob " + vm + " " + disk + " --pivot` switches the guest, --abort keeps it on the source");
+                message = "Copy of " + copy + " is ready: source and " + dest + " are in sync; `jvirt blockjob " + vm
+                        + " " + disk + " --pivot` switches the guest, --abort keeps it on the source";
+                return api().get(diskPath(vm, disk) + "/job");
             }
+        }
+
+        @Override
+        void show(JsonNode answer, Output out) {
+            out.line(message);
         }
     }
 
     @Command(name = "blockjob", description = "Show, pivot, abort or throttle a disk's block copy.")
-    static final class BlockJobCmd extends JvirtCli.Sub {
-        @Parameters(index = "0", paramLabel = "VM")
-        String vm;
+    static final class BlockJobCmd extends CliCommand.OnVm {
         @Parameters(index = "1", paramLabel = "DISK")
         String disk;
         @Option(names = "--info", description = "Show the copy's phase and progress (the default).")
@@ -122,51 +146,45 @@ final class BlockCopyCommands {
         Integer timeout;
 
         @Override
-        public Integer call() throws Exception {
+        JsonNode run() throws Exception {
             int actions = (info ? 1 : 0) + (abort ? 1 : 0) + (pivot ? 1 : 0) + (bandwidth != null ? 1 : 0);
-            if (actions > 1) usage("give one of --info, --abort, --pivot, --bandwidth");
-            checkTimeout(timeout);
+            if (actions > 1) throw usage("give one of --info, --abort, --pivot, --bandwidth");
+            Options.positive(spec, "--timeout", timeout);
             String path = diskPath(vm, disk) + "/job";
-            if (abort) {
-                JsonNode r = cli.client().post(path + "/abort", Map.of(), null);
-                return done(r, capitalize(r.path("message").asText()));
-            }
+            if (abort) return api().post(path + "/abort", Map.of(), null);
             if (pivot) {
                 Map<String, Object> q = new LinkedHashMap<>();
                 if (timeout != null) q.put("timeout", timeout);
-                cli.client().setTimeoutMillis(0);
-                JsonNode r = cli.client().post(path + "/pivot", q, null);
-                String pause = r.hasNonNull("pivotPauseMillis") ? " (guest paused " + r.path("pivotPauseMillis").asLong() + " ms)" : "";
-                return done(r, "Pivoted: " + vm + "/" + disk + " now uses " + r.path("dest").asText() + pause);
+                return api().post(path + "/pivot", q, null);
             }
             if (bandwidth != null) {
-                JsonNode r = cli.client().post(path + "/bandwidth", Map.of(),
-                        JsonNodeFactory.instance.objectNode().put("bandwidthMiB", bandwidth));
-                return done(r, "Bandwidth of the copy of " + vm + "/" + disk + " set to "
-                        + (bandwidth == 0 ? "unlimited" : bandwidth + " MiB/s"));
+                return api().post(path + "/bandwidth", Map.of(), Json.object().put("bandwidthMiB", bandwidth));
             }
-            JsonNode r = cli.client().get(path);
-            if (cli.json()) {
-                cli.printJson(r);
-                return JvirtCli.EXIT_OK;
-            }
-            PrintStream out = cli.out;
-            out.printf("%-10s %s%n", "Phase:", r.path("phase").asText());
-            out.printf("%-10s %s%n", "Source:", r.path("source").asText());
-            out.printf("%-10s %s (%s%s)%n", "Dest:", r.path("dest").asText(), r.path("format").asText(),
-                    r.path("shallow").asBoolean() ? ", shallow" : "");
-            JsonNode p = r.path("progress");
-            if (p.isObject()) {
-                out.printf("%-10s %s%n", "Progress:", ProgressWatch.describe(p));
-            }
-            if (r.hasNonNull("message")) out.printf("%-10s %s%n", "Result:", r.path("message").asText());
-            if (r.hasNonNull("lastError")) out.printf("%-10s %s%n", "Error:", r.path("lastError").asText());
-            out.flush();
-            return JvirtCli.EXIT_OK;
+            return api().get(path);
         }
 
-        private static String capitalize(String s) {
-            return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
+        @Override
+        void show(JsonNode r, Output out) {
+            if (abort) {
+                String m = r.path("message").asText();
+                out.line(m.isEmpty() ? m : Character.toUpperCase(m.charAt(0)) + m.substring(1));
+            } else if (pivot) {
+                String pause = r.hasNonNull("pivotPauseMillis") ? " (guest paused " + r.path("pivotPauseMillis").asLong() + " ms)" : "";
+                out.line("Pivoted: " + vm + "/" + disk + " now uses " + r.path("dest").asText() + pause);
+            } else if (bandwidth != null) {
+                out.line("Bandwidth of the copy of " + vm + "/" + disk + " set to "
+                        + (bandwidth == 0 ? "unlimited" : bandwidth + " MiB/s"));
+            } else {
+                Output.Block b = out.block(11)
+                        .add("Phase", r.path("phase").asText())
+                        .add("Source", r.path("source").asText())
+                        .add("Dest", r.path("dest").asText() + " (" + r.path("format").asText()
+                                + (r.path("shallow").asBoolean() ? ", shallow" : "") + ")");
+                if (r.path("progress").isObject()) b.add("Progress", ProgressWatch.describe(r.path("progress")));
+                if (r.hasNonNull("message")) b.add("Result", r.path("message").asText());
+                if (r.hasNonNull("lastError")) b.add("Error", r.path("lastError").asText());
+                b.print();
+            }
         }
     }
 
@@ -175,19 +193,21 @@ final class BlockCopyCommands {
      * the copy is requested, so no event is missed.
      */
     static final class ProgressWatch implements AutoCloseable {
-        private final JvirtCli cli;
+        private final Session session;
+        private final boolean draw;
         private EventFollower events;
         private final CompletableFuture<JsonNode> readyOrEnded = new CompletableFuture<>();
         private volatile boolean drawn;
         private volatile boolean stop;
 
-        private ProgressWatch(JvirtCli cli) {
-            this.cli = cli;
+        private ProgressWatch(Session session, boolean draw) {
+            this.session = session;
+            this.draw = draw;
         }
 
-        static ProgressWatch open(JvirtCli cli, String vm, String disk) throws IOException {
-            ProgressWatch w = new ProgressWatch(cli);
-            w.events = EventFollower.open(cli, Map.of("vm", vm), (type, e) -> {
+        static ProgressWatch open(Session session, String vm, String disk, boolean draw) throws IOException, CliException {
+            ProgressWatch w = new ProgressWatch(session, draw);
+            w.events = EventFollower.open(session, Map.of("vm", vm), (type, e) -> {
                 if ("blockcopy".equals(type) && disk.equals(e.path("disk").asText())) {
                     w.draw(e);
                     String phase = e.path("phase").asText();
@@ -211,27 +231,27 @@ final class BlockCopyCommands {
         }
 
         private synchronized void draw(JsonNode e) {
-            if (cli.json() || stop) return;
+            if (!draw || stop) return;
             JsonNode p = e.path("progress");
             String phase = e.path("phase").asText();
             String line = p.isObject() ? ProgressBar.bar(p.path("percent").asDouble()) + " " + describe(p) + "  " + phase : phase;
-            cli.err.print("\r" + line + "   ");
-            cli.err.flush();
+            session.err.print("\r" + line + "   ");
+            session.err.flush();
             drawn = true;
         }
 
         static String describe(JsonNode p) {
-            return String.format("%5.1f %% %s of %s, %s/s", p.path("percent").asDouble(),
-                    ProgressBar.human(p.path("transferred").asLong()), ProgressBar.human(p.path("total").asLong()),
-                    ProgressBar.human(p.path("rate").asLong()));
+            return String.format(java.util.Locale.ROOT, "%5.1f %% %s of %s, %s/s", p.path("percent").asDouble(),
+                    Bytes.format(p.path("transferred").asLong(), 1), Bytes.format(p.path("total").asLong(), 1),
+                    Bytes.format(p.path("rate").asLong(), 1));
         }
 
         /** Ends the progress line. */
         synchronized void finish() {
             stop = true;
             if (drawn) {
-                cli.err.println();
-                cli.err.flush();
+                session.err.println();
+                session.err.flush();
                 drawn = false;
             }
         }
@@ -239,9 +259,7 @@ final class BlockCopyCommands {
         @Override
         public void close() {
             finish();
-            if (events != null) {
-                events.close();
-            }
+            if (events != null) events.close();
         }
     }
 }

@@ -31,9 +31,9 @@ final class EventFollower implements AutoCloseable {
      * @param query     filters of GET /v1/events (e.g. {@code vm})
      * @param onFailure told when the stream breaks after it opened (a break before opening throws instead)
      */
-    static EventFollower open(JvirtCli cli, Map<String, ?> query, Handler handler, Consumer<Exception> onFailure)
-            throws IOException {
-        EventFollower f = new EventFollower(cli.extraClient());
+    static EventFollower open(Session session, Map<String, ?> query, Handler handler, Consumer<Exception> onFailure)
+            throws IOException, CliException {
+        EventFollower f = new EventFollower(session.extraClient());
         CountDownLatch opened = new CountDownLatch(1);
         Thread.ofVirtual().name("jvirt-events").start(() -> {
             try {

@@ -1,18 +1,16 @@
 package io.jvirt.cli;
 
-import static io.jvirt.cli.JvirtCli.EXIT_OK;
-import static io.jvirt.cli.JvirtCli.text;
+import static io.jvirt.cli.Output.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Parameters;
 
 /** {@code jvirt vol ...} and {@code jvirt pool ...}: storage pools and their volumes, in virsh's spirit. */
@@ -20,82 +18,53 @@ final class StorageCommands {
     private StorageCommands() {
     }
 
-    /** A command group ({@code vol}, {@code pool}) whose leaves reach the top command through it. */
-    abstract static class Group implements Callable<Integer> {
-        @ParentCommand
-        JvirtCli cli;
-
-        @picocli.CommandLine.Spec
-        picocli.CommandLine.Model.CommandSpec spec;
-
-        @Override
-        public Integer call() {
-            spec.commandLine().usage(cli.out);
-            return JvirtCli.EXIT_USAGE;
-        }
-    }
-
-    abstract static class Leaf implements Callable<Integer> {
-        @ParentCommand
-        Group group;
-
-        JvirtCli cli() {
-            return group.cli;
-        }
-
-        int print(JsonNode node, String message) {
-            if (cli().json()) {
-                cli().printJson(node);
-            } else {
-                cli().out.println(message);
-                cli().out.flush();
-            }
-            return EXIT_OK;
-        }
-    }
-
-    abstract static class VolLeaf extends Leaf {
-        @Option(names = "--pool", paramLabel = "POOL", defaultValue = "default", description = "Pool (default: ${DEFAULT-VALUE}).")
-        String pool;
-
-        String volumes() {
-            return "/v1/pools/" + ApiClient.segment(pool) + "/volumes";
-        }
-
-        String volume(String name) {
-            return volumes() + "/" + ApiClient.segment(name);
-        }
-    }
-
     // ---- vol -----------------------------------------------------------------------------------------------
+
+    /** A command on one volume of {@code --pool}, named by its first argument. */
+    abstract static class OnVolume extends CliCommand {
+        @Mixin
+        Options.Pool pool;
+
+        @Parameters(index = "0", paramLabel = "NAME", completionCandidates = Completion.VolumeNames.class)
+        String name;
+
+        String path() {
+            return pool.volume(name);
+        }
+    }
 
     @Command(name = "vol", description = "Manage volumes (disk images) of a storage pool.",
             subcommands = {VolList.class, VolCreate.class, VolInfo.class, VolResize.class, VolClone.class, VolDelete.class})
-    static final class VolCmd extends Group {
+    static final class VolCmd {
     }
 
     @Command(name = "list", description = "List a pool's volumes: NAME FORMAT CAPACITY ALLOCATION BACKING.")
-    static final class VolList extends VolLeaf {
+    static final class VolList extends CliCommand {
+        @Mixin
+        Options.Pool pool;
+
         @Override
-        public Integer call() throws Exception {
-            JsonNode vols = cli().client().get(volumes());
-            if (cli().json()) {
-                cli().printJson(vols);
-                return EXIT_OK;
-            }
+        JsonNode run() throws Exception {
+            return api().get(pool.volumes());
+        }
+
+        @Override
+        void show(JsonNode vols, Output out) {
             List<String[]> rows = new ArrayList<>();
             rows.add(new String[] {"NAME", "FORMAT", "CAPACITY", "ALLOCATION", "BACKING"});
             for (JsonNode v : vols) {
-                rows.add(new String[] {text(v, "name"), text(v, "format"), bytes(v.path("virtualSize")),
-                    bytes(v.path("allocation")), text(v, "backingFile")});
+                rows.add(new String[] {text(v, "name"), text(v, "format"), Bytes.format(v.path("virtualSize")),
+                    Bytes.format(v.path("allocation")), text(v, "backingFile")});
             }
-            cli().printTable(rows);
-            return EXIT_OK;
+            out.table(rows);
         }
     }
 
     @Command(name = "create", description = "Create a qcow2 or raw volume, optionally on a backing volume (an overlay).")
-    static final class VolCreate extends VolLeaf {
+    static final class VolCreate extends CliCommand {
+        @Mixin
+        Options.Pool pool;
+
         @Parameters(paramLabel = "NAME")
         String name;
 
@@ -106,7 +75,8 @@ final class StorageCommands {
         @Option(names = "--format", paramLabel = "FMT", defaultValue = "qcow2", description = "qcow2 (default) or raw.")
         String format;
 
-        @Option(names = "--backing", paramLabel = "VOL", description = "Backing volume in the same pool.")
+        @Option(names = "--backing", paramLabel = "VOL", completionCandidates = Completion.VolumeNames.class,
+                description = "Backing volume in the same pool.")
         String backing;
 
         @Option(names = "--backing-format", paramLabel = "FMT",
@@ -114,68 +84,64 @@ final class StorageCommands {
         String backingFormat;
 
         @Override
-        public Integer call() throws Exception {
-            ObjectNode body = JsonNodeFactory.instance.objectNode().put("name", name).put("format", format);
+        JsonNode run() throws Exception {
+            ObjectNode body = Json.object().put("name", name).put("format", format);
             if (size != null) body.put("size", size);
             if (backing != null) body.put("backing", backing);
             if (backingFormat != null) body.put("backingFormat", backingFormat);
-            JsonNode v = cli().client().post(volumes(), null, body);
-            return print(v, "Volume " + text(v, "name") + " created in pool " + pool + " (" + text(v, "format") + ", "
-                    + bytes(v.path("virtualSize")) + ")");
+            return api().post(pool.volumes(), null, body);
+        }
+
+        @Override
+        void show(JsonNode v, Output out) {
+            out.line("Volume " + text(v, "name") + " created in pool " + pool.name + " (" + text(v, "format") + ", "
+                    + Bytes.format(v.path("virtualSize")) + ")");
         }
     }
 
     @Command(name = "info", description = "Show a volume: format, sizes, backing chain.")
-    static final class VolInfo extends VolLeaf {
-        @Parameters(paramLabel = "NAME")
-        String name;
+    static final class VolInfo extends OnVolume {
+        @Override
+        JsonNode run() throws Exception {
+            return api().get(path());
+        }
 
         @Override
-        public Integer call() throws Exception {
-            JsonNode v = cli().client().get(volume(name));
-            if (cli().json()) {
-                cli().printJson(v);
-                return EXIT_OK;
-            }
-            StringBuilder sb = new StringBuilder();
-            line(sb, "Name", text(v, "name"));
-            line(sb, "Pool", text(v, "pool"));
-            line(sb, "Path", text(v, "path"));
-            line(sb, "Format", text(v, "format"));
-            line(sb, "Capacity", bytes(v.path("virtualSize")));
-            line(sb, "Allocation", bytes(v.path("allocation")));
+        void show(JsonNode v, Output out) {
             String backing = text(v, "backingFile");
-            line(sb, "Backing", backing.equals("-") ? "-" : backing + " (" + text(v, "backingFormat") + ")");
-            for (JsonNode b : v.path("backingChain")) {
-                line(sb, "  chain", text(b, "path") + " (" + text(b, "format") + ", " + bytes(b.path("virtualSize")) + ")");
+            Output.Block b = out.block(12)
+                    .add("Name", text(v, "name"))
+                    .add("Pool", text(v, "pool"))
+                    .add("Path", text(v, "path"))
+                    .add("Format", text(v, "format"))
+                    .add("Capacity", Bytes.format(v.path("virtualSize")))
+                    .add("Allocation", Bytes.format(v.path("allocation")))
+                    .add("Backing", backing.equals("-") ? "-" : backing + " (" + text(v, "backingFormat") + ")");
+            for (JsonNode c : v.path("backingChain")) {
+                b.add("  chain", text(c, "path") + " (" + text(c, "format") + ", " + Bytes.format(c.path("virtualSize")) + ")");
             }
-            cli().out.print(sb);
-            cli().out.flush();
-            return EXIT_OK;
+            b.print();
         }
     }
 
     @Command(name = "resize", description = "Grow a volume to SIZE (shrinking is refused).")
-    static final class VolResize extends VolLeaf {
-        @Parameters(index = "0", paramLabel = "NAME")
-        String name;
-
+    static final class VolResize extends OnVolume {
         @Parameters(index = "1", paramLabel = "SIZE", description = "New virtual size: bytes or with K, M, G, T.")
         String size;
 
         @Override
-        public Integer call() throws Exception {
-            JsonNode v = cli().client().post(volume(name) + "/resize", null,
-                    JsonNodeFactory.instance.objectNode().put("size", size));
-            return print(v, "Volume " + name + " resized to " + bytes(v.path("virtualSize")));
+        JsonNode run() throws Exception {
+            return api().post(path() + "/resize", null, Json.object().put("size", size));
+        }
+
+        @Override
+        void show(JsonNode v, Output out) {
+            out.line("Volume " + name + " resized to " + Bytes.format(v.path("virtualSize")));
         }
     }
 
     @Command(name = "clone", description = "Copy a volume (its backing chain flattened) to a new volume.")
-    static final class VolClone extends VolLeaf {
-        @Parameters(index = "0", paramLabel = "NAME")
-        String name;
-
+    static final class VolClone extends OnVolume {
         @Parameters(index = "1", paramLabel = "NEWNAME")
         String target;
 
@@ -183,23 +149,28 @@ final class StorageCommands {
         String format;
 
         @Override
-        public Integer call() throws Exception {
-            ObjectNode body = JsonNodeFactory.instance.objectNode().put("name", target);
+        JsonNode run() throws Exception {
+            ObjectNode body = Json.object().put("name", target);
             if (format != null) body.put("format", format);
-            JsonNode v = cli().client().post(volume(name) + "/clone", null, body);
-            return print(v, "Volume " + name + " cloned to " + text(v, "name"));
+            return api().post(path() + "/clone", null, body);
+        }
+
+        @Override
+        void show(JsonNode v, Output out) {
+            out.line("Volume " + name + " cloned to " + text(v, "name"));
         }
     }
 
     @Command(name = "delete", description = "Delete a volume no VM uses and no other volume is built on.")
-    static final class VolDelete extends VolLeaf {
-        @Parameters(paramLabel = "NAME")
-        String name;
+    static final class VolDelete extends OnVolume {
+        @Override
+        JsonNode run() throws Exception {
+            return api().delete(path());
+        }
 
         @Override
-        public Integer call() throws Exception {
-            JsonNode r = cli().client().delete(volume(name));
-            return print(r, "Volume " + name + " deleted");
+        void show(JsonNode answer, Output out) {
+            out.line("Volume " + name + " deleted");
         }
     }
 
@@ -207,97 +178,86 @@ final class StorageCommands {
 
     @Command(name = "pool", description = "Show, define and undefine storage pools.",
             subcommands = {PoolList.class, PoolInfo.class, PoolDefine.class, PoolUndefine.class})
-    static final class PoolCmd extends Group {
+    static final class PoolCmd {
+    }
+
+    static String poolPath(String pool) {
+        return "/v1/pools/" + ApiClient.segment(pool);
     }
 
     @Command(name = "list", description = "List pools: NAME PATH VOLUMES AVAILABLE.")
-    static final class PoolList extends Leaf {
+    static final class PoolList extends CliCommand {
         @Override
-        public Integer call() throws Exception {
-            JsonNode pools = cli().client().get("/v1/pools");
-            if (cli().json()) {
-                cli().printJson(pools);
-                return EXIT_OK;
-            }
+        JsonNode run() throws Exception {
+            return api().get("/v1/pools");
+        }
+
+        @Override
+        void show(JsonNode pools, Output out) {
             List<String[]> rows = new ArrayList<>();
             rows.add(new String[] {"NAME", "PATH", "VOLUMES", "AVAILABLE"});
             for (JsonNode p : pools) {
-                rows.add(new String[] {text(p, "name"), text(p, "path"), text(p, "volumes"), bytes(p.path("available"))});
+                rows.add(new String[] {text(p, "name"), text(p, "path"), text(p, "volumes"), Bytes.format(p.path("available"))});
             }
-            cli().printTable(rows);
-            return EXIT_OK;
+            out.table(rows);
         }
     }
 
     @Command(name = "info", description = "Show a pool.")
-    static final class PoolInfo extends Leaf {
-        @Parameters(paramLabel = "POOL", defaultValue = "default")
+    static final class PoolInfo extends CliCommand {
+        @Parameters(paramLabel = "POOL", defaultValue = "default", completionCandidates = Completion.PoolNames.class)
         String pool;
 
         @Override
-        public Integer call() throws Exception {
-            JsonNode p = cli().client().get("/v1/pools/" + ApiClient.segment(pool));
-            if (cli().json()) {
-                cli().printJson(p);
-                return EXIT_OK;
-            }
-            StringBuilder sb = new StringBuilder();
-            line(sb, "Name", text(p, "name"));
-            line(sb, "Path", text(p, "path"));
-            line(sb, "Volumes", text(p, "volumes"));
-            line(sb, "Capacity", bytes(p.path("capacity")));
-            line(sb, "Available", bytes(p.path("available")));
-            cli().out.print(sb);
-            cli().out.flush();
-            return EXIT_OK;
+        JsonNode run() throws Exception {
+            return api().get(poolPath(pool));
+        }
+
+        @Override
+        void show(JsonNode p, Output out) {
+            out.block(12)
+                    .add("Name", text(p, "name"))
+                    .add("Path", text(p, "path"))
+                    .add("Volumes", text(p, "volumes"))
+                    .add("Capacity", Bytes.format(p.path("capacity")))
+                    .add("Available", Bytes.format(p.path("available")))
+                    .print();
         }
     }
 
     @Command(name = "define", description = "Make an existing directory a pool.")
-    static final class PoolDefine extends Leaf {
+    static final class PoolDefine extends CliCommand {
         @Parameters(index = "0", paramLabel = "POOL")
         String pool;
 
         @Parameters(index = "1", paramLabel = "DIR", description = "An existing directory (not inside another pool).")
-        String dir;
+        Path dir;
 
         @Override
-        public Integer call() throws Exception {
-            String abs = java.nio.file.Path.of(dir).toAbsolutePath().normalize().toString();
-            JsonNode p = cli().client().post("/v1/pools", null,
-                    JsonNodeFactory.instance.objectNode().put("name", pool).put("path", abs));
-            return print(p, "Pool " + text(p, "name") + " defined at " + text(p, "path"));
+        JsonNode run() throws Exception {
+            String abs = dir.toAbsolutePath().normalize().toString();
+            return api().post("/v1/pools", null, Json.object().put("name", pool).put("path", abs));
+        }
+
+        @Override
+        void show(JsonNode p, Output out) {
+            out.line("Pool " + text(p, "name") + " defined at " + text(p, "path"));
         }
     }
 
     @Command(name = "undefine", description = "Forget a pool (its directory and images stay).")
-    static final class PoolUndefine extends Leaf {
-        @Parameters(paramLabel = "POOL")
+    static final class PoolUndefine extends CliCommand {
+        @Parameters(paramLabel = "POOL", completionCandidates = Completion.PoolNames.class)
         String pool;
 
         @Override
-        public Integer call() throws Exception {
-            JsonNode r = cli().client().delete("/v1/pools/" + ApiClient.segment(pool));
-            return print(r, "Pool " + pool + " undefined");
+        JsonNode run() throws Exception {
+            return api().delete(poolPath(pool));
         }
-    }
 
-    // ---- formatting ----------------------------------------------------------------------------------------
-
-    private static void line(StringBuilder sb, String key, String value) {
-        sb.append(key).append(':').append(" ".repeat(Math.max(1, 12 - key.length() - 1))).append(value).append('\n');
-    }
-
-    /** Bytes as virsh shows them: "64.00 MiB". */
-    static String bytes(JsonNode n) {
-        if (n == null || !n.isNumber()) return "-";
-        double v = n.asLong();
-        String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-        int u = 0;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
+        @Override
+        void show(JsonNode answer, Output out) {
+            out.line("Pool " + pool + " undefined");
         }
-        return u == 0 ? n.asLong() + " B" : String.format(Locale.ROOT, "%.2f %s", v, units[u]);
     }
 }

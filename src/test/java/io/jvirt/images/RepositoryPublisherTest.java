@@ -2,7 +2,6 @@ package io.jvirt.images;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.jvirt.cli.JvirtCli;
 import io.jvirt.storage.QemuImg;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -14,7 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code jvirt image publish}: a directory of images becomes a signed repository that jvirt then builds from. */
+/** {@code jvirt-publish} (PublishTool): a directory of images becomes a signed repository that jvirt then builds from. */
 class RepositoryPublisherTest {
     @Test
     void publishesSignsKeepsMetadataAndBumpsRevisions(@TempDir Path tmp) throws Exception {
@@ -24,7 +23,7 @@ class RepositoryPublisherTest {
         try (TestSigningKey key = TestSigningKey.create("jvirt-publisher")) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ByteArrayOutputStream err = new ByteArrayOutputStream();
-            int exit = JvirtCli.run(new String[] {"image", "publish", dir.toString(), "--key", key.fingerprint,
+            int exit = PublishTool.run(new String[] {dir.toString(), "--key", key.fingerprint,
                 "--gnupg-home", key.home().toString()}, new PrintStream(out, true, StandardCharsets.UTF_8),
                     new PrintStream(err, true, StandardCharsets.UTF_8));
             assertThat(exit).as(err.toString(StandardCharsets.UTF_8)).isZero();

@@ -1,64 +1,49 @@
 package io.jvirt.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
 
-/** jvirt snapshot create|list|info|revert|delete: VM snapshots through /v1/vms/{name}/snapshots. */
+/** {@code jvirt snapshot create|list|info|revert|delete}: VM snapshots through /v1/vms/{name}/snapshots. */
 @Command(name = "snapshot", description = "Create, list, inspect, revert and delete VM snapshots.",
-        subcommands = {SnapshotCommand.Create.class, SnapshotCommand.ListCmd.class, SnapshotCommand.Info.class,
-            SnapshotCommand.Revert.class, SnapshotCommand.Delete.class})
-final class SnapshotCommand implements Callable<Integer> {
-    @ParentCommand
-    JvirtCli cli;
-
-    @Override
-    public Integer call() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "a subcommand is needed: create, list, info, revert, delete");
-    }
-
+        subcommands = {SnapshotCommands.Create.class, SnapshotCommands.ListCmd.class, SnapshotCommands.Info.class,
+            SnapshotCommands.Revert.class, SnapshotCommands.Delete.class})
+final class SnapshotCommands {
     static String path(String vm) {
-        return JvirtCli.vmPath(vm) + "/snapshots";
+        return CliCommand.vmPath(vm) + "/snapshots";
     }
 
-    abstract static class Sub implements Callable<Integer> {
-        @ParentCommand
-        SnapshotCommand parent;
+    static String path(String vm, String snapshot) {
+        return path(vm) + "/" + ApiClient.segment(snapshot);
+    }
 
-        JvirtCli cli() {
-            return parent.cli;
+    /** create, revert and delete: operations on the VM's job slot, waited for unless --no-wait. */
+    abstract static class SnapshotOperation extends CliCommand.OnVm {
+        @Mixin
+        Options.Wait wait;
+
+        @Mixin
+        Options.Queue queue;
+
+        JsonNode start(String method, String path, JsonNode body, String what) throws Exception {
+            return Operations.run(api(), method, path, queue.addTo(new LinkedHashMap<>()), body, wait, what);
         }
 
-        int done(JsonNode node, String message) {
-            if (cli().json()) {
-                cli().printJson(node);
-            } else {
-                cli().out.println(message);
-                cli().out.flush();
-            }
-            return JvirtCli.EXIT_OK;
-        }
-
-        /** Long actions are operations: wait for the end (progress is on the event stream). */
-        JsonNode operation(String method, String path, JsonNode body, String what) throws Exception {
-            JsonNode op = cli().client().call(method, path, Map.of("wait", "true"), body);
-            return cli().awaitOperation(op, null, what);
+        /** {@code done} once finished; with --no-wait, that the operation runs. */
+        void say(Output out, JsonNode op, String done, String running) {
+            out.line(wait.noWait ? running + " (operation " + Output.text(op, "id") + ")" : done);
         }
     }
 
     @Command(name = "create", description = "Snapshot a VM's disks (internal by default), optionally with its memory.")
-    static final class Create extends Sub {
-        @Parameters(index = "0", paramLabel = "VM")
-        String vm;
+    static final class Create extends SnapshotOperation {
         @Parameters(index = "1", paramLabel = "NAME")
         String name;
         @Option(names = "--disk-only", description = "Disks only (the default), no memory.")
@@ -73,8 +58,8 @@ final class SnapshotCommand implements Callable<Integer> {
         boolean quiesce;
 
         @Override
-        public Integer call() throws Exception {
-            ObjectNode body = JsonNodeFactory.instance.objectNode().put("name", name);
+        JsonNode run() throws Exception {
+            ObjectNode body = Json.object().put("name", name);
             if (diskOnly) body.put("diskOnly", true);
             if (memory) body.put("memory", true);
             if (external) body.put("external", true);
@@ -83,34 +68,36 @@ final class SnapshotCommand implements Callable<Integer> {
                 var arr = body.putArray("disks");
                 disks.forEach(arr::add);
             }
-            JsonNode op = operation("POST", path(vm), body, "snapshot " + name + " of VM " + vm);
+            return start("POST", path(vm), body, "snapshot " + name + " of VM " + vm);
+        }
+
+        @Override
+        void show(JsonNode op, Output out) {
             JsonNode s = op.path("result");
             String pause = s.hasNonNull("pauseMillis") ? " (guest paused " + s.path("pauseMillis").asLong() + " ms)" : "";
-            return done(op, "Snapshot " + name + " of VM " + vm + " created" + pause);
+            say(out, op, "Snapshot " + name + " of VM " + vm + " created" + pause,
+                    "Snapshot " + name + " of VM " + vm + " is being created");
         }
     }
 
     @Command(name = "list", description = "List a VM's snapshots: NAME KIND MEMORY CREATED PARENT (--tree: as a tree).")
-    static final class ListCmd extends Sub {
-        @Parameters(paramLabel = "VM")
-        String vm;
+    static final class ListCmd extends CliCommand.OnVm {
         @Option(names = "--tree", description = "Show parent links as a tree; * marks the current snapshot.")
         boolean tree;
 
         @Override
-        public Integer call() throws Exception {
-            JsonNode all = cli().client().get(path(vm));
-            if (cli().json()) {
-                cli().printJson(all);
-                return JvirtCli.EXIT_OK;
-            }
+        JsonNode run() throws Exception {
+            return api().get(path(vm));
+        }
+
+        @Override
+        void show(JsonNode all, Output out) {
             String current = all.path("current").asText(null);
             if (tree) {
                 StringBuilder sb = new StringBuilder();
                 printTree(all.path("snapshots"), null, "", current, sb);
-                cli().out.print(sb);
-                cli().out.flush();
-                return JvirtCli.EXIT_OK;
+                out.print(sb);
+                return;
             }
             List<String[]> rows = new ArrayList<>();
             rows.add(new String[] {"NAME", "KIND", "MEMORY", "CREATED", "PARENT"});
@@ -119,8 +106,7 @@ final class SnapshotCommand implements Callable<Integer> {
                     s.path("kind").asText(), s.path("memory").asBoolean() ? "yes" : "no", s.path("createdAt").asText(),
                     s.path("parent").asText("-")});
             }
-            cli().printTable(rows);
-            return JvirtCli.EXIT_OK;
+            out.table(rows);
         }
 
         static void printTree(JsonNode all, String parent, String indent, String current, StringBuilder sb) {
@@ -138,19 +124,17 @@ final class SnapshotCommand implements Callable<Integer> {
     }
 
     @Command(name = "info", description = "Show one snapshot.")
-    static final class Info extends Sub {
-        @Parameters(index = "0", paramLabel = "VM")
-        String vm;
-        @Parameters(index = "1", paramLabel = "NAME")
+    static final class Info extends CliCommand.OnVm {
+        @Parameters(index = "1", paramLabel = "NAME", completionCandidates = Completion.SnapshotNames.class)
         String name;
 
         @Override
-        public Integer call() throws Exception {
-            JsonNode s = cli().client().get(path(vm) + "/" + ApiClient.segment(name));
-            if (cli().json()) {
-                cli().printJson(s);
-                return JvirtCli.EXIT_OK;
-            }
+        JsonNode run() throws Exception {
+            return api().get(path(vm, name));
+        }
+
+        @Override
+        void show(JsonNode s, Output out) {
             List<String[]> rows = new ArrayList<>();
             for (String f : List.of("name", "kind", "memory", "parent", "createdAt", "vmState", "pauseMillis", "memoryFile")) {
                 rows.add(new String[] {f + ":", s.path(f).asText("-")});
@@ -159,36 +143,39 @@ final class SnapshotCommand implements Callable<Integer> {
                 rows.add(new String[] {"disk " + d.path("disk").asText() + ":", d.path("image").asText()
                         + (d.hasNonNull("overlay") ? " -> " + d.path("overlay").asText() : "")});
             }
-            cli().printTable(rows);
-            return JvirtCli.EXIT_OK;
+            out.table(rows);
         }
     }
 
     @Command(name = "revert", description = "Return the VM to a snapshot (disks, and memory for memory snapshots).")
-    static final class Revert extends Sub {
-        @Parameters(index = "0", paramLabel = "VM")
-        String vm;
-        @Parameters(index = "1", paramLabel = "NAME")
+    static final class Revert extends SnapshotOperation {
+        @Parameters(index = "1", paramLabel = "NAME", completionCandidates = Completion.SnapshotNames.class)
         String name;
 
         @Override
-        public Integer call() throws Exception {
-            JsonNode op = operation("POST", path(vm) + "/" + ApiClient.segment(name) + "/revert", null, "revert of VM " + vm);
-            return done(op, "VM " + vm + " reverted to snapshot " + name);
+        JsonNode run() throws Exception {
+            return start("POST", path(vm, name) + "/revert", null, "revert of VM " + vm);
+        }
+
+        @Override
+        void show(JsonNode op, Output out) {
+            say(out, op, "VM " + vm + " reverted to snapshot " + name, "VM " + vm + " is reverting to snapshot " + name);
         }
     }
 
     @Command(name = "delete", description = "Delete a snapshot (external: merges the layer above its frozen image into it).")
-    static final class Delete extends Sub {
-        @Parameters(index = "0", paramLabel = "VM")
-        String vm;
-        @Parameters(index = "1", paramLabel = "NAME")
+    static final class Delete extends SnapshotOperation {
+        @Parameters(index = "1", paramLabel = "NAME", completionCandidates = Completion.SnapshotNames.class)
         String name;
 
         @Override
-        public Integer call() throws Exception {
-            JsonNode op = operation("DELETE", path(vm) + "/" + ApiClient.segment(name), null, "delete of snapshot " + name);
-            return done(op, "Snapshot " + name + " of VM " + vm + " deleted");
+        JsonNode run() throws Exception {
+            return start("DELETE", path(vm, name), null, "delete of snapshot " + name);
+        }
+
+        @Override
+        void show(JsonNode op, Output out) {
+            say(out, op, "Snapshot " + name + " of VM " + vm + " deleted", "Snapshot " + name + " of VM " + vm + " is being deleted");
         }
     }
 }

@@ -7,7 +7,12 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code jvirt console}: prints the serial console, optionally follows it and types stdin into it.
@@ -15,31 +20,51 @@ import java.util.Map;
  * <p>With a terminal on stdin the terminal is put in raw mode (via {@code stty}) so keys go to the guest as typed;
  * Ctrl-] (0x1d) detaches, as in virsh.
  */
-final class ConsoleSession {
+@Command(name = "console",
+        description = {"Print a VM's serial console output so far; on a terminal or with --follow, keep streaming it "
+            + "and type stdin into the console. Ctrl-] detaches."})
+final class ConsoleCommand extends CliCommand.OnVm {
     static final int ESCAPE = 0x1d; // Ctrl-]
 
-    private final JvirtCli cli;
-    private final String vm;
-    private final boolean follow;
-    private final boolean noStdin;
+    @Option(names = {"--follow", "-f"}, description = "Keep streaming new output (default on a terminal).")
+    boolean follow;
+
+    @Option(names = "--no-stdin", description = "Do not forward stdin to the console.")
+    boolean noStdin;
+
+    @Option(names = "--wait-for", paramLabel = "TEXT",
+            description = "Follow the console (history included) until TEXT appears; print that line and exit 0.")
+    String waitFor;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120",
+            description = "With --wait-for: give up after this many seconds (exit 6). Default: ${DEFAULT-VALUE}.")
+    long timeoutSeconds;
+
     private volatile boolean detached;
 
-    ConsoleSession(JvirtCli cli, String vm, boolean follow, boolean noStdin) {
-        this.cli = cli;
-        this.vm = vm;
-        this.follow = follow;
-        this.noStdin = noStdin;
+    @Override
+    public Integer call() throws Exception {
+        if (waitFor != null) {
+            if (waitFor.isEmpty() || timeoutSeconds <= 0) {
+                throw usage("--wait-for needs a non-empty TEXT and --timeout a positive number of seconds");
+            }
+            return waitFor(waitFor, timeoutSeconds);
+        }
+        return view();
     }
 
-    int run() throws Exception {
-        ApiClient c = cli.client();
-        PrintStream out = cli.out;
-        boolean stdinTty = cli.in == System.in && isTty(0);
-        boolean interactive = stdinTty && cli.out == System.out && isTty(1);
-        String path = JvirtCli.vmPath(vm) + "/console";
+    private String path() {
+        return vmPath(vm) + "/console";
+    }
+
+    private int view() throws Exception {
+        Session s = session();
+        ApiClient c = api();
+        PrintStream out = s.out;
+        boolean stdinTty = s.in == System.in && isTty(0);
+        boolean interactive = stdinTty && s.out == System.out && isTty(1);
         if (!follow && !interactive) {
-            byte[] text = c.callRaw("GET", path, Map.of("follow", "false"), null, null);
-            out.write(text);
+            out.write(c.callRaw("GET", path(), Map.of("follow", "false"), null, null));
             out.flush();
             return JvirtCli.EXIT_OK;
         }
@@ -51,16 +76,16 @@ final class ConsoleSession {
                     final String restore = saved;
                     Runtime.getRuntime().addShutdownHook(new Thread(() -> stty(restore)));
                     stty("raw", "-echo");
-                    cli.err.print("Connected to VM " + vm + " (escape character is ^])\r\n");
-                    cli.err.flush();
+                    s.err.print("Connected to VM " + vm + " (escape character is ^])\r\n");
+                    s.err.flush();
                 }
             }
-            Thread t = new Thread(() -> forwardStdin(c, path), "jvirt-console-stdin");
+            Thread t = new Thread(() -> forwardStdin(c), "jvirt-console-stdin");
             t.setDaemon(true);
             t.start();
         }
         try {
-            c.stream("GET", path, Map.of("follow", "true"), (b, off, len) -> {
+            c.stream("GET", path(), Map.of("follow", "true"), (b, off, len) -> {
                 out.write(b, off, len);
                 out.flush();
             });
@@ -69,8 +94,8 @@ final class ConsoleSession {
         } finally {
             if (saved != null) {
                 stty(saved);
-                cli.err.print("\r\n");
-                cli.err.flush();
+                s.err.print("\r\n");
+                s.err.flush();
             }
         }
         return JvirtCli.EXIT_OK;
@@ -81,15 +106,14 @@ final class ConsoleSession {
      * with {@link JvirtCli#EXIT_TIMEOUT} after {@code timeoutSeconds}. Scripts use this instead of piping a
      * never-ending {@code --follow} into grep.
      */
-    int waitFor(String text, long timeoutSeconds) throws Exception {
-        ApiClient c = cli.client();
-        String path = JvirtCli.vmPath(vm) + "/console";
-        var found = new java.util.concurrent.atomic.AtomicReference<String>();
-        var timedOut = new java.util.concurrent.atomic.AtomicBoolean();
+    private int waitFor(String text, long timeoutSeconds) throws Exception {
+        ApiClient c = api();
+        AtomicReference<String> found = new AtomicReference<>();
+        AtomicBoolean timedOut = new AtomicBoolean();
         StringBuilder line = new StringBuilder();
         Thread timer = Thread.ofVirtual().start(() -> {
             try {
-                Thread.sleep(java.time.Duration.ofSeconds(timeoutSeconds));
+                Thread.sleep(Duration.ofSeconds(timeoutSeconds));
                 timedOut.set(true);
                 c.close();
             } catch (InterruptedException e) {
@@ -97,7 +121,7 @@ final class ConsoleSession {
             }
         });
         try {
-            c.stream("GET", path, Map.of("follow", "true"), (b, off, len) -> {
+            c.stream("GET", path(), Map.of("follow", "true"), (b, off, len) -> {
                 if (found.get() != null) return;
                 String chunk = new String(b, off, len, StandardCharsets.ISO_8859_1);
                 for (int i = 0; i < chunk.length() && found.get() == null; i++) {
@@ -117,22 +141,19 @@ final class ConsoleSession {
             timer.interrupt();
         }
         if (found.get() != null) {
-            cli.out.println(found.get());
-            cli.out.flush();
+            out().line(found.get());
             return JvirtCli.EXIT_OK;
         }
         if (timedOut.get()) {
-            cli.err.println("jvirt: error: '" + text + "' did not appear on the console of " + vm + " within "
-                    + timeoutSeconds + " s");
-            return JvirtCli.EXIT_TIMEOUT;
+            throw new CliException(JvirtCli.EXIT_TIMEOUT, "'" + text + "' did not appear on the console of " + vm
+                    + " within " + timeoutSeconds + " s");
         }
-        cli.err.println("jvirt: error: the console of " + vm + " ended before '" + text + "' appeared");
-        return JvirtCli.EXIT_FAILURE;
+        throw new CliException(JvirtCli.EXIT_FAILURE, "the console of " + vm + " ended before '" + text + "' appeared");
     }
 
     /** Copies stdin to {@code POST /console} until EOF or Ctrl-]. */
-    private void forwardStdin(ApiClient c, String path) {
-        InputStream in = cli.in;
+    private void forwardStdin(ApiClient c) {
+        InputStream in = session().in;
         byte[] buf = new byte[4096];
         try {
             for (int n; (n = in.read(buf)) >= 0; ) {
@@ -147,18 +168,18 @@ final class ConsoleSession {
                 if (len > 0) {
                     byte[] chunk = new byte[len];
                     System.arraycopy(buf, 0, chunk, 0, len);
-                    c.callRaw("POST", path, null, chunk, "application/octet-stream");
+                    c.callRaw("POST", path(), null, chunk, "application/octet-stream");
                 }
                 if (esc >= 0) {
                     detached = true;
-                    c.close(); // ends the output stream in run()
+                    c.close(); // ends the output stream in view()
                     return;
                 }
             }
         } catch (Exception e) {
-            if (!detached && !(e instanceof ApiClient.ClosedException)) {
-                cli.err.print("jvirt: error: cannot type into the console: " + e.getMessage() + "\r\n");
-                cli.err.flush();
+            if (!detached && !(e instanceof ClientClosedException)) {
+                session().err.print("jvirt: error: cannot type into the console: " + e.getMessage() + "\r\n");
+                session().err.flush();
             }
         }
     }
