@@ -5,10 +5,10 @@ import io.jvirt.images.Customization;
 import io.jvirt.images.ImageBuilder;
 import io.jvirt.images.ImageCatalog;
 import io.jvirt.images.ImageSource;
-import io.jvirt.images.Sizes;
 import io.jvirt.vm.DefinitionValidator;
 import io.jvirt.error.ErrorCode;
 import io.jvirt.error.JvirtException;
+import io.jvirt.storage.Sizes;
 import io.jvirt.vm.VmDefinition;
 import io.jvirt.vm.VmManager;
 import java.io.IOException;
@@ -242,7 +242,7 @@ final class ImageRoutes {
             return n.asLong();
         }
         if (n.isTextual()) {
-            return Sizes.parse(n.asText());
+            return Sizes.parse(n.asText(), ErrorCode.INVALID_ARGUMENT);
         }
         throw ApiErrors.badArgument("size must be a number of bytes or a string like \"8G\"");
     }

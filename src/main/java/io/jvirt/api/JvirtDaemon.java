@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jvirt.qemu.AccelProbe;
 import io.jvirt.qemu.Accelerator;
 import io.jvirt.qemu.QemuBinaries;
+import io.jvirt.qemu.monitor.CapabilityCache;
 import io.jvirt.store.DocumentStore;
 import io.jvirt.vm.VmManager;
 import java.net.InetSocketAddress;
@@ -85,7 +86,7 @@ public final class JvirtDaemon implements Callable<Integer> {
 
         DocumentStore store = DocumentStore.open(stateDir, mapper);
         VmManager vms = new VmManager(new VmManager.Config(runDir.resolve("vms"), emulatorPath.toString(),
-                verdict.accel(), Duration.ofSeconds(30)), store);
+                verdict.accel(), Duration.ofSeconds(30), new CapabilityCache(stateDir.resolve("qemu-capabilities"))), store);
         // registers its recoveries, so it must exist before loadAndRecover
         io.jvirt.snapshot.SnapshotService snapshots = io.jvirt.snapshot.SnapshotService.install(vms, store);
         io.jvirt.blockcopy.BlockCopyService blockCopies = new io.jvirt.blockcopy.BlockCopyService(vms, store,

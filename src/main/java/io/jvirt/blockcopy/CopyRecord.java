@@ -1,6 +1,8 @@
 package io.jvirt.blockcopy;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.time.Instant;
 
 /**
@@ -8,7 +10,6 @@ import java.time.Instant;
  * step that changes what QEMU does. The last one is kept after the copy ends, so "which image is active and why"
  * can still be answered. See docs/blockcopy.md for each step's recovery.
  *
- * @param step             one of {@link Step}'s names
  * @param sourceNode       the format node the guest device ran on when the copy started
  * @param createdDest      we created the destination (so an interrupted start may remove it)
  * @param resumeAfterPivot the guest was running when the pivot paused it: resume it afterwards
@@ -16,7 +17,7 @@ import java.time.Instant;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record CopyRecord(String vm, String disk, String jobId, String source, String sourceFormat, String sourceNode,
-                         String dest, String destFormat, boolean shallow, boolean createdDest, String step,
+                         String dest, String destFormat, boolean shallow, boolean createdDest, Step step,
                          Boolean resumeAfterPivot, Instant since, Instant updated, String error, String active,
                          Long pauseMillis) {
 
@@ -32,6 +33,7 @@ public record CopyRecord(String vm, String disk, String jobId, String source, St
             this.wire = wire;
         }
 
+        @JsonValue
         public String wire() {
             return wire;
         }
@@ -40,6 +42,7 @@ public record CopyRecord(String vm, String disk, String jobId, String source, St
             return ordinal() >= PIVOTED.ordinal();
         }
 
+        @JsonCreator
         static Step of(String wire) {
             for (Step s : values()) {
                 if (s.wire.equals(wire)) {
@@ -48,19 +51,20 @@ public record CopyRecord(String vm, String disk, String jobId, String source, St
             }
             throw new IllegalArgumentException("unknown block copy step " + wire);
         }
-    }
 
-    Step stepEnum() {
-        return Step.of(step);
+        @Override
+        public String toString() {
+            return wire;
+        }
     }
 
     boolean ended() {
-        return stepEnum().ended();
+        return step.ended();
     }
 
     CopyRecord at(Step s) {
         return new CopyRecord(vm, disk, jobId, source, sourceFormat, sourceNode, dest, destFormat, shallow, createdDest,
-                s.wire(), resumeAfterPivot, since, Instant.now(), error, active, pauseMillis);
+                s, resumeAfterPivot, since, Instant.now(), error, active, pauseMillis);
     }
 
     CopyRecord resumingAfterPivot(boolean resume) {
@@ -70,7 +74,7 @@ public record CopyRecord(String vm, String disk, String jobId, String source, St
 
     CopyRecord ended(Step s, String activeImage, String why, Long pause) {
         return new CopyRecord(vm, disk, jobId, source, sourceFormat, sourceNode, dest, destFormat, shallow, createdDest,
-                s.wire(), resumeAfterPivot, since, Instant.now(), why, activeImage, pause);
+                s, resumeAfterPivot, since, Instant.now(), why, activeImage, pause);
     }
 
     String targetNode() {

@@ -1,9 +1,11 @@
 package io.jvirt.snapshot;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.jvirt.qmp.QmpClient;
 import io.jvirt.error.ErrorCode;
+import io.jvirt.error.Fault;
 import io.jvirt.error.JvirtException;
+import io.jvirt.qemu.monitor.MigrationStatus;
+import io.jvirt.qemu.monitor.Monitor;
+import io.jvirt.qemu.monitor.QemuMigration;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -12,7 +14,9 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Map;
@@ -22,30 +26,47 @@ import java.util.concurrent.TimeUnit;
 /**
  * A guest's RAM and device state as a file, through QEMU's migration over a Unix socket that jvirt owns: QEMU 7.2
  * has no {@code file:} migration URI, jvirt's QMP client cannot pass file descriptors, and {@code exec:} would be a
- * shell string. Saving: jvirt listens, {@code migrate unix:SOCK}, and writes what arrives to the file. Loading:
- * QEMU (started with {@code -incoming defer}) listens after {@code migrate-incoming unix:SOCK}, jvirt connects and
- * sends the file. Both wait for QEMU's MIGRATION event (capability {@code events}), never poll.
+ * shell string. Saving: jvirt listens, QEMU migrates to {@code unix:SOCK}, and jvirt writes what arrives to the
+ * file. Loading: QEMU (started with {@code -incoming defer}) listens on {@code unix:SOCK}, jvirt connects and sends
+ * the file. Both wait for QEMU's MIGRATION event ({@link QemuMigration}), never poll.
  */
-final class MigrationFile {
+final class MemoryFile {
     /** QEMU 7.2 limits migration to 32 MiB/s by default; a local file has no link to spare. */
     private static final long UNLIMITED_BYTES_PER_SECOND = 1L << 40;
 
-    private MigrationFile() {
+    private MemoryFile() {
+    }
+
+    /**
+     * Saves the (paused) guest's state as {@code mem}: written as {@code mem.part}, fsynced, then renamed (and the
+     * rename made durable), so a file with the final name is always a whole stream.
+     */
+    static void saveComplete(Monitor monitor, Path socket, Path mem, Duration timeout) {
+        Path part = Path.of(mem + ".part");
+        save(monitor, socket, part, timeout);
+        Fault.point("snapshot", "after-memory");
+        try {
+            Files.move(part, mem, StandardCopyOption.ATOMIC_MOVE);
+            try (FileChannel dir = FileChannel.open(mem.getParent())) {
+                dir.force(true); // the rename is what says "complete"; make it durable
+            }
+        } catch (IOException e) {
+            throw new JvirtException(ErrorCode.INTERNAL, "cannot store the memory file " + mem + ": " + e.getMessage());
+        }
     }
 
     /** Saves the state of the (paused) guest into {@code file}, written completely and fsynced; returns its size. */
-    static long save(QmpClient qmp, Path socket, Path file, Duration timeout) {
+    static long save(Monitor monitor, Path socket, Path file, Duration timeout) {
         try {
             Files.deleteIfExists(socket);
         } catch (IOException e) {
             throw new JvirtException(ErrorCode.INTERNAL, "cannot remove the stale socket " + socket + ": " + e.getMessage());
         }
-        CompletableFuture<String> end = new CompletableFuture<>();
         CompletableFuture<Long> copied = new CompletableFuture<>();
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
              FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                     StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-             AutoCloseable events = qmp.onEvent("MIGRATION", e -> onStatus(e.data(), end))) {
+                     StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+             QemuMigration migration = QemuMigration.follow(monitor)) {
             server.bind(UnixDomainSocketAddress.of(socket));
             Thread.ofVirtual().name("migration-save").start(() -> {
                 try (SocketChannel in = server.accept()) {
@@ -54,12 +75,12 @@ final class MigrationFile {
                     copied.completeExceptionally(t);
                 }
             });
-            prepare(qmp);
-            qmp.execute("migrate", QmpClient.args("uri", "unix:" + socket));
-            String status = await(qmp, end, timeout);
-            if (!"completed".equals(status)) {
-                throw new JvirtException(ErrorCode.QEMU_FAILED, "saving the guest's memory " + status + ": " + errorOf(qmp),
-                        Map.of("file", file.toString()));
+            migration.prepare(UNLIMITED_BYTES_PER_SECOND);
+            monitor.migration().migrate("unix:" + socket);
+            MigrationStatus status = migration.awaitEnd(timeout);
+            if (status != MigrationStatus.COMPLETED) {
+                throw new JvirtException(ErrorCode.QEMU_FAILED, "saving the guest's memory " + status.wire() + ": "
+                        + migration.error(), Map.of("file", file.toString()));
             }
             long size = copied.get(timeout.toMillis(), TimeUnit.MILLISECONDS); // QEMU closes the stream after completing
             out.force(true);
@@ -70,22 +91,17 @@ final class MigrationFile {
             throw new JvirtException(ErrorCode.QEMU_FAILED, "saving the guest's memory to " + file + " failed: " + e,
                     Map.of("file", file.toString()), e);
         } finally {
-            try {
-                Files.deleteIfExists(socket);
-            } catch (IOException ignored) {
-                // a stale socket is replaced next time
-            }
+            deleteQuietly(socket); // a stale socket is replaced next time
         }
     }
 
     /** Feeds {@code file} to a QEMU started with {@code -incoming defer} and waits until it has loaded it. */
-    static void load(QmpClient qmp, Path socket, Path file, Duration timeout) {
-        CompletableFuture<String> end = new CompletableFuture<>();
-        try (AutoCloseable events = qmp.onEvent("MIGRATION", e -> onStatus(e.data(), end));
-             FileChannel in = FileChannel.open(file, StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+    static void load(Monitor monitor, Path socket, Path file, Duration timeout) {
+        try (QemuMigration migration = QemuMigration.follow(monitor);
+             FileChannel in = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             Files.deleteIfExists(socket);
-            prepare(qmp);
-            qmp.execute("migrate-incoming", QmpClient.args("uri", "unix:" + socket)); // QEMU listens when this returns
+            migration.prepare(UNLIMITED_BYTES_PER_SECOND);
+            monitor.migration().migrateIncoming("unix:" + socket); // QEMU listens when this returns
             try (SocketChannel out = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
                 long at = 0;
                 long size = in.size();
@@ -93,10 +109,10 @@ final class MigrationFile {
                     at += in.transferTo(at, size - at, out);
                 }
                 out.shutdownOutput();
-                String status = await(qmp, end, timeout);
-                if (!"completed".equals(status)) {
-                    throw new JvirtException(ErrorCode.QEMU_FAILED, "loading the guest's memory " + status + ": " + errorOf(qmp),
-                            Map.of("file", file.toString()));
+                MigrationStatus status = migration.awaitEnd(timeout);
+                if (status != MigrationStatus.COMPLETED) {
+                    throw new JvirtException(ErrorCode.QEMU_FAILED, "loading the guest's memory " + status.wire() + ": "
+                            + migration.error(), Map.of("file", file.toString()));
                 }
             }
         } catch (JvirtException e) {
@@ -105,41 +121,15 @@ final class MigrationFile {
             throw new JvirtException(ErrorCode.QEMU_FAILED, "loading the guest's memory from " + file + " failed: " + e,
                     Map.of("file", file.toString()), e);
         } finally {
-            try {
-                Files.deleteIfExists(socket);
-            } catch (IOException ignored) {
-                // QEMU removes it too
-            }
+            deleteQuietly(socket); // QEMU removes it too
         }
     }
 
-    private static void prepare(QmpClient qmp) {
-        var caps = QmpClient.args();
-        caps.putArray("capabilities").addObject().put("capability", "events").put("state", true);
-        qmp.execute("migrate-set-capabilities", caps);
-        qmp.execute("migrate-set-parameters", QmpClient.args("max-bandwidth", UNLIMITED_BYTES_PER_SECOND));
-    }
-
-    private static void onStatus(JsonNode data, CompletableFuture<String> end) {
-        String s = data.path("status").asText();
-        if (s.equals("completed") || s.equals("failed") || s.equals("cancelled")) {
-            end.complete(s);
-        }
-    }
-
-    private static String await(QmpClient qmp, CompletableFuture<String> end, Duration timeout) throws Exception {
-        CompletableFuture.anyOf(end, qmp.closed()).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        if (!end.isDone()) {
-            throw new JvirtException(ErrorCode.QEMU_FAILED, "QEMU exited during the migration");
-        }
-        return end.get();
-    }
-
-    private static String errorOf(QmpClient qmp) {
+    private static void deleteQuietly(Path socket) {
         try {
-            return qmp.execute("query-migrate").path("error-desc").asText("no reason given");
-        } catch (RuntimeException e) {
-            return e.getMessage();
+            Files.deleteIfExists(socket);
+        } catch (IOException ignored) {
+            // harmless
         }
     }
 

@@ -1,0 +1,19 @@
+package io.jvirt.images;
+
+import io.jvirt.vm.JobKind;
+
+/** The VM job of bundles: exporting a (stopped) VM holds its slot so nothing starts it meanwhile. */
+public enum BundleJob implements JobKind {
+    EXPORT("export");
+
+    private final String wire;
+
+    BundleJob(String wire) {
+        this.wire = wire;
+    }
+
+    @Override
+    public String wire() {
+        return wire;
+    }
+}
