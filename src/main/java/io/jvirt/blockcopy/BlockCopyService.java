@@ -7,7 +7,6 @@ import io.jvirt.store.DocumentStore;
 import io.jvirt.vm.JobKind;
 import io.jvirt.vm.VmDefinition;
 import io.jvirt.vm.VmManager;
-import io.jvirt.vm.VmView;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,18 +23,16 @@ import java.util.function.Consumer;
  * calls on the VM go on, and jobs of other capabilities that would change the disk graph are refused.
  */
 public final class BlockCopyService {
-    private final VmManager vms;
     private final Copies copies;
     private final CopyStart start;
-    private final CopyWatch watch;
     private final CopyControl control;
     private final CopyRecovery recovery;
 
+    /** Also registers with {@code vms} the admission that keeps other capabilities' jobs off a VM being copied. */
     public BlockCopyService(VmManager vms, DocumentStore store, QemuImg qemuImg) {
-        this.vms = vms;
         this.copies = new Copies(vms, store);
-        this.start = new CopyStart(copies, qemuImg, new DestinationCheck(vms::definitions, qemuImg));
-        this.watch = new CopyWatch(copies);
+        CopyWatch watch = new CopyWatch(copies);
+        this.start = new CopyStart(vms, copies, qemuImg, new DestinationCheck(vms::definitions, qemuImg), watch);
         this.control = new CopyControl(vms, copies);
         this.recovery = new CopyRecovery(vms, copies, start, watch, control);
         vms.addAdmission(this::admit);
@@ -63,9 +60,7 @@ public final class BlockCopyService {
      * only. Bad input throws here, before anything changed.
      */
     public ActiveCopy start(String vm, String disk, CopyRequest req) {
-        ActiveCopy c = vms.runJob(vm, CopyJob.START, Duration.ZERO, ctx -> start.begin(ctx, disk, req));
-        watch.start(c);
-        return c;
+        return start.start(vm, disk, req);
     }
 
     /** The operation a copy request runs: with pivot or finish it ends the copy that way once ready. */
@@ -97,16 +92,15 @@ public final class BlockCopyService {
 
     /** The copy under way on a disk, or the record of the last one. */
     public Map<String, Object> info(String vm, String disk) {
-        vms.get(vm).definition().requireDisk(disk);
+        copies.definition(vm).requireDisk(disk);
         return copies.get(vm, disk).map(ActiveCopy::view)
                 .orElseGet(() -> CopyView.of(copies.last(vm, disk).orElseThrow(() -> Copies.noJob(vm, disk, null))));
     }
 
     /** Every disk of the VM with a copy under way or a last copy on record. */
     public List<Map<String, Object>> list(String vm) {
-        VmView v = vms.get(vm);
         List<Map<String, Object>> out = new ArrayList<>();
-        for (VmDefinition.Disk d : v.definition().disks()) {
+        for (VmDefinition.Disk d : copies.definition(vm).disks()) {
             copies.get(vm, d.name()).map(ActiveCopy::view)
                     .or(() -> copies.last(vm, d.name()).map(CopyView::of)).ifPresent(out::add);
         }

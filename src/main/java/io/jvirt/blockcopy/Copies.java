@@ -4,7 +4,7 @@ import io.jvirt.error.ErrorCode;
 import io.jvirt.error.JvirtException;
 import io.jvirt.store.DocumentStore;
 import io.jvirt.vm.VmManager;
-import io.jvirt.vm.VmView;
+import io.jvirt.vm.VmDefinition;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +34,11 @@ final class Copies {
 
     void addListener(Consumer<CopyEvent> listener) {
         listeners.add(listener);
+    }
+
+    /** The definition of a VM this daemon has ({@code vm-not-found} otherwise). */
+    VmDefinition definition(String vm) {
+        return vms.get(vm).definition();
     }
 
     // ---- records ---------------------------------------------------------------------------------------------------
@@ -72,8 +77,7 @@ final class Copies {
 
     /** The copy under way on a disk of a VM that has it, or {@code no-block-job} saying how the last one ended. */
     ActiveCopy require(String vm, String disk) {
-        VmView v = vms.get(vm);
-        v.definition().requireDisk(disk);
+        definition(vm).requireDisk(disk);
         return get(vm, disk).orElseThrow(() -> noJob(vm, disk, last(vm, disk).orElse(null)));
     }
 

@@ -29,17 +29,10 @@ import java.util.concurrent.TimeoutException;
  * to. Until the switch every acknowledged write is in the source; from the switch until the resume the guest
  * writes nothing; after the resume the definition already names the destination.
  */
-final class CopyControl {
+record CopyControl(VmManager vms, Copies copies) {
     static final Duration SLOT_QUEUE = Duration.ofSeconds(30);
     private static final Duration QEMU_STEP = Duration.ofSeconds(120);
     private static final long MIB = 1024L * 1024;
-    private final VmManager vms;
-    private final Copies copies;
-
-    CopyControl(VmManager vms, Copies copies) {
-        this.vms = vms;
-        this.copies = copies;
-    }
 
     /** Waits for the copy to end by itself (or by a pivot/abort someone else asks for). */
     CopyRecord awaitEnd(ActiveCopy c) {

@@ -2,21 +2,18 @@ package io.jvirt.blockcopy;
 
 import io.jvirt.vm.JobKind;
 
-/** The VM jobs of a block copy: each holds the VM's slot for one step only; the copy in between holds none. */
+/**
+ * The VM jobs of a block copy, {@code blockcopy-start} etc.: each holds the VM's slot for one step only; the copy
+ * in between holds none.
+ */
 public enum CopyJob implements JobKind {
-    START("blockcopy-start"), PIVOT("blockcopy-pivot"), ABORT("blockcopy-abort"), RECOVER("blockcopy-recover");
+    START, PIVOT, ABORT, RECOVER;
 
     /** The kind of the operation a copy request runs (from its start until the copy ends). */
     public static final String OPERATION = "blockcopy";
 
-    private final String wire;
-
-    CopyJob(String wire) {
-        this.wire = wire;
-    }
-
     @Override
     public String wire() {
-        return wire;
+        return JobKind.wireName(OPERATION + "-", this);
     }
 }

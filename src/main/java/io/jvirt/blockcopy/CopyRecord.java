@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonValue;
 import java.time.Instant;
+import java.util.Locale;
 
 /**
  * The durable record of one disk's block copy (store kind {@code blockcopy-<disk>} of the VM), written before each
@@ -23,19 +24,13 @@ public record CopyRecord(String vm, String disk, String jobId, String source, St
 
     /** A copy's life: the first six are under way (recovery acts on them), the last four are how it ended. */
     public enum Step {
-        PREPARED("prepared"), COPYING("copying"), READY("ready"), PIVOT_REQUESTED("pivot-requested"),
-        PIVOT_DONE("pivot-done"), ABORTING("aborting"),
-        PIVOTED("pivoted"), FINISHED("finished"), ABORTED("aborted"), FAILED("failed");
+        PREPARED, COPYING, READY, PIVOT_REQUESTED, PIVOT_DONE, ABORTING,
+        PIVOTED, FINISHED, ABORTED, FAILED;
 
-        private final String wire;
-
-        Step(String wire) {
-            this.wire = wire;
-        }
-
+        /** The stored name: the constant's, in lower case with dashes ({@code pivot-requested}). */
         @JsonValue
         public String wire() {
-            return wire;
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
         }
 
         public boolean ended() {
@@ -45,7 +40,7 @@ public record CopyRecord(String vm, String disk, String jobId, String source, St
         @JsonCreator
         static Step of(String wire) {
             for (Step s : values()) {
-                if (s.wire.equals(wire)) {
+                if (s.wire().equals(wire)) {
                     return s;
                 }
             }
@@ -54,7 +49,7 @@ public record CopyRecord(String vm, String disk, String jobId, String source, St
 
         @Override
         public String toString() {
-            return wire;
+            return wire();
         }
     }
 

@@ -21,24 +21,11 @@ import org.slf4j.LoggerFactory;
  * query-block): a copy that never started is cleaned up, a running one adopted (pivot or abort it again), a pivot
  * or abort that was asked for finished from QEMU's word.
  */
-final class CopyRecovery {
+record CopyRecovery(VmManager vms, Copies copies, CopyStart start, CopyWatch watch, CopyControl control) {
     private static final Logger log = LoggerFactory.getLogger(CopyRecovery.class);
     /** A job in one of these has passed (or is at) the switch: the pivot that was asked for can be finished. */
     private static final EnumSet<JobStatus> PIVOTABLE = EnumSet.of(JobStatus.READY, JobStatus.PENDING, JobStatus.CONCLUDED,
             JobStatus.WAITING);
-    private final VmManager vms;
-    private final Copies copies;
-    private final CopyStart start;
-    private final CopyWatch watch;
-    private final CopyControl control;
-
-    CopyRecovery(VmManager vms, Copies copies, CopyStart start, CopyWatch watch, CopyControl control) {
-        this.vms = vms;
-        this.copies = copies;
-        this.start = start;
-        this.watch = watch;
-        this.control = control;
-    }
 
     /** Call after {@link VmManager#loadAndRecover()} (QEMUs adopted, states re-read). */
     void recoverAll() {

@@ -13,10 +13,12 @@ import io.jvirt.qemu.monitor.Monitor;
 import io.jvirt.storage.QemuImg;
 import io.jvirt.vm.VmDefinition;
 import io.jvirt.vm.VmJobContext;
+import io.jvirt.vm.VmManager;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
@@ -29,20 +31,21 @@ import org.slf4j.LoggerFactory;
  * Starting a copy, within the VM's job: every check before anything changes, then the durable record (intent
  * first), the destination image and its node, and QEMU's mirror. A failure before the mirror exists undoes all.
  */
-final class CopyStart {
+record CopyStart(VmManager vms, Copies copies, QemuImg qemuImg, DestinationCheck destinations, CopyWatch watch) {
     private static final Logger log = LoggerFactory.getLogger(CopyStart.class);
     private static final long MIB = 1024L * 1024;
-    private final Copies copies;
-    private final QemuImg qemuImg;
-    private final DestinationCheck destinations;
 
-    CopyStart(Copies copies, QemuImg qemuImg, DestinationCheck destinations) {
-        this.copies = copies;
-        this.qemuImg = qemuImg;
-        this.destinations = destinations;
+    /**
+     * Checks everything, creates the destination and starts QEMU's mirror, holding the VM's slot for that long
+     * only; then the copy's own thread follows it. Bad input throws here, before anything changed.
+     */
+    ActiveCopy start(String vm, String disk, CopyRequest req) {
+        ActiveCopy c = vms.runJob(vm, CopyJob.START, Duration.ZERO, ctx -> begin(ctx, disk, req));
+        watch.start(c);
+        return c;
     }
 
-    ActiveCopy begin(VmJobContext ctx, String disk, CopyRequest req) {
+    private ActiveCopy begin(VmJobContext ctx, String disk, CopyRequest req) {
         String vm = ctx.vmName();
         VmDefinition.Disk d = ctx.definition().requireDisk(disk);
         if (req == null || req.dest() == null || req.dest().isBlank()) {

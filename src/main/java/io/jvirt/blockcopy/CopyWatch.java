@@ -11,14 +11,9 @@ import org.slf4j.LoggerFactory;
  * records the READY step, reports progress, and ends the copy when QEMU's job or QEMU itself fails, unless a
  * pivot or abort is in charge.
  */
-final class CopyWatch {
+record CopyWatch(Copies copies) {
     private static final Logger log = LoggerFactory.getLogger(CopyWatch.class);
     private static final Duration SAMPLE_EVERY = Duration.ofMillis(500);
-    private final Copies copies;
-
-    CopyWatch(Copies copies) {
-        this.copies = copies;
-    }
 
     void start(ActiveCopy c) {
         Thread.ofVirtual().name("blockcopy-" + c.record().vm() + "-" + c.record().disk()).start(() -> watch(c));

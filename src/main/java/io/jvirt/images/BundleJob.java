@@ -4,16 +4,10 @@ import io.jvirt.vm.JobKind;
 
 /** The VM job of bundles: exporting a (stopped) VM holds its slot so nothing starts it meanwhile. */
 public enum BundleJob implements JobKind {
-    EXPORT("export");
-
-    private final String wire;
-
-    BundleJob(String wire) {
-        this.wire = wire;
-    }
+    EXPORT;
 
     @Override
     public String wire() {
-        return wire;
+        return JobKind.wireName("", this);
     }
 }

@@ -16,10 +16,8 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /** Checks a snapshot request against the VM, its disks, its QEMU and its files before anything changes. */
-final class CreatePlanner {
+record CreatePlanner(SnapshotRecords records, SnapshotImages images) {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
-    private final SnapshotRecords records;
-    private final SnapshotImages images;
 
     /** Everything checked before anything changes: what create then does. */
     record CreatePlan(SnapshotRequest req, String kind, boolean running, List<VmDefinition.Disk> disks) {
@@ -30,11 +28,6 @@ final class CreatePlanner {
         SnapshotOp op() {
             return SnapshotOp.create(external(), req.wantsMemory());
         }
-    }
-
-    CreatePlanner(SnapshotRecords records, SnapshotImages images) {
-        this.records = records;
-        this.images = images;
     }
 
     CreatePlan plan(VmJobContext ctx, SnapshotRequest req) {

@@ -20,6 +20,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -56,72 +57,71 @@ final class MemoryFile {
     }
 
     /** Saves the state of the (paused) guest into {@code file}, written completely and fsynced; returns its size. */
-    static long save(Monitor monitor, Path socket, Path file, Duration timeout) {
-        try {
+    private static long save(Monitor monitor, Path socket, Path file, Duration timeout) {
+        return overSocket(socket, "saving the guest's memory to " + file, file, () -> {
             Files.deleteIfExists(socket);
-        } catch (IOException e) {
-            throw new JvirtException(ErrorCode.INTERNAL, "cannot remove the stale socket " + socket + ": " + e.getMessage());
-        }
-        CompletableFuture<Long> copied = new CompletableFuture<>();
-        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-             FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                     StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-             QemuMigration migration = QemuMigration.follow(monitor)) {
-            server.bind(UnixDomainSocketAddress.of(socket));
-            Thread.ofVirtual().name("migration-save").start(() -> {
-                try (SocketChannel in = server.accept()) {
-                    copied.complete(pump(in, out));
-                } catch (Throwable t) {
-                    copied.completeExceptionally(t);
-                }
-            });
-            migration.prepare(UNLIMITED_BYTES_PER_SECOND);
-            monitor.migration().migrate("unix:" + socket);
-            MigrationStatus status = migration.awaitEnd(timeout);
-            if (status != MigrationStatus.COMPLETED) {
-                throw new JvirtException(ErrorCode.QEMU_FAILED, "saving the guest's memory " + status.wire() + ": "
-                        + migration.error(), Map.of("file", file.toString()));
+            CompletableFuture<Long> copied = new CompletableFuture<>();
+            try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+                 FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                         StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+                 QemuMigration migration = QemuMigration.follow(monitor)) {
+                server.bind(UnixDomainSocketAddress.of(socket));
+                Thread.ofVirtual().name("migration-save").start(() -> {
+                    try (SocketChannel in = server.accept()) {
+                        copied.complete(pump(in, out));
+                    } catch (Throwable t) {
+                        copied.completeExceptionally(t);
+                    }
+                });
+                migration.prepare(UNLIMITED_BYTES_PER_SECOND);
+                monitor.migration().migrate("unix:" + socket);
+                requireCompleted(migration, migration.awaitEnd(timeout), "saving", file);
+                long size = copied.get(timeout.toMillis(), TimeUnit.MILLISECONDS); // QEMU closes the stream after completing
+                out.force(true);
+                return size;
             }
-            long size = copied.get(timeout.toMillis(), TimeUnit.MILLISECONDS); // QEMU closes the stream after completing
-            out.force(true);
-            return size;
-        } catch (JvirtException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new JvirtException(ErrorCode.QEMU_FAILED, "saving the guest's memory to " + file + " failed: " + e,
-                    Map.of("file", file.toString()), e);
-        } finally {
-            deleteQuietly(socket); // a stale socket is replaced next time
-        }
+        });
     }
 
     /** Feeds {@code file} to a QEMU started with {@code -incoming defer} and waits until it has loaded it. */
     static void load(Monitor monitor, Path socket, Path file, Duration timeout) {
-        try (QemuMigration migration = QemuMigration.follow(monitor);
-             FileChannel in = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            Files.deleteIfExists(socket);
-            migration.prepare(UNLIMITED_BYTES_PER_SECOND);
-            monitor.migration().migrateIncoming("unix:" + socket); // QEMU listens when this returns
-            try (SocketChannel out = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-                long at = 0;
-                long size = in.size();
-                while (at < size) {
-                    at += in.transferTo(at, size - at, out);
+        overSocket(socket, "loading the guest's memory from " + file, file, () -> {
+            try (QemuMigration migration = QemuMigration.follow(monitor);
+                 FileChannel in = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                Files.deleteIfExists(socket);
+                migration.prepare(UNLIMITED_BYTES_PER_SECOND);
+                monitor.migration().migrateIncoming("unix:" + socket); // QEMU listens when this returns
+                try (SocketChannel out = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                    long at = 0;
+                    long size = in.size();
+                    while (at < size) {
+                        at += in.transferTo(at, size - at, out);
+                    }
+                    out.shutdownOutput();
+                    requireCompleted(migration, migration.awaitEnd(timeout), "loading", file);
                 }
-                out.shutdownOutput();
-                MigrationStatus status = migration.awaitEnd(timeout);
-                if (status != MigrationStatus.COMPLETED) {
-                    throw new JvirtException(ErrorCode.QEMU_FAILED, "loading the guest's memory " + status.wire() + ": "
-                            + migration.error(), Map.of("file", file.toString()));
-                }
+                return null;
             }
+        });
+    }
+
+    private static void requireCompleted(QemuMigration migration, MigrationStatus status, String doing, Path file) {
+        if (status != MigrationStatus.COMPLETED) {
+            throw new JvirtException(ErrorCode.QEMU_FAILED, doing + " the guest's memory " + status.wire() + ": "
+                    + migration.error(), Map.of("file", file.toString()));
+        }
+    }
+
+    /** Runs a transfer over {@code socket}: failures say what was being done, and the socket is gone afterwards. */
+    private static <T> T overSocket(Path socket, String what, Path file, Callable<T> transfer) {
+        try {
+            return transfer.call();
         } catch (JvirtException e) {
             throw e;
         } catch (Exception e) {
-            throw new JvirtException(ErrorCode.QEMU_FAILED, "loading the guest's memory from " + file + " failed: " + e,
-                    Map.of("file", file.toString()), e);
+            throw new JvirtException(ErrorCode.QEMU_FAILED, what + " failed: " + e, Map.of("file", file.toString()), e);
         } finally {
-            deleteQuietly(socket); // QEMU removes it too
+            deleteQuietly(socket); // QEMU removes it too; a stale one would be replaced next time
         }
     }
 

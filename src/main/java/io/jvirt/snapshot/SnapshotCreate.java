@@ -31,18 +31,9 @@ import org.slf4j.LoggerFactory;
  * qemu-img), with memory (snapshot-save), external (overlays switched in one transaction), external with memory.
  * Each is preceded by its durable intent; a failure after QEMU switched keeps whatever chain QEMU really runs on.
  */
-final class SnapshotCreate {
+record SnapshotCreate(VmManager vms, SnapshotRecords records, SnapshotImages images) {
     static final Duration JOB_TIMEOUT = Duration.ofMinutes(30);
     private static final Logger log = LoggerFactory.getLogger(SnapshotCreate.class);
-    private final VmManager vms;
-    private final SnapshotRecords records;
-    private final SnapshotImages images;
-
-    SnapshotCreate(VmManager vms, SnapshotRecords records, SnapshotImages images) {
-        this.vms = vms;
-        this.records = records;
-        this.images = images;
-    }
 
     Snapshot create(VmJobContext ctx, CreatePlanner.CreatePlan plan) {
         String vm = ctx.vmName();
@@ -118,7 +109,7 @@ final class SnapshotCreate {
         BlockGraph graph = BlockGraph.query(monitor);
         List<TransactionAction> actions = new ArrayList<>();
         for (Snapshot.DiskSnapshot d : snap.disks()) {
-            actions.add(new TransactionAction.InternalSnapshot(graph.require(d.disk()).node(), snap.name()));
+            actions.add(TransactionAction.internalSnapshot(graph.require(d.disk()).node(), snap.name()));
         }
         transaction(monitor, actions, snap.name());
         return snap;
@@ -269,7 +260,7 @@ final class SnapshotCreate {
                 added.add(c.fileNode());
                 monitor.block().blockdevAdd(Blockdev.format("qcow2", c.formatNode(), c.fileNode()).withoutBacking());
                 added.add(0, c.formatNode());
-                actions.add(new TransactionAction.BlockdevSnapshot(graph.require(c.disk()).node(), c.formatNode()));
+                actions.add(TransactionAction.blockdevSnapshot(graph.require(c.disk()).node(), c.formatNode()));
             }
             Fault.point("snapshot", "before-transaction");
             transaction(monitor, actions, name);

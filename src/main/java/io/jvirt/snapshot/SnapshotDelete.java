@@ -23,17 +23,10 @@ import java.util.Optional;
  * merging, with the records written after the merge and the merged files removed last. Every step is skipped when
  * a previous run (before a crash) already did it, so recovery can run it again.
  */
-final class SnapshotDelete {
-    private final SnapshotRecords records;
-    private final SnapshotImages images;
+record SnapshotDelete(SnapshotRecords records, SnapshotImages images) {
 
     /** The snapshot, and for an external one what merges into what (see {@link #plan}). */
     record DeletePlan(Snapshot snapshot, List<SnapshotIntent.DiskChange> changes) {
-    }
-
-    SnapshotDelete(SnapshotRecords records, SnapshotImages images) {
-        this.records = records;
-        this.images = images;
     }
 
     Snapshot delete(VmJobContext ctx, DeletePlan plan) {

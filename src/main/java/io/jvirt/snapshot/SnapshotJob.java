@@ -2,21 +2,15 @@ package io.jvirt.snapshot;
 
 import io.jvirt.vm.JobKind;
 
-/** The VM jobs of snapshots (also the kinds of their operations, and the keys of their recoveries). */
+/** The VM jobs of snapshots, {@code snapshot-create} etc. (also their operations' kinds and recoveries' keys). */
 public enum SnapshotJob implements JobKind {
-    CREATE("snapshot-create"), REVERT("snapshot-revert"), DELETE("snapshot-delete"),
+    CREATE, REVERT, DELETE,
     /** What QEMU runs each disk on now: a read that takes the slot for a moment. */
-    QUERY("snapshot-query");
-
-    private final String wire;
-
-    SnapshotJob(String wire) {
-        this.wire = wire;
-    }
+    QUERY;
 
     @Override
     public String wire() {
-        return wire;
+        return JobKind.wireName("snapshot-", this);
     }
 
     @Override

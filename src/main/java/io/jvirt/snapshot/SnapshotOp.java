@@ -2,51 +2,38 @@ package io.jvirt.snapshot;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
 
 /**
  * What a snapshot job does, as its durable intent names it ({@link SnapshotIntent#op()}), and the steps it records
  * on its way ({@code <op>:<step>} in the VM's job record). See docs/snapshots.md for the step x recovery table.
  */
 public enum SnapshotOp {
-    CREATE_INTERNAL("create-internal"), CREATE_EXTERNAL("create-external"), CREATE_MEMORY("create-memory"),
-    CREATE_EXTERNAL_MEMORY("create-external-memory"),
-    REVERT_INTERNAL("revert-internal"), REVERT_MEMORY("revert-memory"), REVERT_EXTERNAL("revert-external"),
-    REVERT_EXTERNAL_MEMORY("revert-external-memory"),
-    DELETE_INTERNAL("delete-internal"), DELETE_EXTERNAL("delete-external");
+    CREATE_INTERNAL, CREATE_EXTERNAL, CREATE_MEMORY, CREATE_EXTERNAL_MEMORY,
+    REVERT_INTERNAL, REVERT_MEMORY, REVERT_EXTERNAL, REVERT_EXTERNAL_MEMORY,
+    DELETE_INTERNAL, DELETE_EXTERNAL;
 
     /** A step a job records before it goes on. */
     public enum Step {
-        INTENT("intent"), SWITCHED("switched"), MERGED("merged"), HELD("held"), STOPPED("stopped"),
-        APPLIED("applied"), STARTED("started");
-
-        private final String wire;
-
-        Step(String wire) {
-            this.wire = wire;
-        }
+        INTENT, SWITCHED, MERGED, HELD, STOPPED, APPLIED, STARTED;
 
         /** True if the recorded step {@code intent} (e.g. {@code create-external:held}) is this step. */
         public boolean isIn(String intent) {
-            return intent != null && intent.endsWith(":" + wire);
+            return intent != null && intent.endsWith(":" + name().toLowerCase(Locale.ROOT));
         }
     }
 
-    private final String wire;
-
-    SnapshotOp(String wire) {
-        this.wire = wire;
-    }
-
+    /** The name in the intent document: the constant's, in lower case with dashes ({@code create-internal}). */
     @JsonValue
     public String wire() {
-        return wire;
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /** The op this wire name names, or null for one this build does not know. */
     @JsonCreator
     public static SnapshotOp fromWire(String s) {
         for (SnapshotOp op : values()) {
-            if (op.wire.equals(s)) {
+            if (op.wire().equals(s)) {
                 return op;
             }
         }
@@ -55,7 +42,7 @@ public enum SnapshotOp {
 
     /** The step record {@code <op>:<step>}. */
     public String at(Step step) {
-        return wire + ":" + step.wire;
+        return wire() + ":" + step.name().toLowerCase(Locale.ROOT);
     }
 
     static SnapshotOp create(boolean external, boolean memory) {

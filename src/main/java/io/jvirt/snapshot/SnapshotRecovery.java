@@ -18,22 +18,8 @@ import org.slf4j.LoggerFactory;
  * After a daemon restart, a snapshot job that was under way: its durable intent says what it was doing, QEMU (or
  * qemu-img) says how far it got; the job is finished or undone, never left half done.
  */
-final class SnapshotRecovery {
+record SnapshotRecovery(SnapshotRecords records, SnapshotImages images, SnapshotCreate create, SnapshotRevert revert, SnapshotDelete delete) {
     private static final Logger log = LoggerFactory.getLogger(SnapshotRecovery.class);
-    private final SnapshotRecords records;
-    private final SnapshotImages images;
-    private final SnapshotCreate create;
-    private final SnapshotRevert revert;
-    private final SnapshotDelete delete;
-
-    SnapshotRecovery(SnapshotRecords records, SnapshotImages images, SnapshotCreate create, SnapshotRevert revert,
-                     SnapshotDelete delete) {
-        this.records = records;
-        this.images = images;
-        this.create = create;
-        this.revert = revert;
-        this.delete = delete;
-    }
 
     void recover(VmJobContext ctx, VmRecord.JobRecord interrupted) {
         String vm = ctx.vmName();

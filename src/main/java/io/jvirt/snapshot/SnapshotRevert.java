@@ -22,16 +22,7 @@ import java.util.Map;
  * external (a fresh overlay on each frozen image becomes the disk's top), external with memory (a new QEMU loads
  * RAM and devices from the memory file). Every step is idempotent, so recovery can run it again.
  */
-final class SnapshotRevert {
-    private final VmManager vms;
-    private final SnapshotRecords records;
-    private final SnapshotImages images;
-
-    SnapshotRevert(VmManager vms, SnapshotRecords records, SnapshotImages images) {
-        this.vms = vms;
-        this.records = records;
-        this.images = images;
-    }
+record SnapshotRevert(VmManager vms, SnapshotRecords records, SnapshotImages images) {
 
     /** Refuses, before anything changes, a revert that cannot work; returns the snapshot to go back to. */
     Snapshot check(VmJobContext ctx, Snapshot s) {

@@ -21,12 +21,13 @@ import java.util.Map;
 public final class SnapshotService {
     private final VmManager vms;
     private final SnapshotRecords records;
+    /* the phases, one class each */
     private final CreatePlanner planner;
     private final SnapshotCreate create;
     private final SnapshotRevert revert;
     private final SnapshotDelete delete;
-    private final SnapshotRecovery recovery;
 
+    /** Also registers the recovery of each snapshot job with {@code vms}: make it before {@code loadAndRecover}. */
     public SnapshotService(VmManager vms, DocumentStore store, QemuImg qemuImg) {
         this.vms = vms;
         this.records = new SnapshotRecords(store);
@@ -35,18 +36,15 @@ public final class SnapshotService {
         this.create = new SnapshotCreate(vms, records, images);
         this.revert = new SnapshotRevert(vms, records, images);
         this.delete = new SnapshotDelete(records, images);
-        this.recovery = new SnapshotRecovery(records, images, create, revert, delete);
+        SnapshotRecovery recovery = new SnapshotRecovery(records, images, create, revert, delete);
+        for (SnapshotJob job : new SnapshotJob[] {SnapshotJob.CREATE, SnapshotJob.REVERT, SnapshotJob.DELETE}) {
+            vms.registerRecovery(job, recovery::recover);
+        }
     }
 
-    /**
-     * Creates the service for this daemon and registers its recoveries; call before {@code loadAndRecover}.
-     */
+    /** The service of this daemon (with qemu-img on PATH); call before {@code loadAndRecover}. */
     public static SnapshotService install(VmManager vms, DocumentStore store) {
-        SnapshotService s = new SnapshotService(vms, store, new QemuImg());
-        for (SnapshotJob job : new SnapshotJob[] {SnapshotJob.CREATE, SnapshotJob.REVERT, SnapshotJob.DELETE}) {
-            vms.registerRecovery(job, s.recovery::recover);
-        }
-        return s;
+        return new SnapshotService(vms, store, new QemuImg());
     }
 
     // ---- queries -------------------------------------------------------------------------------------------

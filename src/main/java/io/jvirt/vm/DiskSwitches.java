@@ -19,15 +19,8 @@ import org.slf4j.LoggerFactory;
  * Durable edits of a VM's definition by jobs: a whole change (validated), or the record that QEMU switched disks to
  * other images (not validated again); and the guest hold, when such a record could not be written.
  */
-final class DiskSwitches {
+record DiskSwitches(DocumentStore store, DefinitionValidator validator) {
     private static final Logger log = LoggerFactory.getLogger(DiskSwitches.class);
-    private final DocumentStore store;
-    private final DefinitionValidator validator;
-
-    DiskSwitches(DocumentStore store, DefinitionValidator validator) {
-        this.store = store;
-        this.validator = validator;
-    }
 
     /**
      * QEMU already runs these disks on these images (a pivot, an external snapshot, a merge): the definition is

@@ -2,17 +2,10 @@ package io.jvirt.vm;
 
 /** The jobs of the VM layer itself. */
 public enum LifecycleJob implements JobKind {
-    START("start"), SHUTDOWN("shutdown"), DESTROY("destroy"), SUSPEND("suspend"), RESUME("resume"),
-    UNDEFINE("undefine");
-
-    private final String wire;
-
-    LifecycleJob(String wire) {
-        this.wire = wire;
-    }
+    START, SHUTDOWN, DESTROY, SUSPEND, RESUME, UNDEFINE;
 
     @Override
     public String wire() {
-        return wire;
+        return JobKind.wireName("", this);
     }
 }

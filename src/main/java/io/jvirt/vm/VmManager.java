@@ -226,15 +226,7 @@ public final class VmManager {
     public VmView suspend(String name, Duration queue) {
         Vm vm = find(name);
         try (Job job = vm.jobs().acquire(LifecycleJob.SUSPEND.wire(), null, queue)) {
-            if (vm.state() != VmState.RUNNING || vm.instance() == null) {
-                throw VmErrors.invalidState(vm, "suspend", "it is not running");
-            }
-            try {
-                vm.instance().monitor().stop();
-            } catch (MonitorException e) {
-                throw VmErrors.qemuFailed(vm, "suspend", e);
-            }
-            vm.transitionIf(VmState.RUNNING, VmState.PAUSED, "user");
+            switchVcpus(vm, "suspend", VmState.RUNNING, "it is not running", Monitor::stop, VmState.PAUSED, "user");
         }
         return vm.view(true);
     }
@@ -245,17 +237,23 @@ public final class VmManager {
             if (switches.retryHold(vm, new VmJobContext(this, vm, job), "resume") && vm.state() == VmState.RUNNING) {
                 return vm.view(true); // finishing the held switch let the guest run on (a pivot resumes it)
             }
-            if (vm.state() != VmState.PAUSED || vm.instance() == null) {
-                throw VmErrors.invalidState(vm, "resume", "it is not paused");
-            }
-            try {
-                vm.instance().monitor().cont();
-            } catch (MonitorException e) {
-                throw VmErrors.qemuFailed(vm, "resume", e);
-            }
-            vm.transitionIf(VmState.PAUSED, VmState.RUNNING, "resumed");
+            switchVcpus(vm, "resume", VmState.PAUSED, "it is not paused", Monitor::cont, VmState.RUNNING, "resumed");
         }
         return vm.view(true);
+    }
+
+    /** Pauses or resumes the vCPUs of a VM in state {@code from}; the VM is then in {@code to} for {@code reason}. */
+    private static void switchVcpus(Vm vm, String action, VmState from, String hint, Consumer<Monitor> command, VmState to,
+                                    String reason) {
+        if (vm.state() != from || vm.instance() == null) {
+            throw VmErrors.invalidState(vm, action, hint);
+        }
+        try {
+            command.accept(vm.instance().monitor());
+        } catch (MonitorException e) {
+            throw VmErrors.qemuFailed(vm, action, e);
+        }
+        vm.transitionIf(from, to, reason);
     }
 
     // ---- jobs of other capabilities (snapshots, block copy, migration) ---------------------------------------

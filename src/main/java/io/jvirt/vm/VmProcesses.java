@@ -28,15 +28,8 @@ import org.slf4j.LoggerFactory;
  * A VM's QEMU process: starting it, shutting it down, ending it, and mapping its events (RESUME, STOP, SHUTDOWN)
  * and its exit onto the VM's states. Runs within the VM's job; holds no lock across a QMP call or a start.
  */
-final class VmProcesses {
+record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths) {
     private static final Logger log = LoggerFactory.getLogger(VmProcesses.class);
-    private final VmManager.Config config;
-    private final Function<String, QemuPaths> paths;
-
-    VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths) {
-        this.config = config;
-        this.paths = paths;
-    }
 
     /**
      * {@code incoming} null: a normal start. Otherwise QEMU starts with {@code -incoming defer} and {@code incoming}

@@ -19,22 +19,8 @@ import org.slf4j.LoggerFactory;
  * gone), asks QEMU what it is doing now (events were missed), and hands a job left under way to the capability
  * that registered its recovery.
  */
-final class VmRecovery {
+record VmRecovery(VmManager manager, VmProcesses processes, Function<String, QemuPaths> paths, Map<String, JobRecovery> recoveries, CapabilityCache capabilities) {
     private static final Logger log = LoggerFactory.getLogger(VmRecovery.class);
-    private final VmManager manager;
-    private final VmProcesses processes;
-    private final Function<String, QemuPaths> paths;
-    private final Map<String, JobRecovery> recoveries;
-    private final CapabilityCache capabilities;
-
-    VmRecovery(VmManager manager, VmProcesses processes, Function<String, QemuPaths> paths,
-               Map<String, JobRecovery> recoveries, CapabilityCache capabilities) {
-        this.manager = manager;
-        this.processes = processes;
-        this.paths = paths;
-        this.recoveries = recoveries;
-        this.capabilities = capabilities;
-    }
 
     void recover(Vm vm) {
         VmRecord r = vm.record();

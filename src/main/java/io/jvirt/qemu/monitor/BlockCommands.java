@@ -64,7 +64,7 @@ public final class BlockCommands {
     }
 
     /** All the actions, or none of them. */
-    public void transaction(List<? extends TransactionAction> actions) {
+    public void transaction(List<TransactionAction> actions) {
         ArrayNode list = QmpJson.mapper().createArrayNode();
         for (TransactionAction a : actions) {
             list.addObject().put("type", a.type()).set("data", a.data());

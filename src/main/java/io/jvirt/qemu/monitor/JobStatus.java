@@ -1,31 +1,19 @@
 package io.jvirt.qemu.monitor;
 
-import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonEnumDefaultValue;
 import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
 
 /** The status of a QEMU background job (QAPI {@code JobStatus}), from query-jobs and JOB_STATUS_CHANGE. */
-public enum JobStatus implements WireNames.Named {
-    UNDEFINED("undefined"), CREATED("created"), RUNNING("running"), PAUSED("paused"), READY("ready"),
-    STANDBY("standby"), WAITING("waiting"), PENDING("pending"), ABORTING("aborting"), CONCLUDED("concluded"),
+public enum JobStatus {
+    UNDEFINED, CREATED, RUNNING, PAUSED, READY, STANDBY, WAITING, PENDING, ABORTING, CONCLUDED,
     /** The job is gone (dismissed). */
-    NULL("null"),
-    UNKNOWN("unknown");
+    NULL,
+    @JsonEnumDefaultValue UNKNOWN;
 
-    private final String wire;
-
-    JobStatus(String wire) {
-        this.wire = wire;
-    }
-
-    @Override
     @JsonValue
     public String wire() {
-        return wire;
-    }
-
-    @JsonCreator
-    public static JobStatus fromWire(String s) {
-        return WireNames.parse(JobStatus.class, s, UNKNOWN);
+        return name().toLowerCase(Locale.ROOT);
     }
 
     /** The job has ended (successfully or not) and will not change any more. */

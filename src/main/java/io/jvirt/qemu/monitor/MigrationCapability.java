@@ -1,21 +1,14 @@
 package io.jvirt.qemu.monitor;
 
-import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
 
 /** Migration capabilities jvirt sets (QAPI {@code MigrationCapability}); add one when a feature needs it. */
-public enum MigrationCapability implements WireNames.Named {
+public enum MigrationCapability {
     /** MIGRATION events, so a migration's end is an event rather than a poll. */
-    EVENTS("events");
+    EVENTS;
 
-    private final String wire;
-
-    MigrationCapability(String wire) {
-        this.wire = wire;
-    }
-
-    @Override
-    @JsonValue
+    /** QEMU's name: the constant's, in lower case with dashes. */
     public String wire() {
-        return wire;
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 }

@@ -1,30 +1,19 @@
 package io.jvirt.qemu.monitor;
 
-import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonEnumDefaultValue;
 import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
 
 /** A migration's status (QAPI {@code MigrationStatus}), from query-migrate and the MIGRATION event. */
-public enum MigrationStatus implements WireNames.Named {
-    NONE("none"), SETUP("setup"), CANCELLING("cancelling"), CANCELLED("cancelled"), ACTIVE("active"),
-    POSTCOPY_ACTIVE("postcopy-active"), POSTCOPY_PAUSED("postcopy-paused"), POSTCOPY_RECOVER("postcopy-recover"),
-    COMPLETED("completed"), FAILED("failed"), COLO("colo"), PRE_SWITCHOVER("pre-switchover"), DEVICE("device"),
-    WAIT_UNPLUG("wait-unplug"), UNKNOWN("unknown");
+public enum MigrationStatus {
+    NONE, SETUP, CANCELLING, CANCELLED, ACTIVE, POSTCOPY_ACTIVE, POSTCOPY_PAUSED, POSTCOPY_RECOVER, COMPLETED, FAILED,
+    COLO, PRE_SWITCHOVER, DEVICE, WAIT_UNPLUG,
+    @JsonEnumDefaultValue UNKNOWN;
 
-    private final String wire;
-
-    MigrationStatus(String wire) {
-        this.wire = wire;
-    }
-
-    @Override
+    /** QEMU's name: the constant's, in lower case with dashes. */
     @JsonValue
     public String wire() {
-        return wire;
-    }
-
-    @JsonCreator
-    public static MigrationStatus fromWire(String s) {
-        return WireNames.parse(MigrationStatus.class, s, UNKNOWN);
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     /** Completed, failed or cancelled: the migration is over. */

@@ -32,7 +32,8 @@ public final class Monitor {
     /** Replies use QEMU's kebab-case names; fields this build does not read are ignored (QEMU adds some often). */
     private static final ObjectMapper REPLIES = io.jvirt.qmp.QmpJson.mapper().copy()
             .setPropertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .configure(DeserializationFeature.READ_UNKNOWN_ENUM_VALUES_USING_DEFAULT_VALUE, true);
 
     private final QmpClient qmp;
     private final String binary;
@@ -169,6 +170,11 @@ public final class Monitor {
             log.debug("QMP {} {} failed: {}", qmp.socket(), command, t.toString());
             return null;
         });
+    }
+
+    /** A part of a reply or an event, read as {@code type} (an enum value QEMU added later reads as UNKNOWN). */
+    static <T> T read(JsonNode node, Class<T> type) {
+        return REPLIES.convertValue(node, type);
     }
 
     private static <T> T decode(String command, JsonNode reply, JavaType type) {

@@ -22,7 +22,7 @@ public final class MonitorEvent<T> {
             (d, at) -> new Shutdown(d.path("guest").asBoolean(), d.path("reason").asText(GUEST_SHUTDOWN), at));
     /** A background job changed status. */
     public static final MonitorEvent<JobStatusChange> JOB_STATUS_CHANGE = new MonitorEvent<>("JOB_STATUS_CHANGE",
-            (d, at) -> new JobStatusChange(d.path("id").asText(), JobStatus.fromWire(d.path("status").asText()), at));
+            (d, at) -> new JobStatusChange(d.path("id").asText(), Monitor.read(d.path("status"), JobStatus.class), at));
     /** A block job hit an I/O error. */
     public static final MonitorEvent<BlockJobError> BLOCK_JOB_ERROR = new MonitorEvent<>("BLOCK_JOB_ERROR",
             (d, at) -> new BlockJobError(d.path("device").asText(), d.path("operation").asText(),
@@ -32,7 +32,7 @@ public final class MonitorEvent<T> {
             (d, at) -> new BlockJobReady(d.path("device").asText(), d.path("len").asLong(), d.path("offset").asLong(), at));
     /** A migration changed status (needs the {@link MigrationCapability#EVENTS} capability). */
     public static final MonitorEvent<Migration> MIGRATION = new MonitorEvent<>("MIGRATION",
-            (d, at) -> new Migration(MigrationStatus.fromWire(d.path("status").asText()), at));
+            (d, at) -> new Migration(Monitor.read(d.path("status"), MigrationStatus.class), at));
     /** A migration started a new pass over dirty RAM. */
     public static final MonitorEvent<MigrationPass> MIGRATION_PASS = new MonitorEvent<>("MIGRATION_PASS",
             (d, at) -> new MigrationPass(d.path("pass").asLong(), at));

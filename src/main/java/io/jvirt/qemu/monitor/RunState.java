@@ -1,31 +1,19 @@
 package io.jvirt.qemu.monitor;
 
-import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonEnumDefaultValue;
 import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
 
 /** QEMU's run state of the guest (QAPI {@code RunState}), as {@code query-status} reports it. */
-public enum RunState implements WireNames.Named {
-    DEBUG("debug"), INMIGRATE("inmigrate"), INTERNAL_ERROR("internal-error"), IO_ERROR("io-error"), PAUSED("paused"),
-    POSTMIGRATE("postmigrate"), PRELAUNCH("prelaunch"), FINISH_MIGRATE("finish-migrate"), RESTORE_VM("restore-vm"),
-    RUNNING("running"), SAVE_VM("save-vm"), SHUTDOWN("shutdown"), SUSPENDED("suspended"), WATCHDOG("watchdog"),
-    GUEST_PANICKED("guest-panicked"), COLO("colo"),
+public enum RunState {
+    DEBUG, INMIGRATE, INTERNAL_ERROR, IO_ERROR, PAUSED, POSTMIGRATE, PRELAUNCH, FINISH_MIGRATE, RESTORE_VM, RUNNING,
+    SAVE_VM, SHUTDOWN, SUSPENDED, WATCHDOG, GUEST_PANICKED, COLO,
     /** A state this build does not know (a newer QEMU). */
-    UNKNOWN("unknown");
+    @JsonEnumDefaultValue UNKNOWN;
 
-    private final String wire;
-
-    RunState(String wire) {
-        this.wire = wire;
-    }
-
-    @Override
+    /** QEMU's name: the constant's, in lower case with dashes (QAPI's own spelling rule). */
     @JsonValue
     public String wire() {
-        return wire;
-    }
-
-    @JsonCreator
-    public static RunState fromWire(String s) {
-        return WireNames.parse(RunState.class, s, UNKNOWN);
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 }
