@@ -211,9 +211,7 @@ final class ImageRoutes {
 
     /** Defines the VM with the new volume as vda; if that fails the volume is removed again (nothing half-made). */
     private Map<String, Object> defineVm(VmDefinition vm, ImageBuilder.Result built) {
-        VmDefinition def = new VmDefinition(vm.name(), vm.uuid(), vm.memoryMiB(), vm.vcpus(), vm.machine(), vm.accel(),
-                vm.emulator(), vm.boot(), List.of(new VmDefinition.Disk("vda", built.path(), built.format(), "virtio",
-                false)), vm.nics());
+        VmDefinition def = vm.withDisks(List.of(new VmDefinition.Disk("vda", built.path(), built.format(), "virtio", false)));
         Object view;
         try {
             view = vms.define(def);

@@ -110,7 +110,7 @@ public final class JvirtDaemon implements Callable<Integer> {
                 imageDir != null ? imageDir : pools.get(io.jvirt.storage.PoolManager.DEFAULT_POOL).path(),
                 io.jvirt.images.VirtCustomizer.find(verdict.accel() == Accelerator.TCG));
         io.jvirt.images.Bundles bundles = new io.jvirt.images.Bundles(stateDir.resolve("bundles"),
-                imageBuilder.outputDir(), new io.jvirt.storage.QemuImg(), verdict.accel().qemuName());
+                imageBuilder.outputDir(), new io.jvirt.storage.QemuImg(), verdict.accel().qemuName(), mapper);
         int leftovers = imageBuilder.removeLeftovers();
         if (leftovers > 0) {
             log.info("removed {} part file(s) of image builds interrupted by a crash", leftovers);

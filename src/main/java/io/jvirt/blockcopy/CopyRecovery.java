@@ -1,9 +1,9 @@
 package io.jvirt.blockcopy;
 
-import io.jvirt.qemu.QemuInstance;
 import io.jvirt.qemu.monitor.BlockGraph;
 import io.jvirt.qemu.monitor.JobInfo;
 import io.jvirt.qemu.monitor.JobStatus;
+import io.jvirt.qemu.monitor.Monitor;
 import io.jvirt.vm.VmDefinition;
 import io.jvirt.vm.VmJobContext;
 import io.jvirt.vm.VmManager;
@@ -50,8 +50,8 @@ record CopyRecovery(VmManager vms, Copies copies, CopyStart start, CopyWatch wat
         CopyRecord.Step step = r.step();
         String defined = ctx.definition().requireDisk(r.disk()).path();
         log.info("VM {}: block copy of {} to {} was interrupted at step {}", r.vm(), r.disk(), r.dest(), step.wire());
-        Optional<QemuInstance> q = ctx.qemu();
-        if (q.isEmpty()) {
+        Optional<Monitor> monitor = ctx.monitor();
+        if (monitor.isEmpty()) {
             // QEMU is gone: the definition names the right image (see CopyControl); record how it ended.
             if (step == CopyRecord.Step.PREPARED && r.createdDest()) {
                 deleteQuietly(Path.of(r.dest()));
@@ -62,7 +62,7 @@ record CopyRecovery(VmManager vms, Copies copies, CopyStart start, CopyWatch wat
                     + defined, null));
             return;
         }
-        ActiveCopy c = new ActiveCopy(r, q.get().monitor(), q.get().pid()); // follows it before asking QEMU
+        ActiveCopy c = new ActiveCopy(r, monitor.get(), ctx.qemuPid()); // follows it before asking QEMU
         Optional<JobInfo> job = c.job().query();
         JobStatus status = job.map(JobInfo::status).orElse(null);
         String top = BlockGraph.query(c.monitor()).require(r.disk()).file();

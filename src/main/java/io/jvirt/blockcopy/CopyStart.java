@@ -3,7 +3,6 @@ package io.jvirt.blockcopy;
 import io.jvirt.error.ErrorCode;
 import io.jvirt.error.Fault;
 import io.jvirt.error.JvirtException;
-import io.jvirt.qemu.QemuInstance;
 import io.jvirt.qemu.monitor.BlockGraph;
 import io.jvirt.qemu.monitor.Blockdev;
 import io.jvirt.qemu.monitor.Feature;
@@ -59,10 +58,9 @@ record CopyStart(VmManager vms, Copies copies, QemuImg qemuImg, DestinationCheck
                     + running.record().dest() + " (since " + running.record().since() + ")",
                     Map.of("vm", vm, "disk", disk, "job", CopyJob.OPERATION));
         });
-        QemuInstance q = ctx.qemu().orElseThrow(() -> new JvirtException(ErrorCode.INVALID_STATE,
+        Monitor monitor = ctx.monitor().orElseThrow(() -> new JvirtException(ErrorCode.INVALID_STATE,
                 "cannot copy disk " + disk + " of VM '" + vm + "': it is " + ctx.state().wire() + " (it must be running)",
                 Map.of("vm", vm, "state", ctx.state().wire())));
-        Monitor monitor = q.monitor();
         BlockGraph.Top top = BlockGraph.query(monitor).require(disk);
         ImageInfo image = top.image() != null ? top.image()
                 : new ImageInfo(top.file(), d.format(), 0, null, null, null, List.of(), null);
@@ -113,7 +111,7 @@ record CopyStart(VmManager vms, Copies copies, QemuImg qemuImg, DestinationCheck
                     "cannot prepare the destination " + dest + ": " + e.getMessage(), Map.of("dest", dest.toString()), e);
         }
 
-        ActiveCopy c = new ActiveCopy(r, monitor, q.pid()); // follows the job from before it exists
+        ActiveCopy c = new ActiveCopy(r, monitor, ctx.qemuPid()); // follows the job from before it exists
         Long speed = req.bandwidthMiB() != null && req.bandwidthMiB() > 0 ? req.bandwidthMiB() * MIB : null;
         try {
             monitor.block().blockdevMirror(new MirrorOptions(jobId, sourceNode, r.targetNode(), backing != null, speed,

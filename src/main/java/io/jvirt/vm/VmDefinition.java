@@ -69,4 +69,13 @@ public record VmDefinition(
     public VmDefinition withDisks(List<Disk> changed) {
         return new VmDefinition(name, uuid, memoryMiB, vcpus, machine, accel, emulator, boot, List.copyOf(changed), nics);
     }
+
+    public VmDefinition withBoot(Boot changed) {
+        return new VmDefinition(name, uuid, memoryMiB, vcpus, machine, accel, emulator, changed, disks, nics);
+    }
+
+    /** The same VM under another name, without the facts each host decides for itself (uuid, emulator). */
+    public VmDefinition portable(String newName) {
+        return new VmDefinition(newName, null, memoryMiB, vcpus, machine, accel, null, boot, disks, nics);
+    }
 }
