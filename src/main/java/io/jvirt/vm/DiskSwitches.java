@@ -11,15 +11,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Durable edits of a VM's definition by jobs: a whole change (validated), or the record that QEMU switched disks to
- * other images (not validated again); and the guest hold, when such a record could not be written.
+ * The one way a job edits a VM's definition: the durable record that QEMU switched disks to other images (nothing
+ * else changes, nothing is validated again); and the guest hold, when that record could not be written.
  */
-record DiskSwitches(DocumentStore store, DefinitionValidator validator) {
+record DiskSwitches(DocumentStore store) {
     private static final Logger log = LoggerFactory.getLogger(DiskSwitches.class);
 
     /**
@@ -53,18 +52,6 @@ record DiskSwitches(DocumentStore store, DefinitionValidator validator) {
         }
         vm.redefine(changed);
         return changed;
-    }
-
-    VmDefinition replace(Vm vm, UnaryOperator<VmDefinition> change) {
-        VmDefinition before = vm.definition();
-        VmDefinition changed = change.apply(before);
-        if (!changed.name().equals(before.name()) || !changed.uuid().equals(before.uuid())) {
-            throw new JvirtException(ErrorCode.INTERNAL, "a job may not change a VM's name or uuid");
-        }
-        VmDefinition valid = validator.validate(changed);
-        store.put(vm.name(), VmManager.DEFINITION, valid); // durable before anyone sees it
-        vm.redefine(valid);
-        return valid;
     }
 
     /**

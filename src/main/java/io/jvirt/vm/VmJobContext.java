@@ -8,7 +8,6 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.function.UnaryOperator;
 
 /**
  * What a job of another capability (snapshots, block copy, migration) sees of a VM while it holds the VM's job
@@ -72,11 +71,6 @@ public final class VmJobContext {
      */
     public void recordStep(String intent) {
         vm.recordJob(job, intent);
-    }
-
-    /** Durably replaces the VM's definition (validated, name and uuid unchangeable). */
-    public VmDefinition updateDefinition(UnaryOperator<VmDefinition> change) {
-        return manager.switches().replace(vm, change);
     }
 
     /**

@@ -74,7 +74,7 @@ public final class VmManager {
         this.store = store;
         this.validator = new DefinitionValidator(config.defaultEmulator());
         this.processes = new VmProcesses(config, this::paths);
-        this.switches = new DiskSwitches(store, validator);
+        this.switches = new DiskSwitches(store);
         this.recovery = new VmRecovery(this, processes, this::paths, recoveries, config.capabilities());
     }
 

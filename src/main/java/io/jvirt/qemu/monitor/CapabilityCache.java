@@ -13,6 +13,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -51,7 +52,11 @@ public final class CapabilityCache {
         CompletableFuture<QemuCapabilities> mine = new CompletableFuture<>();
         CompletableFuture<QemuCapabilities> known = builds.putIfAbsent(key, mine);
         if (known != null) {
-            return known.join();
+            try {
+                return known.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e; // the other asker's probe failed
+            }
         }
         try {
             QemuCapabilities c = read(key);

@@ -18,11 +18,6 @@ public record ImageInfo(String filename, String format, long virtualSize, String
     public record Snapshot(String name, long vmStateSize) {
     }
 
-    /** The backing file as the image's header names it, made absolute by QEMU when it could; null for none. */
-    public String backingFile() {
-        return fullBackingFilename != null ? fullBackingFilename : backingFilename;
-    }
-
     public List<String> snapshotNames() {
         return snapshots.stream().map(Snapshot::name).toList();
     }
