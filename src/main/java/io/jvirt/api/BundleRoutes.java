@@ -14,21 +14,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** VM bundles (docs/images.md): export a stopped VM to a tarball with a run script, import one as a new VM. */
-final class BundleRoutes {
+record BundleRoutes(Bundles bundles, Operations operations, VmManager vms) {
     record ExportBody(String file, String description) {
     }
 
     record ImportBody(String file, String name) {
-    }
-
-    private final Bundles bundles;
-    private final Operations operations;
-    private final VmManager vms;
-
-    BundleRoutes(Bundles bundles, Operations operations, VmManager vms) {
-        this.bundles = bundles;
-        this.operations = operations;
-        this.vms = vms;
     }
 
     void register(Router r) {

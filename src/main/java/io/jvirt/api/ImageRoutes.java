@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /** /v1/images: template sources, the templates their signed indexes list, and building volumes from them. */
-final class ImageRoutes {
+record ImageRoutes(ImageCatalog catalog, ImageBuilder builder, Operations operations, VmManager vms) {
     /** Body of POST /v1/images/{name}/build. {@code size} is bytes or a string like "8G". */
     record BuildBody(String volume, JsonNode size, String format, String source, String hostname, List<String> write,
             String rootPassword, Boolean randomRootPassword, List<String> sshInject, List<String> firstbootCommand,
@@ -36,18 +36,6 @@ final class ImageRoutes {
             sb.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
         }
         return sb.toString();
-    }
-
-    private final ImageCatalog catalog;
-    private final ImageBuilder builder;
-    private final Operations operations;
-    private final VmManager vms;
-
-    ImageRoutes(ImageCatalog catalog, ImageBuilder builder, Operations operations, VmManager vms) {
-        this.catalog = catalog;
-        this.builder = builder;
-        this.operations = operations;
-        this.vms = vms;
     }
 
     void register(Router r) {

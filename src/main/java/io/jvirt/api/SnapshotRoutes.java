@@ -9,14 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** /v1/vms/{name}/snapshots: list, create, info, revert, delete (the long ones are operations). */
-final class SnapshotRoutes {
-    private final SnapshotService snapshots;
-    private final Operations operations;
-
-    SnapshotRoutes(SnapshotService snapshots, Operations operations) {
-        this.snapshots = snapshots;
-        this.operations = operations;
-    }
+record SnapshotRoutes(SnapshotService snapshots, Operations operations) {
 
     void register(Router r) {
         r.add("GET", "/v1/vms/{name}/snapshots", ex -> {

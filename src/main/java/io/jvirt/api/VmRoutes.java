@@ -9,16 +9,8 @@ import java.time.Duration;
 import java.util.Map;
 
 /** /v1/vms: define, list, inspect, undefine, and the lifecycle actions. */
-final class VmRoutes {
+record VmRoutes(VmManager vms, Operations operations) {
     private static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(60);
-
-    private final VmManager vms;
-    private final Operations operations;
-
-    VmRoutes(VmManager vms, Operations operations) {
-        this.vms = vms;
-        this.operations = operations;
-    }
 
     void register(Router r) {
         r.add("GET", "/v1/vms", ex -> ex.json(200, vms.list()));
