@@ -3,6 +3,7 @@ package io.jvirt.api;
 import io.jvirt.blockcopy.ActiveCopy;
 import io.jvirt.blockcopy.BlockCopyService;
 import io.jvirt.blockcopy.CopyEvent;
+import io.jvirt.blockcopy.CopyJob;
 import io.jvirt.blockcopy.CopyRequest;
 import io.jvirt.blockcopy.CopyView;
 import io.jvirt.error.ErrorCode;
@@ -52,7 +53,7 @@ final class BlockCopyRoutes {
             CopyRequest req = ex.bodyAs(CopyRequest.class, ErrorCode.INVALID_ARGUMENT);
             ActiveCopy c = copies.start(ex.param("name"), ex.param("disk"), req);
             String id = Operations.newId();
-            Operation op = operations.run(id, "blockcopy", ex.param("name"), () -> {
+            Operation op = operations.run(id, CopyJob.OPERATION, ex.param("name"), () -> {
                 try {
                     return CopyView.of(copies.run(c, req));
                 } finally {

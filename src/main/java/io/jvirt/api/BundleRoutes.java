@@ -1,9 +1,9 @@
 package io.jvirt.api;
 
+import io.jvirt.images.BundleJob;
 import io.jvirt.images.Bundles;
 import io.jvirt.error.ErrorCode;
 import io.jvirt.error.JvirtException;
-import io.jvirt.vm.PendingJob;
 import io.jvirt.vm.VmManager;
 import io.jvirt.vm.VmState;
 import java.io.IOException;
@@ -14,21 +14,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** VM bundles (docs/images.md): export a stopped VM to a tarball with a run script, import one as a new VM. */
-final class BundleRoutes {
+record BundleRoutes(Bundles bundles, Operations operations, VmManager vms) {
     record ExportBody(String file, String description) {
     }
 
     record ImportBody(String file, String name) {
-    }
-
-    private final Bundles bundles;
-    private final Operations operations;
-    private final VmManager vms;
-
-    BundleRoutes(Bundles bundles, Operations operations, VmManager vms) {
-        this.bundles = bundles;
-        this.operations = operations;
-        this.vms = vms;
     }
 
     void register(Router r) {
@@ -48,15 +38,16 @@ final class BundleRoutes {
                 throw new JvirtException(ErrorCode.VOLUME_EXISTS, "bundle '" + file + "' already exists",
                         Map.of("bundle", file));
             }
-            String id = Operations.newId();
-            PendingJob<Map<String, Object>> job = vms.prepareJob(vm, "export", id, ex.querySeconds("queue", Duration.ZERO),
+            operations.launch(ex, BundleJob.EXPORT, vm, id -> vms.prepareJob(vm, BundleJob.EXPORT, id,
+                    ex.querySeconds("queue", Duration.ZERO),
                     ctx -> {
                         if (ctx.state() != VmState.SHUTOFF && ctx.state() != VmState.CRASHED) {
                             throw new JvirtException(ErrorCode.INVALID_STATE, "VM '" + vm + "' must be shut off to be "
                                     + "exported; it is " + ctx.state().wire(), Map.of("vm", vm, "state", ctx.state().wire()));
                         }
+                        return null;
                     },
-                    ctx -> {
+                    (ctx, none) -> {
                         Path path = bundles.export(ctx.definition(), file, b.description());
                         Map<String, Object> result = new LinkedHashMap<>();
                         result.put("vm", vm);
@@ -67,8 +58,7 @@ final class BundleRoutes {
                             result.put("bytes", -1);
                         }
                         return result;
-                    });
-            operations.respond(ex, operations.run(id, "export", vm, job::run, () -> job.cancel("cancelled by the client")));
+                    }));
         });
         r.add("POST", "/v1/images/import", ex -> {
             ImportBody b = ex.bodyAs(ImportBody.class, ErrorCode.INVALID_ARGUMENT);

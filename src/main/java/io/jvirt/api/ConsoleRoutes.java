@@ -10,12 +10,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /** The serial console over HTTP: output so far, live output (chunked), and typed input. */
-final class ConsoleRoutes {
-    private final VmManager vms;
-
-    ConsoleRoutes(VmManager vms) {
-        this.vms = vms;
-    }
+record ConsoleRoutes(VmManager vms) {
 
     void register(Router r) {
         r.add("GET", "/v1/vms/{name}/console", this::read);

@@ -7,12 +7,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /** GET /v1/events: the daemon's events as a Server-Sent Events stream. */
-final class EventRoutes {
-    private final EventHub hub;
-
-    EventRoutes(EventHub hub) {
-        this.hub = hub;
-    }
+record EventRoutes(EventHub hub) {
 
     void register(Router r) {
         r.add("GET", "/v1/events", this::stream);

@@ -5,10 +5,10 @@ import io.jvirt.images.Customization;
 import io.jvirt.images.ImageBuilder;
 import io.jvirt.images.ImageCatalog;
 import io.jvirt.images.ImageSource;
-import io.jvirt.images.Sizes;
 import io.jvirt.vm.DefinitionValidator;
 import io.jvirt.error.ErrorCode;
 import io.jvirt.error.JvirtException;
+import io.jvirt.storage.Sizes;
 import io.jvirt.vm.VmDefinition;
 import io.jvirt.vm.VmManager;
 import java.io.IOException;
@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /** /v1/images: template sources, the templates their signed indexes list, and building volumes from them. */
-final class ImageRoutes {
+record ImageRoutes(ImageCatalog catalog, ImageBuilder builder, Operations operations, VmManager vms) {
     /** Body of POST /v1/images/{name}/build. {@code size} is bytes or a string like "8G". */
     record BuildBody(String volume, JsonNode size, String format, String source, String hostname, List<String> write,
             String rootPassword, Boolean randomRootPassword, List<String> sshInject, List<String> firstbootCommand,
@@ -36,18 +36,6 @@ final class ImageRoutes {
             sb.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
         }
         return sb.toString();
-    }
-
-    private final ImageCatalog catalog;
-    private final ImageBuilder builder;
-    private final Operations operations;
-    private final VmManager vms;
-
-    ImageRoutes(ImageCatalog catalog, ImageBuilder builder, Operations operations, VmManager vms) {
-        this.catalog = catalog;
-        this.builder = builder;
-        this.operations = operations;
-        this.vms = vms;
     }
 
     void register(Router r) {
@@ -211,9 +199,7 @@ final class ImageRoutes {
 
     /** Defines the VM with the new volume as vda; if that fails the volume is removed again (nothing half-made). */
     private Map<String, Object> defineVm(VmDefinition vm, ImageBuilder.Result built) {
-        VmDefinition def = new VmDefinition(vm.name(), vm.uuid(), vm.memoryMiB(), vm.vcpus(), vm.machine(), vm.accel(),
-                vm.emulator(), vm.boot(), List.of(new VmDefinition.Disk("vda", built.path(), built.format(), "virtio",
-                false)), vm.nics());
+        VmDefinition def = vm.withDisks(List.of(new VmDefinition.Disk("vda", built.path(), built.format(), "virtio", false)));
         Object view;
         try {
             view = vms.define(def);
@@ -242,7 +228,7 @@ final class ImageRoutes {
             return n.asLong();
         }
         if (n.isTextual()) {
-            return Sizes.parse(n.asText());
+            return Sizes.parse(n.asText(), ErrorCode.INVALID_ARGUMENT);
         }
         throw ApiErrors.badArgument("size must be a number of bytes or a string like \"8G\"");
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jvirt.qemu.AccelProbe;
 import io.jvirt.qemu.Accelerator;
 import io.jvirt.qemu.QemuBinaries;
+import io.jvirt.qemu.monitor.CapabilityCache;
 import io.jvirt.store.DocumentStore;
 import io.jvirt.vm.VmManager;
 import java.net.InetSocketAddress;
@@ -85,7 +86,7 @@ public final class JvirtDaemon implements Callable<Integer> {
 
         DocumentStore store = DocumentStore.open(stateDir, mapper);
         VmManager vms = new VmManager(new VmManager.Config(runDir.resolve("vms"), emulatorPath.toString(),
-                verdict.accel(), Duration.ofSeconds(30)), store);
+                verdict.accel(), Duration.ofSeconds(30), new CapabilityCache(stateDir.resolve("qemu-capabilities"))), store);
         // registers its recoveries, so it must exist before loadAndRecover
         io.jvirt.snapshot.SnapshotService snapshots = io.jvirt.snapshot.SnapshotService.install(vms, store);
         io.jvirt.blockcopy.BlockCopyService blockCopies = new io.jvirt.blockcopy.BlockCopyService(vms, store,
@@ -109,7 +110,7 @@ public final class JvirtDaemon implements Callable<Integer> {
                 imageDir != null ? imageDir : pools.get(io.jvirt.storage.PoolManager.DEFAULT_POOL).path(),
                 io.jvirt.images.VirtCustomizer.find(verdict.accel() == Accelerator.TCG));
         io.jvirt.images.Bundles bundles = new io.jvirt.images.Bundles(stateDir.resolve("bundles"),
-                imageBuilder.outputDir(), new io.jvirt.storage.QemuImg(), verdict.accel().qemuName());
+                imageBuilder.outputDir(), new io.jvirt.storage.QemuImg(), verdict.accel().qemuName(), mapper);
         int leftovers = imageBuilder.removeLeftovers();
         if (leftovers > 0) {
             log.info("removed {} part file(s) of image builds interrupted by a crash", leftovers);

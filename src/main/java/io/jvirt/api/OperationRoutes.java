@@ -3,12 +3,7 @@ package io.jvirt.api;
 import java.time.Duration;
 
 /** /v1/operations: inspect, wait for and cancel long actions. */
-final class OperationRoutes {
-    private final Operations operations;
-
-    OperationRoutes(Operations operations) {
-        this.operations = operations;
-    }
+record OperationRoutes(Operations operations) {
 
     void register(Router r) {
         r.add("GET", "/v1/operations", ex -> ex.json(200, operations.list()));

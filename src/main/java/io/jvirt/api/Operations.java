@@ -12,7 +12,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import io.jvirt.vm.JobKind;
+import io.jvirt.vm.PendingJob;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +34,17 @@ final class Operations {
 
     static String newId() {
         return UUID.randomUUID().toString();
+    }
+
+    /**
+     * A long action on a VM, the way every route starts one: a new operation id, the job admitted by {@code admit}
+     * (given that id) on the request's thread, so a refusal is the request's answer; then the job runs as the
+     * operation (cancelling it cancels the job) and the request is answered as {@link #respond} does.
+     */
+    void launch(Exchange ex, JobKind kind, String vm, Function<String, PendingJob<?>> admit) throws java.io.IOException {
+        String id = newId();
+        PendingJob<?> job = admit.apply(id);
+        respond(ex, run(id, kind.wire(), vm, job::run, () -> job.cancel("cancelled by the client")));
     }
 
     /** Starts {@code work} as operation {@code id}; {@code cancel} is what DELETE /v1/operations/{id} does. */
@@ -116,7 +130,7 @@ final class Operations {
             return;
         }
         ApiErrors.ErrorBody e = done.getError();
-        io.jvirt.error.ErrorCode code = io.jvirt.error.ErrorCode.fromWire(e.code());
+        ErrorCode code = ErrorCode.fromWire(e.code());
         ex.json(code == null ? 500 : code.httpStatus(), new ApiErrors.Envelope(e));
     }
 }

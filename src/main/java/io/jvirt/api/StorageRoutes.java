@@ -13,14 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** /v1/pools: the storage pools and their volumes. */
-final class StorageRoutes {
-    private final PoolManager pools;
-    private final VolumeService volumes;
-
-    StorageRoutes(PoolManager pools, VolumeService volumes) {
-        this.pools = pools;
-        this.volumes = volumes;
-    }
+record StorageRoutes(PoolManager pools, VolumeService volumes) {
 
     /** Body of POST .../resize. */
     record ResizeRequest(String size, Long sizeBytes) {

@@ -2,24 +2,15 @@ package io.jvirt.api;
 
 import io.jvirt.error.ErrorCode;
 import io.jvirt.error.JvirtException;
-import io.jvirt.vm.PendingJob;
-import io.jvirt.vm.VmView;
+import io.jvirt.vm.LifecycleJob;
 import io.jvirt.vm.VmDefinition;
 import io.jvirt.vm.VmManager;
 import java.time.Duration;
 import java.util.Map;
 
 /** /v1/vms: define, list, inspect, undefine, and the lifecycle actions. */
-final class VmRoutes {
+record VmRoutes(VmManager vms, Operations operations) {
     private static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(60);
-
-    private final VmManager vms;
-    private final Operations operations;
-
-    VmRoutes(VmManager vms, Operations operations) {
-        this.vms = vms;
-        this.operations = operations;
-    }
 
     void register(Router r) {
         r.add("GET", "/v1/vms", ex -> ex.json(200, vms.list()));
@@ -29,16 +20,12 @@ final class VmRoutes {
             vms.undefine(ex.param("name"), queue(ex));
             ex.json(200, Map.of("undefined", ex.param("name")));
         });
-        r.add("POST", "/v1/vms/{name}/start", ex -> {
-            String id = Operations.newId();
-            PendingJob<VmView> job = vms.prepareStart(ex.param("name"), id, queue(ex));
-            operations.respond(ex, operations.run(id, "start", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
-        });
+        r.add("POST", "/v1/vms/{name}/start", ex -> operations.launch(ex, LifecycleJob.START, ex.param("name"),
+                id -> vms.prepareStart(ex.param("name"), id, queue(ex))));
         r.add("POST", "/v1/vms/{name}/shutdown", ex -> {
             Duration timeout = ex.querySeconds("timeout", DEFAULT_SHUTDOWN_TIMEOUT);
-            String id = Operations.newId();
-            PendingJob<VmView> job = vms.prepareShutdown(ex.param("name"), id, queue(ex), timeout);
-            operations.respond(ex, operations.run(id, "shutdown", ex.param("name"), job::run, () -> job.cancel("cancelled by the client")));
+            operations.launch(ex, LifecycleJob.SHUTDOWN, ex.param("name"),
+                    id -> vms.prepareShutdown(ex.param("name"), id, queue(ex), timeout));
         });
         r.add("POST", "/v1/vms/{name}/destroy", ex -> ex.json(200, vms.destroy(ex.param("name"))));
         r.add("POST", "/v1/vms/{name}/suspend", ex -> ex.json(200, vms.suspend(ex.param("name"), queue(ex))));

@@ -1,5 +1,7 @@
 package io.jvirt.blockcopy;
 
+import io.jvirt.storage.Sizes;
+
 /**
  * How far a copy is, in bytes, as QEMU counts it: {@code total} grows while the guest dirties blocks already
  * copied, so {@code remaining} can go up again. {@code rate} is bytes per second over the last sample.
@@ -12,7 +14,7 @@ public record CopyProgress(long transferred, long total, long remaining, long ra
     }
 
     String describe() {
-        return String.format("%s of %s copied (%.1f %%), %s/s", Bytes.human(transferred), Bytes.human(total), percent,
-                Bytes.human(rate));
+        return String.format("%s of %s copied (%.1f %%), %s/s", Sizes.human(transferred), Sizes.human(total), percent,
+                Sizes.human(rate));
     }
 }

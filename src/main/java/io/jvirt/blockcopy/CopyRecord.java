@@ -1,14 +1,16 @@
 package io.jvirt.blockcopy;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonValue;
 import java.time.Instant;
+import java.util.Locale;
 
 /**
  * The durable record of one disk's block copy (store kind {@code blockcopy-<disk>} of the VM), written before each
  * step that changes what QEMU does. The last one is kept after the copy ends, so "which image is active and why"
  * can still be answered. See docs/blockcopy.md for each step's recovery.
  *
- * @param step             one of {@link Step}'s names
  * @param sourceNode       the format node the guest device ran on when the copy started
  * @param createdDest      we created the destination (so an interrupted start may remove it)
  * @param resumeAfterPivot the guest was running when the pivot paused it: resume it afterwards
@@ -16,51 +18,48 @@ import java.time.Instant;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record CopyRecord(String vm, String disk, String jobId, String source, String sourceFormat, String sourceNode,
-                         String dest, String destFormat, boolean shallow, boolean createdDest, String step,
+                         String dest, String destFormat, boolean shallow, boolean createdDest, Step step,
                          Boolean resumeAfterPivot, Instant since, Instant updated, String error, String active,
                          Long pauseMillis) {
 
     /** A copy's life: the first six are under way (recovery acts on them), the last four are how it ended. */
     public enum Step {
-        PREPARED("prepared"), COPYING("copying"), READY("ready"), PIVOT_REQUESTED("pivot-requested"),
-        PIVOT_DONE("pivot-done"), ABORTING("aborting"),
-        PIVOTED("pivoted"), FINISHED("finished"), ABORTED("aborted"), FAILED("failed");
+        PREPARED, COPYING, READY, PIVOT_REQUESTED, PIVOT_DONE, ABORTING,
+        PIVOTED, FINISHED, ABORTED, FAILED;
 
-        private final String wire;
-
-        Step(String wire) {
-            this.wire = wire;
-        }
-
+        /** The stored name: the constant's, in lower case with dashes ({@code pivot-requested}). */
+        @JsonValue
         public String wire() {
-            return wire;
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
         }
 
         public boolean ended() {
             return ordinal() >= PIVOTED.ordinal();
         }
 
+        @JsonCreator
         static Step of(String wire) {
             for (Step s : values()) {
-                if (s.wire.equals(wire)) {
+                if (s.wire().equals(wire)) {
                     return s;
                 }
             }
             throw new IllegalArgumentException("unknown block copy step " + wire);
         }
-    }
 
-    Step stepEnum() {
-        return Step.of(step);
+        @Override
+        public String toString() {
+            return wire();
+        }
     }
 
     boolean ended() {
-        return stepEnum().ended();
+        return step.ended();
     }
 
     CopyRecord at(Step s) {
         return new CopyRecord(vm, disk, jobId, source, sourceFormat, sourceNode, dest, destFormat, shallow, createdDest,
-                s.wire(), resumeAfterPivot, since, Instant.now(), error, active, pauseMillis);
+                s, resumeAfterPivot, since, Instant.now(), error, active, pauseMillis);
     }
 
     CopyRecord resumingAfterPivot(boolean resume) {
@@ -70,7 +69,7 @@ public record CopyRecord(String vm, String disk, String jobId, String source, St
 
     CopyRecord ended(Step s, String activeImage, String why, Long pause) {
         return new CopyRecord(vm, disk, jobId, source, sourceFormat, sourceNode, dest, destFormat, shallow, createdDest,
-                s.wire(), resumeAfterPivot, since, Instant.now(), why, activeImage, pause);
+                s, resumeAfterPivot, since, Instant.now(), why, activeImage, pause);
     }
 
     String targetNode() {

@@ -18,7 +18,7 @@ public final class CopyView {
         m.put("vm", r.vm());
         m.put("disk", r.disk());
         m.put("job", r.jobId());
-        m.put("phase", r.ended() ? r.step() : ready ? "ready" : r.step());
+        m.put("phase", r.ended() ? r.step().wire() : ready ? "ready" : r.step().wire());
         m.put("active", !r.ended());
         m.put("source", r.source());
         m.put("dest", r.dest());
@@ -43,10 +43,10 @@ public final class CopyView {
     }
 
     static String describeEnd(CopyRecord r) {
-        return switch (r.stepEnum()) {
+        return switch (r.step()) {
             case PIVOTED -> "pivoted at " + r.updated() + ": the guest now uses " + r.active();
-            case FINISHED, ABORTED, FAILED -> r.error() != null ? r.error() : r.step();
-            default -> r.step();
+            case FINISHED, ABORTED, FAILED -> r.error() != null ? r.error() : r.step().wire();
+            default -> r.step().wire();
         };
     }
 }

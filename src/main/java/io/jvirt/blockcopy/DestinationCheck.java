@@ -1,6 +1,7 @@
 package io.jvirt.blockcopy;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.jvirt.storage.Sizes;
+import io.jvirt.qemu.monitor.ImageInfo;
 import io.jvirt.storage.QemuImg;
 import io.jvirt.storage.QemuImgException;
 import io.jvirt.error.ErrorCode;
@@ -51,7 +52,7 @@ final class DestinationCheck {
      * A client's destination path: absolute, no {@code ..} or control characters, in an existing directory, not a
      * symbolic link, and no image the VM or any other VM uses.
      */
-    Path path(String raw, String source, JsonNode image) {
+    Path path(String raw, String source, ImageInfo image) {
         if (raw.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f)) {
             throw bad("destination path contains control characters");
         }
@@ -71,8 +72,8 @@ final class DestinationCheck {
         }
         List<String> chain = new ArrayList<>();
         chain.add(source);
-        for (JsonNode b = image.path("backing-image"); !b.isMissingNode(); b = b.path("backing-image")) {
-            chain.add(b.path("filename").asText());
+        for (ImageInfo b = image.backingImage(); b != null; b = b.backingImage()) {
+            chain.add(b.filename());
         }
         if (chain.contains(p.toString())) {
             throw bad("destination " + p + " is the disk's own image or one of its backing files");
@@ -90,19 +91,19 @@ final class DestinationCheck {
 
     /** An existing destination (--reuse-external): a readable image of the format, large enough, same backing. */
     void reused(Path dest, String format, long sourceSize, Backing backing) {
-        JsonNode info;
+        QemuImg.Image info;
         try {
-            info = qemuImg.info(dest, format);
+            info = qemuImg.image(dest, format);
         } catch (QemuImgException e) {
             throw bad("destination " + dest + " is not a usable " + format + " image: " + e.getMessage());
         }
-        long size = info.path("virtual-size").asLong();
+        long size = info.virtualSize();
         if (size < sourceSize) {
-            throw bad("destination " + dest + " is " + Bytes.human(size) + ", smaller than the source disk ("
-                    + Bytes.human(sourceSize) + ")");
+            throw bad("destination " + dest + " is " + Sizes.human(size) + ", smaller than the source disk ("
+                    + Sizes.human(sourceSize) + ")");
         }
         if (backing != null) {
-            String b = info.path("full-backing-filename").asText(info.path("backing-filename").asText(""));
+            String b = info.backingFile() == null ? "" : info.backingFile();
             if (!b.isEmpty() && !Path.of(b).isAbsolute()) {
                 b = dest.resolveSibling(b).normalize().toString();
             }
@@ -115,13 +116,13 @@ final class DestinationCheck {
 
     /** The image below the source's top: what a shallow copy's destination is put on. */
     record Backing(String file, String format) {
-        static Backing of(JsonNode image) {
-            JsonNode b = image.path("backing-image");
-            if (b.isMissingNode()) {
+        static Backing of(ImageInfo image) {
+            ImageInfo b = image.backingImage();
+            if (b == null) {
                 return null; // nothing below the top: a shallow copy is a full one
             }
-            String file = image.path("full-backing-filename").asText(b.path("filename").asText());
-            return new Backing(file, image.path("backing-filename-format").asText(b.path("format").asText()));
+            String file = image.fullBackingFilename() != null ? image.fullBackingFilename() : b.filename();
+            return new Backing(file, image.backingFilenameFormat() != null ? image.backingFilenameFormat() : b.format());
         }
     }
 

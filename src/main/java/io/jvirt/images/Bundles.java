@@ -37,12 +37,15 @@ public final class Bundles {
     private final Path imageDir;
     private final QemuImg qemuImg;
     private final String defaultAccel;
+    private final ObjectMapper strictJson;
 
-    public Bundles(Path bundleDir, Path imageDir, QemuImg qemuImg, String defaultAccel) {
+    /** @param strictJson reads a bundle's vm.json as strictly as the API reads a definition (the daemon's settings) */
+    public Bundles(Path bundleDir, Path imageDir, QemuImg qemuImg, String defaultAccel, ObjectMapper strictJson) {
         this.bundleDir = bundleDir;
         this.imageDir = imageDir;
         this.qemuImg = qemuImg;
         this.defaultAccel = defaultAccel;
+        this.strictJson = strictJson;
     }
 
     public Path bundleDir() {
@@ -111,8 +114,7 @@ public final class Bundles {
             Files.setPosixFilePermissions(runFile, PosixFilePermissions.fromString("rwxr-xr-x"));
             Files.writeString(top.resolve("README"), readme(def, description, mem, cpus));
             Files.writeString(top.resolve("SOURCES"), sources(top, disks));
-            VmDefinition portable = new VmDefinition(def.name(), null, def.memoryMiB(), def.vcpus(), def.machine(),
-                    def.accel(), null, boot, disks, def.nics());
+            VmDefinition portable = def.portable(def.name()).withBoot(boot).withDisks(disks);
             Files.writeString(top.resolve("vm.json"), JSON.writeValueAsString(portable));
             Files.createDirectories(bundleDir);
             ToolRunner.Result r = ToolRunner.run(List.of("tar", "--create", "--file", part.toString(), "--directory",
@@ -206,7 +208,7 @@ public final class Bundles {
             }
             VmDefinition def;
             try {
-                def = io.jvirt.api.Json.mapper().readValue(vmJson.toFile(), VmDefinition.class);
+                def = strictJson.readValue(vmJson.toFile(), VmDefinition.class);
             } catch (IOException e) {
                 throw bad(file, "vm.json is not a VM definition: " + e.getMessage());
             }
@@ -230,8 +232,7 @@ public final class Bundles {
                         : claim(imageDir, name + "-initrd.img", moved, memberFile(file, dir, def.boot().initrd()));
                 boot = new VmDefinition.Boot(k.toString(), i == null ? null : i.toString(), def.boot().cmdline());
             }
-            return new Imported(new VmDefinition(name, null, def.memoryMiB(), def.vcpus(), def.machine(), def.accel(),
-                    null, boot, disks, def.nics()), moved);
+            return new Imported(def.portable(name).withBoot(boot).withDisks(disks), moved);
         } catch (IOException e) {
             moved.forEach(Bundles::deleteQuietly);
             throw ImageException.tool("importing " + file + ": " + e.getMessage());

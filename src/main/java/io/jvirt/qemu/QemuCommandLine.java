@@ -90,8 +90,9 @@ public final class QemuCommandLine {
         return "fmt-" + d.id();
     }
 
+    /** The guest device's id: how the monitor layer finds the disk in QEMU's block graph, whatever its nodes. */
     public static String deviceId(QemuLaunchSpec.Disk d) {
-        return "disk-" + d.id();
+        return io.jvirt.qemu.monitor.BlockGraph.deviceId(d.id());
     }
 
     private static String fileNode(QemuLaunchSpec.Disk d) {

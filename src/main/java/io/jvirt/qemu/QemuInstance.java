@@ -1,5 +1,7 @@
 package io.jvirt.qemu;
 
+import io.jvirt.qemu.monitor.CapabilityCache;
+import io.jvirt.qemu.monitor.Monitor;
 import io.jvirt.qmp.QmpClient;
 import java.io.File;
 import java.io.IOException;
@@ -20,7 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One QEMU process and the daemon's connections to it (QMP monitor, serial console).
+ * One QEMU process and the daemon's connections to it (the typed {@link Monitor}, serial console).
  *
  * <p>An instance is made either by {@link #spawn} (a new process, our child: its exit status is known) or by
  * {@link #adopt} (a process a previous daemon left running). QEMU runs in its own session, so it outlives the
@@ -32,6 +34,7 @@ public final class QemuInstance {
     private static final Path SETSID = Path.of("/usr/bin/setsid");
 
     private final long pid;
+    private final String emulator;
     private final QemuPaths paths;
     private final QemuLog qemuLog;
     private final Instant startedAt;
@@ -40,11 +43,14 @@ public final class QemuInstance {
     private final CompletableFuture<QemuExit> exited = new CompletableFuture<>();
     private volatile boolean exitRequested;
     private volatile QmpClient qmp;
+    private volatile Monitor monitor;
     private volatile SerialConsole console;
     private volatile java.util.function.Consumer<QemuExit> exitHandler = exit -> { };
 
-    private QemuInstance(long pid, QemuPaths paths, Instant startedAt, Optional<Process> child, long outputOffset) {
+    private QemuInstance(long pid, String emulator, QemuPaths paths, Instant startedAt, Optional<Process> child,
+                         long outputOffset) {
         this.pid = pid;
+        this.emulator = emulator;
         this.paths = paths;
         this.qemuLog = new QemuLog(paths.qemuLog());
         this.startedAt = startedAt;
@@ -82,20 +88,22 @@ public final class QemuInstance {
         } catch (IOException e) {
             throw new QemuStartException("cannot run " + spec.emulator(), e.getMessage(), e);
         }
-        QemuInstance instance = new QemuInstance(process.pid(), paths, Instant.now(), Optional.of(process), offset);
+        QemuInstance instance = new QemuInstance(process.pid(), spec.emulator().toString(), paths, Instant.now(),
+                Optional.of(process), offset);
         process.onExit().thenAccept(p -> instance.processEnded(p.exitValue()));
         return instance;
     }
 
     /**
      * Takes over a QEMU a previous daemon started. The pid must still run a QEMU whose command line names this
-     * VM's monitor socket, so a recycled pid is never mistaken for our VM.
+     * VM's monitor socket, so a recycled pid is never mistaken for our VM. {@code emulator} is the binary the VM's
+     * definition names (what the capability cache files its answers under, with the version QEMU announces).
      */
-    public static Optional<QemuInstance> adopt(long pid, QemuPaths paths, Instant startedAt) {
+    public static Optional<QemuInstance> adopt(long pid, QemuPaths paths, Instant startedAt, String emulator) {
         if (!ProcessInfo.isOurs(pid, paths.qmpSocket().toString())) {
             return Optional.empty();
         }
-        QemuInstance instance = new QemuInstance(pid, paths, startedAt, Optional.empty(), -1);
+        QemuInstance instance = new QemuInstance(pid, emulator, paths, startedAt, Optional.empty(), -1);
         return Optional.of(instance);
     }
 
@@ -110,9 +118,10 @@ public final class QemuInstance {
 
     /**
      * Connects the QMP monitor and the serial console. Fails fast, with QEMU's own stderr, when the process
-     * exits before its monitor answers.
+     * exits before its monitor answers. What this QEMU can do is asked of it (and filed in {@code capabilities})
+     * only when a capability first needs to know, not here.
      */
-    public void connect(Duration timeout) {
+    public void connect(Duration timeout, CapabilityCache capabilities) {
         long deadline = System.nanoTime() + timeout.toNanos();
         Path socket = paths.qmpSocket();
         IOException last = null;
@@ -126,6 +135,7 @@ public final class QemuInstance {
                     // whole start timeout: under load QEMU can take seconds to answer qmp_capabilities.
                     qmp = QmpClient.connect(socket, Duration.ofMillis(500),
                             Duration.ofNanos(Math.max(deadline - System.nanoTime(), 1_000_000_000L)));
+                    monitor = new Monitor(qmp, emulator, capabilities);
                     break;
                 } catch (IOException e) {
                     last = e;
@@ -227,12 +237,13 @@ public final class QemuInstance {
         return startedAt;
     }
 
-    public QmpClient qmp() {
-        QmpClient q = qmp;
-        if (q == null) {
+    /** The typed monitor; only after {@link #connect}. */
+    public Monitor monitor() {
+        Monitor m = monitor;
+        if (m == null) {
             throw new IllegalStateException("QEMU monitor is not connected");
         }
-        return q;
+        return m;
     }
 
     public Optional<SerialConsole> console() {

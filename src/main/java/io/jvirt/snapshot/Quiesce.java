@@ -1,5 +1,6 @@
 package io.jvirt.snapshot;
 
+import io.jvirt.qemu.monitor.GuestAgent;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -37,7 +38,7 @@ final class Quiesce {
     static Quiesce freeze(Path agentSocket) {
         Quiesce q = new Quiesce(agentSocket, true);
         try (GuestAgent agent = GuestAgent.connect(agentSocket, TIMEOUT)) {
-            q.frozen = agent.execute("guest-fsfreeze-freeze").asInt(0);
+            q.frozen = agent.fsfreezeFreeze();
         } catch (Exception e) {
             q.thaw(); // a freeze that timed out may still have happened in the guest
             throw new io.jvirt.error.JvirtException(io.jvirt.error.ErrorCode.QEMU_FAILED,
@@ -53,7 +54,7 @@ final class Quiesce {
             return;
         }
         try (GuestAgent agent = GuestAgent.connect(socket, TIMEOUT)) {
-            thawed = agent.execute("guest-fsfreeze-thaw").asInt(0);
+            thawed = agent.fsfreezeThaw();
             log.info("guest filesystems thawed: {}", thawed);
         } catch (Exception e) {
             error = "thaw failed: " + e.getMessage();

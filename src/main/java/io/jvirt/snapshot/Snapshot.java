@@ -13,11 +13,8 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Snapshot(String name, String parent, Instant createdAt, String kind, boolean memory, String vmState,
                        List<DiskSnapshot> disks, Long pauseMillis, String memoryFile) {
-
-    public Snapshot(String name, String parent, Instant createdAt, String kind, boolean memory, String vmState,
-                    List<DiskSnapshot> disks, Long pauseMillis) {
-        this(name, parent, createdAt, kind, memory, vmState, disks, pauseMillis, null);
-    }
+    static final String INTERNAL = "internal";
+    static final String EXTERNAL = "external";
 
     /**
      * internal: {@code image} holds the snapshot inside it. external: {@code image} is the frozen file (read-only
@@ -28,6 +25,28 @@ public record Snapshot(String name, String parent, Instant createdAt, String kin
     }
 
     public boolean external() {
-        return "external".equals(kind);
+        return EXTERNAL.equals(kind);
+    }
+
+    /** The same snapshot without memory (what an external memory snapshot is kept as when its memory is missing). */
+    Snapshot diskOnly() {
+        return new Snapshot(name, parent, createdAt, kind, false, vmState, disks, null, null);
+    }
+
+    /** With the guest's memory, and how long the guest was paused taking it. */
+    Snapshot withMemory(Long pause) {
+        return new Snapshot(name, parent, createdAt, kind, true, vmState, disks, pause, memoryFile);
+    }
+
+    Snapshot withParent(String p) {
+        return new Snapshot(name, p, createdAt, kind, memory, vmState, disks, pauseMillis, memoryFile);
+    }
+
+    Snapshot withDisks(List<DiskSnapshot> d) {
+        return new Snapshot(name, parent, createdAt, kind, memory, vmState, List.copyOf(d), pauseMillis, memoryFile);
+    }
+
+    DiskSnapshot disk(String disk) {
+        return disks.stream().filter(d -> d.disk().equals(disk)).findFirst().orElseThrow();
     }
 }

@@ -5,11 +5,10 @@ import java.util.List;
 
 /**
  * What a snapshot job is about to do, stored durably before it acts, so a restarted daemon can find out (by asking
- * QEMU or qemu-img) how far it got. {@code op} is create-internal, create-external, create-memory, revert-internal,
- * revert-memory, revert-external, delete-internal or delete-external.
+ * QEMU or qemu-img) how far it got. {@code op} is null only for an op a newer daemon wrote.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record SnapshotIntent(String op, Snapshot snapshot, boolean wasRunning, List<DiskChange> changes) {
+public record SnapshotIntent(SnapshotOp op, Snapshot snapshot, boolean wasRunning, List<DiskChange> changes) {
 
     /** A disk whose top image changes: from {@code oldPath} to {@code newPath}; node names used while adding it. */
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -33,9 +33,7 @@ public record SnapshotTree(String current, List<Snapshot> snapshots) {
             if (s.name().equals(name)) {
                 continue;
             }
-            all.add(name.equals(s.parent())
-                    ? new Snapshot(s.name(), gone.parent(), s.createdAt(), s.kind(), s.memory(), s.vmState(), s.disks(), s.pauseMillis(), s.memoryFile())
-                    : s);
+            all.add(name.equals(s.parent()) ? s.withParent(gone.parent()) : s);
         }
         return new SnapshotTree(name.equals(current) ? gone.parent() : current, List.copyOf(all));
     }
@@ -51,7 +49,7 @@ public record SnapshotTree(String current, List<Snapshot> snapshots) {
                     .map(d -> d.disk().equals(disk) && d.image().equals(from)
                             ? new Snapshot.DiskSnapshot(d.disk(), to, format, d.overlay()) : d)
                     .toList();
-            all.add(new Snapshot(s.name(), s.parent(), s.createdAt(), s.kind(), s.memory(), s.vmState(), disks, s.pauseMillis(), s.memoryFile()));
+            all.add(s.withDisks(disks));
         }
         return new SnapshotTree(current, List.copyOf(all));
     }

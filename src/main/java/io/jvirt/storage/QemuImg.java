@@ -77,6 +77,35 @@ public final class QemuImg {
         return parse(run(args));
     }
 
+    /**
+     * What jvirt's capabilities read of an image: its format, virtual size, backing file (as the header names it,
+     * made absolute by qemu-img when it could; null for none) and internal snapshots.
+     */
+    public record Image(String format, long virtualSize, String backingFile, List<InternalSnapshot> snapshots) {
+        public record InternalSnapshot(String name, long vmStateSize) {
+        }
+
+        public List<String> snapshotNames() {
+            return snapshots.stream().map(InternalSnapshot::name).toList();
+        }
+
+        public java.util.Optional<InternalSnapshot> snapshot(String name) {
+            return snapshots.stream().filter(x -> x.name().equals(name)).findFirst();
+        }
+    }
+
+    /** {@link #info(Path, String)} read into an {@link Image}; {@code format} null lets qemu-img probe it. */
+    public Image image(Path file, String format) {
+        JsonNode info = format == null ? info(file, false) : info(file, format);
+        List<Image.InternalSnapshot> snapshots = new ArrayList<>();
+        for (JsonNode s : info.path("snapshots")) {
+            snapshots.add(new Image.InternalSnapshot(s.path("name").asText(), s.path("vm-state-size").asLong()));
+        }
+        String backing = info.path("full-backing-filename").asText(info.path("backing-filename").asText(""));
+        return new Image(info.path("format").asText(), info.path("virtual-size").asLong(),
+                backing.isEmpty() ? null : backing, List.copyOf(snapshots));
+    }
+
     public void resize(Path file, String format, long newSizeBytes) {
         run(List.of("resize", "-q", "-f", format, file.toString(), Long.toString(newSizeBytes)));
     }

@@ -6,5 +6,5 @@ package io.jvirt.vm;
  */
 @FunctionalInterface
 public interface JobAdmission {
-    void check(String vm, String jobName);
+    void check(String vm, JobKind kind);
 }

@@ -94,8 +94,20 @@ public final class Vm {
 
     /** Moves to a new state with a reason, persisting it; other record fields are kept. */
     public void transition(VmState to, String reason) {
-        update(r -> new VmRecord(to, reason, to == r.state() && reason.equals(r.reason()) ? r.since() : Instant.now(),
-                r.pid(), r.startedAt(), r.accel(), r.job()));
+        update(r -> r.withState(to, reason, to == r.state() && reason.equals(r.reason()) ? r.since() : Instant.now()));
+    }
+
+    /** Durably records the step {@code job} is at. */
+    void recordJob(Job job, String intent) {
+        update(r -> r.withJob(new VmRecord.JobRecord(job.name(), job.operationId(), job.since(), intent)));
+    }
+
+    /** The job's step record is gone, unless the guest is held: then it is what brings the hold back after a restart. */
+    void clearJob() {
+        if (hold != null) {
+            return;
+        }
+        update(r -> r.job() == null ? r : r.withJob(null));
     }
 
     /** Moves to {@code to} only if the VM is currently in {@code from}; true if it moved. */

@@ -1,7 +1,11 @@
 package io.jvirt.vm;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
  * What a user defines: the persistent description of a VM. Boxed fields may be null in input (then defaults
@@ -26,9 +30,52 @@ public record VmDefinition(
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Disk(String name, String path, String format, String bus, Boolean readOnly) {
+        /** The image the disk runs on. */
+        public DiskImage image() {
+            return new DiskImage(path, format);
+        }
+
+        /** The same disk on another image (all a pivot, a snapshot or a merge changes). */
+        public Disk withImage(DiskImage to) {
+            return new Disk(name, to.path(), to.format(), bus, readOnly);
+        }
+
+        /** Not read-only (an absent flag means writable). */
+        public boolean writable() {
+            return !Boolean.TRUE.equals(readOnly);
+        }
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Nic(String name, String type, String model, String mac) {
+    }
+
+    /** The disks, never null (an input definition may have none). */
+    public List<Disk> diskList() {
+        return disks == null ? List.of() : disks;
+    }
+
+    /** The disk named {@code disk} (the guest's target name, e.g. vda). */
+    public Optional<Disk> findDisk(String disk) {
+        return diskList().stream().filter(d -> d.name().equals(disk)).findFirst();
+    }
+
+    /** The disk named {@code disk}, or {@code disk-not-found} naming the VM. */
+    public Disk requireDisk(String disk) {
+        return findDisk(disk).orElseThrow(() -> new JvirtException(ErrorCode.DISK_NOT_FOUND, "VM '" + name
+                + "' has no disk '" + disk + "'", Map.of("vm", name, "disk", disk)));
+    }
+
+    public VmDefinition withDisks(List<Disk> changed) {
+        return new VmDefinition(name, uuid, memoryMiB, vcpus, machine, accel, emulator, boot, List.copyOf(changed), nics);
+    }
+
+    public VmDefinition withBoot(Boot changed) {
+        return new VmDefinition(name, uuid, memoryMiB, vcpus, machine, accel, emulator, changed, disks, nics);
+    }
+
+    /** The same VM under another name, without the facts each host decides for itself (uuid, emulator). */
+    public VmDefinition portable(String newName) {
+        return new VmDefinition(newName, null, memoryMiB, vcpus, machine, accel, null, boot, disks, nics);
     }
 }

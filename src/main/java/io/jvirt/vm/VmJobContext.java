@@ -1,18 +1,18 @@
 package io.jvirt.vm;
 
-import io.jvirt.error.JvirtException;
 import io.jvirt.error.ErrorCode;
+import io.jvirt.error.JvirtException;
 import io.jvirt.qemu.QemuInstance;
-import io.jvirt.qmp.QmpClient;
+import io.jvirt.qemu.monitor.Monitor;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.UnaryOperator;
+import java.util.function.Consumer;
 
 /**
  * What a job of another capability (snapshots, block copy, migration) sees of a VM while it holds the VM's job
- * slot: the definition, the running QEMU if any, and durable records of its own progress. Everything here is
- * per-VM; nothing takes a lock shared with other VMs.
+ * slot: the definition, the running QEMU's monitor if any, and durable records of its own progress. Everything
+ * here is per-VM; nothing takes a lock shared with other VMs.
  */
 public final class VmJobContext {
     private final VmManager manager;
@@ -47,12 +47,21 @@ public final class VmJobContext {
         return q != null && q.isAlive() ? Optional.of(q) : Optional.empty();
     }
 
+    /** The running QEMU's monitor; empty when the VM is shut off or crashed. */
+    public Optional<Monitor> monitor() {
+        return qemu().map(QemuInstance::monitor);
+    }
+
+    /** The running QEMU's pid, or -1 (for fault injection). */
+    public long qemuPid() {
+        return qemu().map(QemuInstance::pid).orElse(-1L);
+    }
+
     /** The running QEMU's monitor, or an invalid-state error naming what the VM is doing instead. */
-    public QmpClient requireQmp(String action) {
-        QemuInstance q = qemu().orElseThrow(() -> new JvirtException(ErrorCode.INVALID_STATE,
+    public Monitor requireMonitor(String action) {
+        return monitor().orElseThrow(() -> new JvirtException(ErrorCode.INVALID_STATE,
                 "cannot " + action + " on VM '" + vm.name() + "': it is " + vm.state().wire() + " (it must be running)",
                 Map.of("vm", vm.name(), "state", vm.state().wire())));
-        return q.qmp();
     }
 
     /**
@@ -61,13 +70,7 @@ public final class VmJobContext {
      * {@code "pivot-requested"}; details belong in the capability's own store documents.
      */
     public void recordStep(String intent) {
-        vm.update(r -> new VmRecord(r.state(), r.reason(), r.since(), r.pid(), r.startedAt(), r.accel(),
-                new VmRecord.JobRecord(job.name(), job.operationId(), job.since(), intent)));
-    }
-
-    /** Durably replaces the VM's definition (validated, name and uuid unchangeable), e.g. after a pivot. */
-    public VmDefinition updateDefinition(UnaryOperator<VmDefinition> change) {
-        return manager.replaceDefinition(vm, change);
+        vm.recordJob(job, intent);
     }
 
     /**
@@ -75,20 +78,20 @@ public final class VmJobContext {
      * Throws {@link ErrorCode#DEFINITION_NOT_WRITTEN} when the write fails; then call {@link #holdGuest}.
      */
     public VmDefinition switchDisks(Map<String, DiskImage> images) {
-        return manager.switchDisks(vm, images);
+        return manager.switches().switchDisks(vm, images);
     }
 
     /**
      * The guest must not run until {@code retry} has written what QEMU switched to: pauses it and refuses resume
      * and start until a retry (run by them, or by the capability) succeeds. See {@link GuestHold}.
      */
-    public void holdGuest(String reason, java.util.function.Consumer<VmJobContext> retry) {
-        manager.hold(vm, reason, retry);
+    public void holdGuest(String reason, Consumer<VmJobContext> retry) {
+        manager.switches().hold(vm, reason, retry);
     }
 
     /** The switch is in the definition now: the guest may run again (the caller resumes it if it should). */
     public void releaseHold() {
-        manager.releaseHold(vm);
+        manager.switches().release(vm);
     }
 
     public boolean isHeld() {
@@ -102,15 +105,15 @@ public final class VmJobContext {
 
     /** Starts the VM's QEMU from its current definition while this job holds the slot (clears the step record). */
     public VmView startQemu() {
-        return manager.startForJob(vm, job);
+        return manager.startForJob(vm, job, null);
     }
 
     /**
      * Starts QEMU from the current definition waiting for an incoming migration ({@code -incoming defer});
      * {@code load} runs migrate-incoming on its monitor and returns once the state is in, then the guest runs.
      */
-    public VmView startQemuIncoming(java.util.function.Consumer<io.jvirt.qmp.QmpClient> load) {
-        return manager.startIncomingForJob(vm, job, load);
+    public VmView startQemuIncoming(Consumer<Monitor> load) {
+        return manager.startForJob(vm, job, load);
     }
 
     public Instant since() {

@@ -1,4 +1,4 @@
-package io.jvirt.snapshot;
+package io.jvirt.qemu.monitor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -20,11 +20,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * A minimal QEMU guest agent client over the VM's qga socket (one line of JSON per message). The agent may have
- * answers of an earlier, abandoned client queued, so every session starts with guest-sync and skips lines until
- * the sync id comes back.
+ * The typed guest agent of one VM, over its qga socket (one line of JSON per message): the agent's vocabulary lives
+ * here as the monitor's lives in {@link Monitor}, one small method per command. The agent may have answers of an
+ * earlier, abandoned client queued, so every session starts with guest-sync and skips lines until the sync id
+ * comes back.
  */
-final class GuestAgent implements AutoCloseable {
+public final class GuestAgent implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final SocketChannel channel;
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
@@ -45,7 +46,8 @@ final class GuestAgent implements AutoCloseable {
         });
     }
 
-    static GuestAgent connect(Path socket, Duration timeout) throws IOException {
+    /** Connects and synchronizes; every later answer belongs to this session. */
+    public static GuestAgent connect(Path socket, Duration timeout) throws IOException {
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         ch.connect(UnixDomainSocketAddress.of(socket));
         GuestAgent agent = new GuestAgent(ch, timeout);
@@ -65,8 +67,18 @@ final class GuestAgent implements AutoCloseable {
         }
     }
 
+    /** Freezes the guest's filesystems; returns how many it froze. */
+    public int fsfreezeFreeze() throws IOException {
+        return execute("guest-fsfreeze-freeze").asInt(0);
+    }
+
+    /** Thaws the guest's filesystems (idempotent); returns how many it thawed. */
+    public int fsfreezeThaw() throws IOException {
+        return execute("guest-fsfreeze-thaw").asInt(0);
+    }
+
     /** Runs a command; returns its "return" value or throws with the agent's error. */
-    JsonNode execute(String command) throws IOException {
+    private JsonNode execute(String command) throws IOException {
         send(command, null);
         JsonNode answer = next();
         if (answer.has("error")) {

@@ -1,0 +1,59 @@
+package io.jvirt.error;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Test-only fault points, one mechanism for every capability. {@code JVIRT_FAULT=<area>:<spec>} in jvirtd's
+ * environment (or the system property {@code jvirt.fault}) acts at the point {@code <area>:<step>} the code passes
+ * right after durably recording that step:
+ * <ul>
+ *   <li>{@code <step>} or {@code daemon-<step>}: the daemon halts (no shutdown hooks: like kill -9);</li>
+ *   <li>{@code qemu-<step>}: the VM's QEMU is killed with SIGKILL and the daemon goes on;
+ *       {@code both-<step>}: QEMU is killed, then the daemon halts;</li>
+ *   <li>{@code fail-<step>}: the step fails with an error (the daemon lives on), to test clean-up paths;</li>
+ *   <li>{@code fail-<step>:<flag file>}: the step fails as a full disk would, while the flag file exists.</li>
+ * </ul>
+ * Areas and steps in use: {@code snapshot:} after-intent, after-freeze, before-transaction, after-switch,
+ * after-merge, after-definition, after-memory; {@code blockcopy:} copying, ready, pivot-requested, pivot-done,
+ * after; {@code vm:} definition-write.
+ */
+public final class Fault {
+    private Fault() {
+    }
+
+    public static void point(String area, String step) {
+        point(area, step, -1);
+    }
+
+    /** As {@link #point(String, String)}, where {@code qemuPid} (or -1) is the QEMU a {@code qemu-} fault kills. */
+    public static void point(String area, String step, long qemuPid) {
+        String want = System.getProperty("jvirt.fault", System.getenv("JVIRT_FAULT"));
+        if (want == null || !want.startsWith(area + ":")) {
+            return;
+        }
+        String spec = want.substring(area.length() + 1);
+        String where = area + ":" + step;
+        boolean kill = spec.equals("qemu-" + step) || spec.equals("both-" + step);
+        boolean halt = spec.equals(step) || spec.equals("daemon-" + step) || spec.equals("both-" + step);
+        if (kill && qemuPid > 0) {
+            System.err.println("JVIRT_FAULT: killing QEMU " + qemuPid + " at " + where);
+            ProcessHandle.of(qemuPid).ifPresent(p -> {
+                p.destroyForcibly();
+                p.onExit().join();
+            });
+        }
+        if (halt) {
+            System.err.println("JVIRT_FAULT: halting at " + where);
+            Runtime.getRuntime().halt(137);
+        }
+        if (spec.equals("fail-" + step)) {
+            throw new JvirtException(ErrorCode.INTERNAL, "injected failure at " + where);
+        }
+        if (spec.startsWith("fail-" + step + ":") && Files.exists(Path.of(spec.substring(step.length() + 6)))) {
+            throw new UncheckedIOException(new IOException("injected failure (" + want + "): No space left on device"));
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package io.jvirt.qemu.monitor;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jvirt.qmp.QmpArgs;
+import java.nio.file.Path;
+
+/**
+ * A node for {@code blockdev-add}: a protocol (file) node, or a format node on a file node given by name or
+ * inline. Immutable; the {@code with...} methods return a changed copy.
+ */
+public final class Blockdev {
+    private final ObjectNode options;
+
+    private Blockdev(ObjectNode options) {
+        this.options = options;
+    }
+
+    /** A {@code file} protocol node on {@code filename}. */
+    public static Blockdev file(String nodeName, Path filename) {
+        return new Blockdev(QmpArgs.of("driver", "file", "filename", filename.toString(), "node-name", nodeName));
+    }
+
+    /** A format node ({@code qcow2}, {@code raw}) on the file node named {@code fileNode}. */
+    public static Blockdev format(String driver, String nodeName, String fileNode) {
+        return new Blockdev(QmpArgs.of("driver", driver, "file", fileNode, "node-name", nodeName));
+    }
+
+    /** A format node with its file node added inline, in the same command. */
+    public static Blockdev format(String driver, String nodeName, Blockdev file) {
+        return new Blockdev(QmpArgs.of("driver", driver, "node-name", nodeName, "file", file.options));
+    }
+
+    /** The image's backing file is not opened (e.g. an overlay that {@code blockdev-snapshot} puts on a top). */
+    public Blockdev withoutBacking() {
+        ObjectNode copy = options.deepCopy();
+        copy.putNull("backing");
+        return new Blockdev(copy);
+    }
+
+    ObjectNode toArguments() {
+        return options.deepCopy();
+    }
+
+    @Override
+    public String toString() {
+        return options.toString();
+    }
+}
