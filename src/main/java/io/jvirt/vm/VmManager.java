@@ -57,6 +57,7 @@ public final class VmManager {
     private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
     private final Map<String, JobRecovery> recoveries = new ConcurrentHashMap<>();
     private final List<JobAdmission> admissions = new CopyOnWriteArrayList<>();
+    private volatile NicPlumbing nicPlumbing = NicPlumbing.USER_ONLY;
     private final Vm.VmStateSink sink = new Vm.VmStateSink() {
         @Override
         public void persist(Vm vm, VmRecord record) {
@@ -77,6 +78,11 @@ public final class VmManager {
 
     public Accelerator defaultAccel() {
         return config.defaultAccel();
+    }
+
+    /** Installs the network capability's NIC plumbing (taps); before {@link #loadAndRecover}. */
+    public void setNicPlumbing(NicPlumbing plumbing) {
+        this.nicPlumbing = plumbing;
     }
 
     public void addListener(Consumer<VmEvent> listener) {
@@ -104,7 +110,10 @@ public final class VmManager {
     }
 
     public VmView get(String name) {
-        return find(name).view(true);
+        Vm vm = find(name);
+        VmView view = vm.view(true);
+        List<Map<String, Object>> nics = nicPlumbing.describe(vm.definition());
+        return nics.isEmpty() ? view : view.withNics(nics);
     }
 
     public int count() {
@@ -123,8 +132,10 @@ public final class VmManager {
     // ---- define / undefine --------------------------------------------------------------------------------
 
     public VmView define(VmDefinition input) {
-        VmDefinition d = validator.validate(input);
+        VmDefinition checked = validator.validate(input);
+        nicPlumbing.checkDefinition(checked);
         synchronized (registryLock) { // guards only the name and uuid check-and-insert, never QEMU work
+            VmDefinition d = MacAddresses.unique(input, checked, vms.values().stream().map(Vm::definition).toList());
             if (vms.containsKey(d.name())) {
                 throw new JvirtException(ErrorCode.VM_EXISTS, "a VM named '" + d.name() + "' is already defined",
                         Map.of("vm", d.name()));
@@ -141,8 +152,8 @@ public final class VmManager {
             store.put(d.name(), DEFINITION, d);
             vms.put(d.name(), vm);
         }
-        publish(VmEvent.lifecycle(d.name(), "defined", null, "defined"));
-        return get(d.name());
+        publish(VmEvent.lifecycle(checked.name(), "defined", null, "defined"));
+        return get(checked.name());
     }
 
     public void undefine(String name, Duration queue) {
@@ -195,10 +206,14 @@ public final class VmManager {
                 jobRecord(job, "start")));
         QemuInstance q;
         try {
-            QemuLaunchSpec spec = toSpec(d, accel);
+            QemuLaunchSpec spec = toSpec(d, accel, nicPlumbing.prepare(d));
             q = QemuInstance.spawn(incoming == null ? spec : spec.withIncomingDefer(), paths);
-        } catch (QemuStartException e) {
+        } catch (QemuStartException | JvirtException e) {
+            nicPlumbing.release(vm.name());
             vm.update(r -> new VmRecord(VmState.SHUTOFF, "start-failed", Instant.now(), null, null, null, null));
+            if (e instanceof JvirtException je) {
+                throw je;
+            }
             throw new JvirtException(ErrorCode.QEMU_FAILED, "cannot start VM '" + vm.name() + "': " + e.getMessage(), Map.of(), e);
         }
         vm.attach(q);
@@ -287,6 +302,7 @@ public final class VmManager {
             reason = exit.description();
         }
         log.info("VM {}: QEMU {} ended ({}); {} -> {}", vm.name(), q.pid(), exit.description(), before.wire(), to.wire());
+        releaseNics(vm);
         vm.update(r -> new VmRecord(to, reason, Instant.now(), null, null, null, r.job()));
     }
 
@@ -596,6 +612,9 @@ public final class VmManager {
             vms.put(name, vm);
             threads.add(Thread.ofVirtual().name("recover-" + name).start(() -> {
                 recover(vm);
+                if (vm.instance() == null) {
+                    releaseNics(vm); // taps a crashed or vanished QEMU left behind
+                }
                 resumeInterruptedJob(vm, r.job());
             }));
         }
@@ -736,7 +755,15 @@ public final class VmManager {
         }
     }
 
-    private static QemuLaunchSpec toSpec(VmDefinition d, Accelerator accel) {
+    private void releaseNics(Vm vm) {
+        try {
+            nicPlumbing.release(vm.name());
+        } catch (RuntimeException e) {
+            log.warn("VM {}: cannot remove its taps: {}", vm.name(), e.getMessage());
+        }
+    }
+
+    private static QemuLaunchSpec toSpec(VmDefinition d, Accelerator accel, List<QemuLaunchSpec.Nic> nics) {
         QemuLaunchSpec.DirectBoot boot = d.boot() == null ? null : new QemuLaunchSpec.DirectBoot(
                 d.boot().kernel() == null ? null : Path.of(d.boot().kernel()),
                 d.boot().initrd() == null ? null : Path.of(d.boot().initrd()),
@@ -745,7 +772,7 @@ public final class VmManager {
                 boot,
                 d.disks().stream().map(x -> new QemuLaunchSpec.Disk(x.name(), Path.of(x.path()), x.format(), x.bus(),
                         Boolean.TRUE.equals(x.readOnly()))).toList(),
-                d.nics().stream().map(n -> new QemuLaunchSpec.Nic(n.name(), n.type(), n.model(), n.mac())).toList());
+                nics);
     }
 
     private static VmRecord.JobRecord jobRecord(Job job, String intent) {
