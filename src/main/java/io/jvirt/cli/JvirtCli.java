@@ -90,7 +90,8 @@ public final class JvirtCli implements Callable<Integer> {
     /** Every subcommand, in the order help lists them (see {@link #newSubcommand}). */
     static final List<String> SUBCOMMANDS = List.of("list", "define", "undefine", "start", "shutdown", "destroy",
             "suspend", "resume", "info", "console", "events", "snapshot", "blockcopy", "blockjob", "vol", "pool",
-            "image", "help");
+            "image", "net-define", "net-start", "net-destroy", "net-undefine", "net-list", "net-info", "net-autostart",
+            "net-dhcp-leases", "help");
 
     /**
      * A new instance of subcommand {@code name} (or alias), or null. Subcommands are registered lazily: picocli
@@ -116,7 +117,7 @@ public final class JvirtCli implements Callable<Integer> {
             case "blockjob" -> new BlockCopyCommands.BlockJobCmd();
             case "vol" -> new StorageCommands.VolCmd();
             case "pool" -> new StorageCommands.PoolCmd();
-            default -> null;
+            default -> NetworkCommands.newCommand(name);
         };
     }
 
@@ -704,8 +705,10 @@ public final class JvirtCli implements Callable<Integer> {
             }
             multi(sb, "Disks", disks);
             List<String> nics = new ArrayList<>();
-            for (JsonNode n : def.path("nics")) {
-                nics.add(text(n, "name") + " " + text(n, "type") + " " + text(n, "model") + " " + text(n, "mac"));
+            JsonNode nicViews = v.path("nics");
+            for (JsonNode n : nicViews.isArray() ? nicViews : def.path("nics")) {
+                nics.add(text(n, "name") + " " + text(n, "type") + " " + text(n, "model") + " " + text(n, "mac")
+                        + NicLines.extra(n));
             }
             multi(sb, "NICs", nics);
             cli.out.print(sb);

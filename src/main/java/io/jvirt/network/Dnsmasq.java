@@ -71,8 +71,8 @@ final class Dnsmasq {
                 b.append("dhcp-range=").append(c.at(0).getHostAddress()).append(",ra-only,").append(c.prefix()).append('\n');
             }
         }
-        if (userExists("dnsmasq")) {
-            b.append("user=dnsmasq\n");
+        if (userExists("dnsmasq") && reachableByOthers(paths.runDir())) {
+            b.append("user=dnsmasq\n"); // it re-reads the hosts file (SIGHUP) after dropping root
         }
         return b.toString();
     }
@@ -197,6 +197,25 @@ final class Dnsmasq {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + paths.hostsFile(), e);
         }
+    }
+
+    /**
+     * dnsmasq drops root after start and must still read its hosts file then; when a directory above it is closed
+     * to other users (e.g. a private temporary root) it keeps root instead, and says so in the daemon's log.
+     */
+    static boolean reachableByOthers(Path dir) {
+        for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
+            try {
+                if (Files.exists(p) && !Files.getPosixFilePermissions(p).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                    org.slf4j.LoggerFactory.getLogger(Dnsmasq.class).warn("dnsmasq keeps running as root: {} is closed to "
+                            + "other users, so user dnsmasq could not re-read {}", p, dir);
+                    return false;
+                }
+            } catch (IOException e) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean userExists(String user) {
