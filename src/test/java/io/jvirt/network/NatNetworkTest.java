@@ -282,4 +282,40 @@ class NatNetworkTest {
         assertThat(ns.execOk(ns.inside, "nft", "list", "ruleset")).isEqualTo(rules);
         assertThat(api.get("/v1/networks").json()).hasSize(1);
     }
+
+    @Test
+    @Order(6)
+    void afterAHostRebootAutostartNetworksComeBackAndTapsOfDeadVmsAreRemoved() throws Exception {
+        assertThat(api.post("/v1/vms", vmOn("crashy", "default")).status()).isEqualTo(201);
+        assertThat(api.post("/v1/vms/crashy/start?wait=true").status()).isEqualTo(200);
+        String tap = api.get("/v1/vms/crashy").json().path("nics").path(0).path("tap").asText();
+        assertThat(ns.exec(ns.inside, "ip", "link", "show", "dev", tap).exit()).isZero();
+        long qemu = api.get("/v1/vms/crashy").json().path("runtime").path("pid").asLong();
+        long dnsmasq = api.get("/v1/networks/default").json().path("dnsmasqPid").asLong();
+
+        // What a reboot leaves: the records say active, but no process, bridge or table exists any more.
+        daemon.kill9();
+        for (long pid : List.of(qemu, dnsmasq)) {
+            ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+            DaemonProcess.awaitGone(pid, Duration.ofSeconds(10));
+        }
+        ns.execOk(ns.inside, "ip", "link", "del", "dev", "jv-default");
+        ns.execOk(ns.inside, "nft", "delete", "table", "inet", "jvirt-default");
+        daemon.restart();
+        api = daemon.http();
+
+        JsonNode def = api.get("/v1/networks/default").json();
+        assertThat(def.path("state").asText()).as(def.toString()).isEqualTo("active");
+        assertThat(def.path("dnsmasqPid").asLong()).isNotEqualTo(dnsmasq).isPositive();
+        assertThat(ns.execOk(ns.inside, "ip", "-4", "address", "show", "dev", "jv-default")).contains("192.168.123.1/24");
+        assertThat(ns.exec(ns.inside, "nft", "list", "table", "inet", "jvirt-default").exit()).isZero();
+        assertThat(ns.processes(ns.inside, "networks/default/dnsmasq.conf")).hasSize(1);
+        assertThat(api.get("/v1/vms/crashy").json().path("state").asText()).isEqualTo("crashed");
+        assertThat(ns.exec(ns.inside, "ip", "link", "show", "dev", tap).exit()).as("tap of the dead VM").isNotZero();
+        // and the VM starts again on the restarted network
+        assertThat(api.post("/v1/vms/crashy/start?wait=true").status()).isEqualTo(200);
+        GuestShell.awaitLease(api, "default", api.get("/v1/vms/crashy").json().path("nics").path(0).path("mac").asText(),
+                LEASE_TIMEOUT);
+        assertThat(api.post("/v1/vms/crashy/destroy").status()).isEqualTo(200);
+    }
 }
