@@ -188,12 +188,18 @@ final class Dnsmasq {
         }
     }
 
-    static void writeHosts(NetworkPaths paths, List<String> lines) {
+    /** Replaces the hosts file atomically; false (nothing written) when it already says exactly this. */
+    static boolean writeHosts(NetworkPaths paths, List<String> lines) {
+        String text = lines.isEmpty() ? "" : String.join("\n", lines) + "\n";
         try {
+            if (Files.exists(paths.hostsFile()) && Files.readString(paths.hostsFile()).equals(text)) {
+                return false;
+            }
             Path tmp = paths.hostsFile().resolveSibling("dhcp-hosts.tmp");
-            Files.writeString(tmp, lines.isEmpty() ? "" : String.join("\n", lines) + "\n");
+            Files.writeString(tmp, text);
             Files.move(tmp, paths.hostsFile(), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return true;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + paths.hostsFile(), e);
         }

@@ -90,8 +90,9 @@ public final class NetworkRecovery {
         Long pid = r.dnsmasqPid();
         if (pid != null && Dnsmasq.isOurs(pid, paths)) {
             s.supervisor.watchAdopted(d.name(), pid);
-            Dnsmasq.writeHosts(paths, s.hostLines(d));
-            Dnsmasq.reload(pid, paths);
+            if (Dnsmasq.writeHosts(paths, s.hostLines(d))) {
+                Dnsmasq.reload(pid, paths); // VMs were defined or undefined while no daemon ran
+            }
         } else {
             Dnsmasq.pidFromFile(paths).filter(p -> Dnsmasq.isOurs(p, paths)).ifPresent(p -> Dnsmasq.stop(p, paths));
             Dnsmasq.writeConfig(d, paths);

@@ -249,9 +249,8 @@ public final class NetworkService {
             if (d == null || !d.managed() || !r.active()) {
                 return null;
             }
-            Dnsmasq.writeHosts(paths(name), hostLines(d));
-            if (r.dnsmasqPid() != null) {
-                Dnsmasq.reload(r.dnsmasqPid(), paths(name));
+            if (Dnsmasq.writeHosts(paths(name), hostLines(d)) && r.dnsmasqPid() != null) {
+                Dnsmasq.reload(r.dnsmasqPid(), paths(name)); // only when a name or static lease changed
             }
             return null;
         });

@@ -111,6 +111,7 @@ public final class TapPlumbing implements NicPlumbing {
             }
         }
         Taps before = live.get(d.name());
+        long t0 = System.nanoTime();
         if (!wanted.isEmpty()) {
             Taps record = new Taps(List.copyOf(wanted));
             vmStore.put(d.name(), TAPS, record); // named durably before any is made
@@ -124,6 +125,8 @@ public final class TapPlumbing implements NicPlumbing {
                 throw e;
             }
             wanted.stream().map(Tap::network).filter(java.util.Objects::nonNull).distinct().forEach(networks::refreshHosts);
+            log.info("VM {}: tap(s) {} ready in {} ms", d.name(), wanted.stream().map(Tap::tap).toList(),
+                    (System.nanoTime() - t0) / 1_000_000);
         }
         List<QemuLaunchSpec.Nic> out = new ArrayList<>();
         for (VmDefinition.Nic n : d.nics()) {
