@@ -159,8 +159,15 @@ final class Dnsmasq {
 
     /** dnsmasq re-reads its DHCP hosts file on SIGHUP (names and static leases of VMs). */
     static void reload(long pid, NetworkPaths paths) {
-        if (isOurs(pid, paths)) {
-            HostCommand.check("kill", "-HUP", Long.toString(pid));
+        if (!isOurs(pid, paths)) {
+            return;
+        }
+        try {
+            HostCommand.check("kill", "-HUP", Long.toString(pid)); // the JDK sends only SIGTERM and SIGKILL
+        } catch (RuntimeException e) {
+            // names and static leases wait for the next restart of dnsmasq; the VM's start does not fail for it
+            org.slf4j.LoggerFactory.getLogger(Dnsmasq.class).warn("cannot make dnsmasq {} re-read {}: {}", pid,
+                    paths.hostsFile(), e.getMessage());
         }
     }
 

@@ -41,6 +41,7 @@ public final class NetworkBenchmark {
         try (TestNetns ns = TestNetns.create("bench")) {
             DaemonProcess daemon = DaemonProcess.startInNamespace(ns.inside, "--no-default-network");
             try {
+                daemonRoot = daemon.root();
                 jvirt(ns, daemon.http());
             } finally {
                 daemon.close();
@@ -48,6 +49,8 @@ public final class NetworkBenchmark {
             libvirt(ns);
         }
     }
+
+    static Path daemonRoot;
 
     static void jvirt(TestNetns ns, TestHttp api) throws Exception {
         check(api.post("/v1/networks", "{\"name\":\"bn\",\"ipv4\":{\"address\":\"10.88.0.1/24\"},\"forwarders\":[]}"), 201);
@@ -101,7 +104,9 @@ public final class NetworkBenchmark {
                 pairs.add(new Pair("jvirt nat network, " + (v.equals("vhost") ? "vhost-net on" : "vhost-net off"),
                         cmd -> ga.run(cmd, Duration.ofMinutes(5)), cmd -> gb.run(cmd, Duration.ofMinutes(5)), ipB, "10.88.0.1"));
             }
-            pairs.add(byHand(ns, open));
+            pairs.add(byHand(ns, open, io.jvirt.qemu.ProcessInfo.commandLine(
+                    api.get("/v1/vms/" + "ga" + variants.get(variants.size() - 1)).json().path("runtime").path("pid").asLong()),
+                    daemonRoot));
             throughput(ns, pairs);
         } finally {
             for (int i = open.size() - 1; i >= 0; i--) {
@@ -121,10 +126,11 @@ public final class NetworkBenchmark {
     }
 
     /**
-     * The same by hand: a bridge and two taps made with ip, two QEMUs (q35, the same kernel and NIC model) started
-     * by hand with the serial console on a socket, static addresses. What to undo goes into {@code open}.
+     * The same by hand: a bridge and two taps made with ip, and two QEMUs started by hand with jvirt's very command
+     * line (read from /proc) but their own sockets, tap, MAC and uuid, and without -S; static addresses.
+     * What to undo goes into {@code open}.
      */
-    static Pair byHand(TestNetns ns, List<AutoCloseable> open) throws Exception {
+    static Pair byHand(TestNetns ns, List<AutoCloseable> open, List<String> template, Path jvirtRoot) throws Exception {
         ns.execOk(ns.inside, "ip", "link", "add", "handbr", "type", "bridge", "stp_state", "0", "forward_delay", "0");
         ns.execOk(ns.inside, "ip", "address", "add", "10.89.0.1/24", "dev", "handbr");
         ns.execOk(ns.inside, "ip", "link", "set", "handbr", "up");
@@ -138,25 +144,34 @@ public final class NetworkBenchmark {
             for (String link : List.of("hand0", "hand1", "handbr")) {
                 ns.exec(ns.inside, "ip", "link", "del", link);
             }
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
+            try (var walk = Files.walk(dir)) {
+                for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                     Files.deleteIfExists(f);
                 }
             }
-            Files.deleteIfExists(dir);
         });
         List<RawSerial> consoles = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
             String tap = "hand" + i;
             ns.execOk(ns.inside, "ip", "tuntap", "add", "dev", tap, "mode", "tap", "user", "0");
             ns.execOk(ns.inside, "ip", "link", "set", "dev", tap, "master", "handbr", "up");
-            Path sock = dir.resolve("serial" + i + ".sock");
-            qemus.add(ns.spawn(ns.inside, "qemu-system-x86_64", "-machine", "q35", "-accel", TestGuest.accel(), "-m", "128",
-                    "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-kernel", TestGuest.kernel().toString(),
-                    "-initrd", TestGuest.initrd().toString(), "-append", "console=ttyS0",
-                    "-chardev", "socket,id=s0,path=" + sock + ",server=on,wait=off", "-device", "isa-serial,chardev=s0",
-                    "-netdev", "tap,id=n0,ifname=" + tap + ",script=no,downscript=no",
-                    "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:99:00:0" + i));
+            Path own = Files.createDirectories(dir.resolve("vm" + i));
+            List<String> argv = new ArrayList<>();
+            for (int k = 0; k < template.size(); k++) {
+                String arg = template.get(k);
+                if (arg.equals("-S") || arg.equals("/usr/bin/setsid")) {
+                    continue;
+                }
+                if (k > 0 && template.get(k - 1).equals("-uuid")) {
+                    arg = java.util.UUID.randomUUID().toString();
+                }
+                arg = arg.replaceAll(java.util.regex.Pattern.quote(jvirtRoot.toString()) + "[^,]*/([a-z]+\\.(sock|pid|log))",
+                        own.toString().replace("\\", "\\\\") + "/$1");
+                arg = arg.replaceAll("ifname=[^,]+", "ifname=" + tap).replaceAll("mac=[0-9a-f:]+", "mac=52:54:00:99:00:0" + i);
+                argv.add(arg);
+            }
+            Path sock = own.resolve("console.sock");
+            qemus.add(ns.spawn(ns.inside, argv.toArray(String[]::new)));
             RawSerial c = RawSerial.connect(sock);
             consoles.add(c);
             open.add(c);
@@ -241,9 +256,9 @@ public final class NetworkBenchmark {
             report("virsh net-start default (same namespace, CLI wall time)", t, "ms");
             List<Double> cli = new ArrayList<>();
             for (int i = 0; i < runs; i++) {
-                cli.add(millis(() -> virsh(ns, "version")));
+                cli.add(millis(() -> virsh(ns, "net-list", "--all")));
             }
-            report("  virsh version (CLI start-up and one call, for scale)", cli, "ms");
+            report("  virsh net-list --all (CLI start-up and one call, for scale)", cli, "ms");
         } finally {
             if (defined) {
                 virsh(ns, "net-destroy", "default");
