@@ -34,7 +34,7 @@ mkdir -p "$state" "$run"
 
 if ! daemon_alive; then
     log "starting jvirtd (state: $state, socket: $JVIRT_SOCKET)"
-    JVIRT_GUEST_DIR="$guest_dir" nohup "$JVIRT_ROOT/bin/jvirtd" --state-dir "$state" --run-dir "$run" \
+    JVIRT_GUEST_DIR="$guest_dir" nohup "$JVIRT_ROOT/bin/jvirtd" --state-dir "$state" --run-dir "$run" --no-default-network \
         >"$demo_dir/jvirtd.log" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 600); do

@@ -58,6 +58,8 @@ install_deps() {
     # images: gpg verifies template indexes, e2fsprogs customizes them; libguestfs-tools (virt-builder,
     # virt-customize, virt-index-validate) is optional: the tests that need it are skipped without it
     apt_install gnupg e2fsprogs fdisk openssl
+    # networks: bridges and taps (iproute2), DHCP/DNS per network (dnsmasq-base), NAT rules (nftables), kill -HUP (procps)
+    apt_install iproute2 dnsmasq-base nftables procps
     (apt_install libguestfs-tools) || log "libguestfs-tools not installed: virt-builder compatibility tests will be skipped"
     # shell completion: bash-completion loads jvirt's on first use; the zsh case of CompletionTest needs zsh
     (apt_install bash-completion zsh) || log "bash-completion/zsh not installed: source the completion script by hand; the zsh completion test will be skipped"

@@ -34,10 +34,11 @@ public final class ApiServer implements AutoCloseable {
     public record Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts,
             io.jvirt.images.ImageCatalog imageCatalog, io.jvirt.images.ImageBuilder imageBuilder,
             io.jvirt.images.Bundles bundles, io.jvirt.storage.PoolManager pools, io.jvirt.storage.VolumeService volumes,
-            io.jvirt.snapshot.SnapshotService snapshots, io.jvirt.blockcopy.BlockCopyService blockCopies) {
-        /** Without the image, storage, snapshot and block copy layers (tests that do not need them). */
+            io.jvirt.snapshot.SnapshotService snapshots, io.jvirt.blockcopy.BlockCopyService blockCopies,
+            io.jvirt.network.NetworkService networks) {
+        /** Without the image, storage, snapshot, block copy and network layers (tests that do not need them). */
         public Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts) {
-            this(vms, mapper, hostFacts, null, null, null, null, null, null, null);
+            this(vms, mapper, hostFacts, null, null, null, null, null, null, null, null);
         }
     }
 
@@ -67,6 +68,9 @@ public final class ApiServer implements AutoCloseable {
         if (services.blockCopies() != null) {
             services.blockCopies().addListener(e -> hub.publish("blockcopy", e.vm(), e));
             new BlockCopyRoutes(services.blockCopies(), operations).register(router);
+        }
+        if (services.networks() != null) {
+            new NetworkRoutes(services.networks()).register(router);
         }
 
         VirtualThreadPool pool = new VirtualThreadPool();

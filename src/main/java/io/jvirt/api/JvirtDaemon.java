@@ -68,6 +68,10 @@ public final class JvirtDaemon implements Callable<Integer> {
     @Option(names = "--image-dir", description = "Where built template volumes go. Default: the default pool, <state-dir>/pools/default")
     Path imageDir;
 
+    @Option(names = "--no-default-network", description = "Do not create the 'default' nat network on the first start "
+            + "(tests and hosts whose network jvirt must not touch).")
+    boolean noDefaultNetwork;
+
     public static void main(String[] args) {
         int code = new CommandLine(new JvirtDaemon()).execute(args);
         if (code != 0) {
@@ -91,8 +95,13 @@ public final class JvirtDaemon implements Callable<Integer> {
         io.jvirt.snapshot.SnapshotService snapshots = io.jvirt.snapshot.SnapshotService.install(vms, store);
         io.jvirt.blockcopy.BlockCopyService blockCopies = new io.jvirt.blockcopy.BlockCopyService(vms, store,
                 new io.jvirt.storage.QemuImg());
+        io.jvirt.network.NetworkService networks = new io.jvirt.network.NetworkService(stateDir, runDir, mapper, vms::definitions);
+        // taps are owned by the uid QEMU runs as: root today (the trust-boundaries issue changes this one place)
+        vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, 0));
         vms.loadAndRecover();
         blockCopies.recoverAll(); // needs the adopted QEMUs: after loadAndRecover
+        // after the VMs: the DHCP hosts file names every defined VM
+        io.jvirt.network.NetworkRecovery.recoverAll(networks, !noDefaultNetwork);
 
         io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
         QemuBinaries binaries = new QemuBinaries();
@@ -128,7 +137,8 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("pid", ProcessHandle.current().pid());
             return facts;
         }, imageCatalog, imageBuilder, bundles, pools,
-                new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies);
+                new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
+                networks);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
         ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -19,7 +19,8 @@ final class CommandTree {
     /** Every subcommand, in the order help lists them. */
     static final List<String> SUBCOMMANDS = List.of("list", "define", "undefine", "start", "shutdown", "destroy",
             "suspend", "resume", "info", "console", "events", "snapshot", "blockcopy", "blockjob", "vol", "pool",
-            "image", "completion", "__complete", "help");
+            "image", "net-define", "net-start", "net-destroy", "net-undefine", "net-list", "net-info", "net-autostart",
+            "net-dhcp-leases", "completion", "__complete", "help");
 
     private CommandTree() {
     }
@@ -46,7 +47,7 @@ final class CommandTree {
             case "image" -> new ImageCommands();
             case "__complete" -> new Completion.NamesCmd();
             case "help" -> new CommandLine.HelpCommand();
-            default -> null; // "completion" needs the whole tree, as help does
+            default -> NetworkCommands.newCommand(name); // null for "completion": it needs the whole tree, as help does
         };
     }
 

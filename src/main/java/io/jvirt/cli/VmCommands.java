@@ -247,8 +247,10 @@ final class VmCommands {
                 disks.add(text(d, "name") + " " + text(d, "path") + " (" + extra + ")");
             }
             List<String> nics = new ArrayList<>();
-            for (JsonNode n : def.path("nics")) {
-                nics.add(text(n, "name") + " " + text(n, "type") + " " + text(n, "model") + " " + text(n, "mac"));
+            JsonNode nicViews = v.path("nics"); // with their taps and addresses, when the daemon has networks
+            for (JsonNode n : nicViews.isArray() ? nicViews : def.path("nics")) {
+                nics.add(text(n, "name") + " " + text(n, "type") + " " + text(n, "model") + " " + text(n, "mac")
+                        + NicLines.extra(n));
             }
             b.add("Disks", disks).add("NICs", nics).print();
         }

@@ -43,6 +43,18 @@ public enum ErrorCode {
     GUEST_HELD("guest-held", 409, Kind.CONFLICT),
     /** QEMU switched a disk but the durable definition write failed (the guest is held paused). */
     DEFINITION_NOT_WRITTEN("definition-not-written", 500, Kind.FAILURE),
+    /** A NIC's MAC is already used by another VM of this host. */
+    MAC_IN_USE("mac-in-use", 409, Kind.CONFLICT),
+    NETWORK_NOT_FOUND("network-not-found", 404, Kind.NOT_FOUND),
+    NETWORK_EXISTS("network-exists", 409, Kind.CONFLICT),
+    /** A network definition is malformed or inconsistent (e.g. a DHCP range outside its subnet). */
+    INVALID_NETWORK("invalid-network", 400, Kind.INVALID),
+    /** A network collides with the host: a route, another network's subnet, a bridge that is not its own. */
+    NETWORK_CONFLICT("network-conflict", 409, Kind.CONFLICT),
+    /** A running VM has a NIC on the network (destroy, undefine). */
+    NETWORK_IN_USE("network-in-use", 409, Kind.CONFLICT),
+    /** ip, nft or dnsmasq failed; the message has the tool's own words. */
+    NETWORK_FAILED("network-failed", 500, Kind.FAILURE),
     INTERNAL("internal", 500, Kind.FAILURE);
 
     /** What kind of failure a code is, for clients that only need the class (the CLI's exit codes). */

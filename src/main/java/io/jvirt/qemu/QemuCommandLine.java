@@ -70,7 +70,7 @@ public final class QemuCommandLine {
         }
 
         for (QemuLaunchSpec.Nic n : spec.nics()) {
-            a.addAll(List.of("-netdev", n.type() + ",id=host" + n.id()));
+            a.addAll(List.of("-netdev", netdev(n)));
             a.addAll(List.of("-device", n.model() + ",netdev=host" + n.id() + ",id=" + n.id() + ",mac=" + n.mac()));
         }
         if (spec.incomingDefer()) {
@@ -78,6 +78,21 @@ public final class QemuCommandLine {
             a.addAll(List.of("-incoming", "defer"));
         }
         return a;
+    }
+
+    /** A tap is made and owned by the manager: QEMU only opens it by name and never runs an ifup script. */
+    static String netdev(QemuLaunchSpec.Nic n) {
+        StringBuilder b = new StringBuilder(n.type()).append(",id=host").append(n.id());
+        if ("tap".equals(n.type())) {
+            b.append(",ifname=").append(commaSafe(n.ifname())).append(",script=no,downscript=no");
+            if (n.vhost()) {
+                b.append(",vhost=on");
+            }
+        }
+        for (String fwd : n.hostForwards()) {
+            b.append(",hostfwd=").append(commaSafe(fwd));
+        }
+        return b.toString();
     }
 
     /** Node name of a disk's protocol (file) layer. Node names are limited to 31 characters by QEMU. */

@@ -46,6 +46,19 @@ public record QemuLaunchSpec(
     public record Disk(String id, Path path, String format, String bus, boolean readOnly) {
     }
 
-    public record Nic(String id, String type, String model, String mac) {
+    /**
+     * A NIC: {@code type} is QEMU's netdev backend, {@code user} (with {@code hostForwards}, QEMU's hostfwd rules
+     * such as {@code tcp:127.0.0.1:8080-:80}) or {@code tap} (the existing tap {@code ifname}, made by the manager;
+     * {@code vhost} asks for vhost-net).
+     */
+    public record Nic(String id, String type, String model, String mac, String ifname, boolean vhost,
+                      List<String> hostForwards) {
+        public Nic {
+            hostForwards = hostForwards == null ? List.of() : List.copyOf(hostForwards);
+        }
+
+        public Nic(String id, String type, String model, String mac) {
+            this(id, type, model, mac, null, false, List.of());
+        }
     }
 }

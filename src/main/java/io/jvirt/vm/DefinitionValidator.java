@@ -29,6 +29,12 @@ public final class DefinitionValidator {
     private static final Set<String> FORMATS = Set.of("qcow2", "raw");
     private static final Set<String> BUSES = Set.of("virtio", "sata");
     private static final Set<String> NIC_MODELS = Set.of("virtio-net-pci", "e1000");
+    private static final Set<String> NIC_TYPES = Set.of("user", "network", "bridge");
+    /** Names of jvirt networks (io.jvirt.network checks the same). */
+    public static final Pattern NETWORK_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,31}");
+    /** Linux interface names: at most 15 characters, none that ip(8) or a path would read specially. */
+    public static final Pattern IFACE_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}");
+    private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}");
     private static final Set<String> ACCELS = Set.of("auto", "kvm", "tcg");
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -139,21 +145,85 @@ public final class DefinitionValidator {
             if (!NIC_NAME.matcher(nn).matches() || !nicNames.add(nn)) {
                 throw invalid(where + ".name '" + printable(nn) + "' must be unique, lowercase letters and digits");
             }
-            String type = nic.type() == null ? "user" : nic.type();
-            if (!"user".equals(type)) {
-                throw invalid(where + ".type must be 'user' (user-mode networking), got '" + printable(type) + "'");
+            String type = nic.type() != null ? nic.type() : nic.network() != null ? "network" : nic.bridge() != null ? "bridge" : "user";
+            if (!NIC_TYPES.contains(type)) {
+                throw invalid(where + ".type must be user, network or bridge, got '" + printable(type) + "'");
             }
             String model = nic.model() == null ? "virtio-net-pci" : nic.model();
             if (!NIC_MODELS.contains(model)) {
                 throw invalid(where + ".model must be virtio-net-pci or e1000, got '" + printable(model) + "'");
             }
             String mac = nic.mac() == null ? randomMac() : nic.mac().toLowerCase(Locale.ROOT);
-            if (!MAC.matcher(mac).matches()) {
-                throw invalid(where + ".mac '" + printable(nic.mac()) + "' is not a MAC address");
+            if (!MAC.matcher(mac).matches() || (Integer.parseInt(mac.substring(0, 2), 16) & 1) != 0) {
+                throw invalid(where + ".mac '" + printable(nic.mac()) + "' is not a unicast MAC address");
             }
-            nics.add(new VmDefinition.Nic(nn, type, model, mac));
+            nics.add(new VmDefinition.Nic(nn, type, model, mac, checkNicNetwork(where, type, nic),
+                    checkNicBridge(where, type, nic), checkForwards(where, type, nic.forwards()), nic.vhost()));
         }
         return new VmDefinition(name, uuid, memory, vcpus, machine, accel, emulator, boot, disks, nics);
+    }
+
+    private static String checkNicNetwork(String where, String type, VmDefinition.Nic nic) {
+        if (!"network".equals(type)) {
+            if (nic.network() != null) {
+                throw invalid(where + ".network is only for type network");
+            }
+            return null;
+        }
+        if (nic.network() == null || !NETWORK_NAME.matcher(nic.network()).matches()) {
+            throw invalid(where + ".network must name a network (1-32 letters, digits, '_' or '-'), got '"
+                    + printable(nic.network()) + "'");
+        }
+        return nic.network();
+    }
+
+    private static String checkNicBridge(String where, String type, VmDefinition.Nic nic) {
+        if (!"bridge".equals(type)) {
+            if (nic.bridge() != null) {
+                throw invalid(where + ".bridge is only for type bridge");
+            }
+            return null;
+        }
+        if (nic.bridge() == null || !IFACE_NAME.matcher(nic.bridge()).matches() || nic.bridge().startsWith(".")) {
+            throw invalid(where + ".bridge must name a Linux bridge (1-15 letters, digits, '_', '.' or '-'), got '"
+                    + printable(nic.bridge()) + "'");
+        }
+        return nic.bridge();
+    }
+
+    private static List<VmDefinition.Forward> checkForwards(String where, String type, List<VmDefinition.Forward> in) {
+        if (in == null || in.isEmpty()) {
+            return null;
+        }
+        if (!"user".equals(type)) {
+            throw invalid(where + ".forwards are only for user networking (a tap NIC is reached at its own address)");
+        }
+        List<VmDefinition.Forward> out = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < in.size(); i++) {
+            VmDefinition.Forward f = in.get(i);
+            String at = where + ".forwards[" + i + "]";
+            if (f == null) {
+                throw invalid(at + " is empty");
+            }
+            String proto = f.proto() == null ? "tcp" : f.proto().toLowerCase(Locale.ROOT);
+            if (!proto.equals("tcp") && !proto.equals("udp")) {
+                throw invalid(at + ".proto must be tcp or udp, got '" + printable(f.proto()) + "'");
+            }
+            String address = f.hostAddress() == null ? "127.0.0.1" : f.hostAddress();
+            if (!IPV4.matcher(address).matches()) {
+                throw invalid(at + ".hostAddress must be an IPv4 address, got '" + printable(address) + "'");
+            }
+            if (f.hostPort() == null || f.hostPort() < 1 || f.hostPort() > 65535
+                    || f.guestPort() == null || f.guestPort() < 1 || f.guestPort() > 65535) {
+                throw invalid(at + " needs hostPort and guestPort between 1 and 65535");
+            }
+            if (!seen.add(proto + "/" + address + ":" + f.hostPort())) {
+                throw invalid(at + ": " + proto + " " + address + ":" + f.hostPort() + " is forwarded twice");
+            }
+            out.add(new VmDefinition.Forward(proto, address, f.hostPort(), f.guestPort()));
+        }
+        return List.copyOf(out);
     }
 
     /** Re-checks, just before a start, that the files a stored definition names still exist. */
@@ -233,7 +303,8 @@ public final class DefinitionValidator {
         }
     }
 
-    private static String randomMac() {
+    /** A fresh MAC of QEMU's locally administered 52:54:00 prefix. */
+    public static String randomMac() {
         byte[] b = new byte[3];
         RANDOM.nextBytes(b);
         return String.format("52:54:00:%02x:%02x:%02x", b[0] & 0xff, b[1] & 0xff, b[2] & 0xff);

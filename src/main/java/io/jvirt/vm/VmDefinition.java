@@ -46,8 +46,22 @@ public record VmDefinition(
         }
     }
 
+    /**
+     * A NIC: {@code type} is {@code user} (QEMU user-mode networking, optional port {@code forwards}),
+     * {@code network} (a tap on the bridge of the jvirt network named {@code network}) or {@code bridge} (a tap on
+     * the existing Linux bridge named {@code bridge}). {@code vhost} false turns vhost-net off for its tap.
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Nic(String name, String type, String model, String mac) {
+    public record Nic(String name, String type, String model, String mac, String network, String bridge,
+                      List<Forward> forwards, Boolean vhost) {
+        public Nic(String name, String type, String model, String mac) {
+            this(name, type, model, mac, null, null, null, null);
+        }
+    }
+
+    /** A user-mode port forward: {@code hostAddress:hostPort} on the host to {@code guestPort} in the guest. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Forward(String proto, String hostAddress, Integer hostPort, Integer guestPort) {
     }
 
     /** The disks, never null (an input definition may have none). */

@@ -55,6 +55,7 @@ public final class VmManager {
     private final Map<String, JobRecovery> recoveries = new ConcurrentHashMap<>();
     private final List<JobAdmission> admissions = new CopyOnWriteArrayList<>();
     private final VmProcesses processes;
+    private volatile NicPlumbing nicPlumbing = NicPlumbing.USER_ONLY;
     private final DiskSwitches switches;
     private final VmRecovery recovery;
     private final Vm.VmStateSink sink = new Vm.VmStateSink() {
@@ -73,9 +74,14 @@ public final class VmManager {
         this.config = config;
         this.store = store;
         this.validator = new DefinitionValidator(config.defaultEmulator());
-        this.processes = new VmProcesses(config, this::paths);
+        this.processes = new VmProcesses(config, this::paths, () -> nicPlumbing);
         this.switches = new DiskSwitches(store);
         this.recovery = new VmRecovery(this, processes, this::paths, recoveries, config.capabilities());
+    }
+
+    /** Installs the network capability's NIC plumbing (taps); before {@link #loadAndRecover}. */
+    public void setNicPlumbing(NicPlumbing plumbing) {
+        this.nicPlumbing = plumbing;
     }
 
     public Accelerator defaultAccel() {
@@ -107,7 +113,10 @@ public final class VmManager {
     }
 
     public VmView get(String name) {
-        return find(name).view(true);
+        Vm vm = find(name);
+        VmView view = vm.view(true);
+        List<Map<String, Object>> nics = nicPlumbing.describe(vm.definition());
+        return nics.isEmpty() ? view : view.withNics(nics);
     }
 
     public int count() {
@@ -131,8 +140,11 @@ public final class VmManager {
     // ---- define / undefine --------------------------------------------------------------------------------
 
     public VmView define(VmDefinition input) {
-        VmDefinition d = validator.validate(input);
+        VmDefinition checked = validator.validate(input);
+        nicPlumbing.checkDefinition(checked);
+        VmDefinition d;
         synchronized (registryLock) { // guards only the name and uuid check-and-insert, never QEMU work
+            d = MacAddresses.unique(input, checked, vms.values().stream().map(Vm::definition).toList());
             if (vms.containsKey(d.name())) {
                 throw new JvirtException(ErrorCode.VM_EXISTS, "a VM named '" + d.name() + "' is already defined",
                         Map.of("vm", d.name()));
@@ -346,6 +358,9 @@ public final class VmManager {
             vms.put(name, vm);
             threads.add(Thread.ofVirtual().name("recover-" + name).start(() -> {
                 recovery.recover(vm);
+                if (vm.instance() == null) {
+                    processes.releaseNics(vm); // taps a crashed or vanished QEMU left behind
+                }
                 recovery.resumeInterruptedJob(vm, r.job());
             }));
         }

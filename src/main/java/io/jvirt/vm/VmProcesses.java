@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * A VM's QEMU process: starting it, shutting it down, ending it, and mapping its events (RESUME, STOP, SHUTDOWN)
  * and its exit onto the VM's states. Runs within the VM's job; holds no lock across a QMP call or a start.
  */
-record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths) {
+record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, java.util.function.Supplier<NicPlumbing> nics) {
     private static final Logger log = LoggerFactory.getLogger(VmProcesses.class);
 
     /**
@@ -42,10 +42,14 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths) {
                 .withJob(new VmRecord.JobRecord(job.name(), job.operationId(), job.since(), "start")));
         QemuInstance q;
         try {
-            QemuLaunchSpec spec = toSpec(d, accel);
+            QemuLaunchSpec spec = toSpec(d, accel, nics.get().prepare(d));
             q = QemuInstance.spawn(incoming == null ? spec : spec.withIncomingDefer(), paths.apply(vm.name()));
-        } catch (QemuStartException e) {
+        } catch (QemuStartException | JvirtException e) {
+            releaseNics(vm);
             vm.update(r -> r.withState(VmState.SHUTOFF, "start-failed").withoutProcess().withJob(null));
+            if (e instanceof JvirtException je) {
+                throw je;
+            }
             throw new JvirtException(ErrorCode.QEMU_FAILED, "cannot start VM '" + vm.name() + "': " + e.getMessage(), Map.of(), e);
         }
         attach(vm, q);
@@ -117,7 +121,16 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths) {
         q.monitor().quit();
     }
 
-    private static void onQemuExit(Vm vm, QemuInstance q, QemuExit exit) {
+    /** Removes the VM's taps (after its QEMU ended or failed to start); a failure is only logged. */
+    void releaseNics(Vm vm) {
+        try {
+            nics.get().release(vm.name());
+        } catch (RuntimeException e) {
+            log.warn("VM {}: cannot remove its taps: {}", vm.name(), e.getMessage());
+        }
+    }
+
+    private void onQemuExit(Vm vm, QemuInstance q, QemuExit exit) {
         if (!vm.detach(q)) {
             return;
         }
@@ -139,6 +152,7 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths) {
             reason = exit.description();
         }
         log.info("VM {}: QEMU {} ended ({}); {} -> {}", vm.name(), q.pid(), exit.description(), before.wire(), to.wire());
+        releaseNics(vm);
         vm.update(r -> r.withState(to, reason).withoutProcess());
     }
 
@@ -193,7 +207,7 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths) {
         }
     }
 
-    private static QemuLaunchSpec toSpec(VmDefinition d, Accelerator accel) {
+    private static QemuLaunchSpec toSpec(VmDefinition d, Accelerator accel, java.util.List<QemuLaunchSpec.Nic> nics) {
         QemuLaunchSpec.DirectBoot boot = d.boot() == null ? null : new QemuLaunchSpec.DirectBoot(
                 d.boot().kernel() == null ? null : Path.of(d.boot().kernel()),
                 d.boot().initrd() == null ? null : Path.of(d.boot().initrd()),
@@ -202,6 +216,6 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths) {
                 boot,
                 d.disks().stream().map(x -> new QemuLaunchSpec.Disk(x.name(), Path.of(x.path()), x.format(), x.bus(),
                         !x.writable())).toList(),
-                d.nics().stream().map(n -> new QemuLaunchSpec.Nic(n.name(), n.type(), n.model(), n.mac())).toList());
+                nics);
     }
 }

@@ -14,7 +14,18 @@ public record VmView(
         @JsonInclude(JsonInclude.Include.NON_NULL) VmDefinition definition,
         JobView job,
         RuntimeView runtime,
-        @JsonInclude(JsonInclude.Include.NON_NULL) HoldView hold) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) HoldView hold,
+        @JsonInclude(JsonInclude.Include.NON_NULL) java.util.List<java.util.Map<String, Object>> nics) {
+
+    public VmView(String name, String uuid, VmState state, String reason, Instant stateSince, VmDefinition definition,
+                  JobView job, RuntimeView runtime, HoldView hold) {
+        this(name, uuid, state, reason, stateSince, definition, job, runtime, hold, null);
+    }
+
+    /** With each NIC's tap, network, MAC and addresses (see {@link NicPlumbing#describe}). */
+    public VmView withNics(java.util.List<java.util.Map<String, Object>> nicViews) {
+        return new VmView(name, uuid, state, reason, stateSince, definition, job, runtime, hold, nicViews);
+    }
 
     public record JobView(String name, String operation, Instant since) {
     }

@@ -55,4 +55,20 @@ class QemuCommandLineTest {
         assertThat(a).containsSequence("-netdev", "user,id=hostnet0");
         assertThat(a).containsSequence("-device", "virtio-net-pci,netdev=hostnet0,id=net0,mac=52:54:00:aa:bb:cc");
     }
+
+    @Test
+    void tapNicsOpenTheManagersTapByNameAndUserNicsGetPortForwards() {
+        QemuLaunchSpec base = spec(List.of());
+        QemuLaunchSpec withNics = new QemuLaunchSpec(base.name(), base.uuid(), base.emulator(), base.machine(), base.accel(),
+                base.memoryMiB(), base.vcpus(), base.boot(), List.of(), List.of(
+                new QemuLaunchSpec.Nic("net0", "tap", "virtio-net-pci", "52:54:00:00:00:01", "jv-web-net0", true, List.of()),
+                new QemuLaunchSpec.Nic("net1", "tap", "e1000", "52:54:00:00:00:02", "jv-web-net1", false, List.of()),
+                new QemuLaunchSpec.Nic("net2", "user", "virtio-net-pci", "52:54:00:00:00:03", null, false,
+                        List.of("tcp:127.0.0.1:8080-:80", "udp:127.0.0.1:5353-:53"))));
+        List<String> a = QemuCommandLine.build(withNics, paths);
+        assertThat(a).containsSequence("-netdev", "tap,id=hostnet0,ifname=jv-web-net0,script=no,downscript=no,vhost=on");
+        assertThat(a).containsSequence("-device", "virtio-net-pci,netdev=hostnet0,id=net0,mac=52:54:00:00:00:01");
+        assertThat(a).containsSequence("-netdev", "tap,id=hostnet1,ifname=jv-web-net1,script=no,downscript=no");
+        assertThat(a).containsSequence("-netdev", "user,id=hostnet2,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:127.0.0.1:5353-:53");
+    }
 }

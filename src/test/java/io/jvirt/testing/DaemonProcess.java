@@ -18,6 +18,8 @@ import java.util.stream.Stream;
 public final class DaemonProcess implements AutoCloseable {
     private final Path root;
     private final List<String> extraArgs;
+    /** The network namespace (made by the test) the daemon runs in; null: the host's, where it creates no network. */
+    private String netns;
     private Process process;
     private int starts;
 
@@ -29,6 +31,25 @@ public final class DaemonProcess implements AutoCloseable {
     public static DaemonProcess startNew(String... extraArgs) throws IOException {
         Path root = Files.createTempDirectory("jvirt-test-");
         DaemonProcess d = new DaemonProcess(root, extraArgs);
+        try {
+            d.start();
+        } catch (RuntimeException | IOException e) {
+            d.close();
+            throw e;
+        }
+        return d;
+    }
+
+    /**
+     * A daemon inside the network namespace {@code netns} the test made (through {@code ip netns exec}, which execs:
+     * the pid is the daemon's). Only there does it create its default network; its socket is a file, reachable here.
+     */
+    public static DaemonProcess startInNamespace(String netns, String... extraArgs) throws IOException {
+        Path root = Files.createTempDirectory("jvirt-test-");
+        // open like /run and /var/lib: dnsmasq re-reads its hosts file there after dropping root
+        Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        DaemonProcess d = new DaemonProcess(root, extraArgs);
+        d.netns = netns;
         try {
             d.start();
         } catch (RuntimeException | IOException e) {
@@ -75,6 +96,11 @@ public final class DaemonProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
                 "io.jvirt.api.JvirtDaemon", "--state-dir", stateDir().toString(), "--run-dir", runDir().toString(),
                 "--accel", TestGuest.accel()));
+        if (netns != null) {
+            cmd.addAll(0, List.of("ip", "netns", "exec", netns));
+        } else {
+            cmd.add("--no-default-network"); // never touch the host's own network
+        }
         cmd.addAll(extraArgs);
         Path log = log();
         ProcessBuilder builder = new ProcessBuilder(cmd);

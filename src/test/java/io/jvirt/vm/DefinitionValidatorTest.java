@@ -114,4 +114,47 @@ class DefinitionValidatorTest {
         assertThat(nic.nics().get(0).mac()).matches("52:54:00(:[0-9a-f]{2}){3}");
         assertThat(nic.nics().get(0).name()).isEqualTo("net0");
     }
+
+    @Test
+    void nicsNameANetworkOrABridgeAndOnlyUserNicsForwardPorts() {
+        VmDefinition.Forward web = new VmDefinition.Forward(null, null, 8080, 80);
+        VmDefinition d = validator.validate(new VmDefinition("v", null, null, null, null, null, null, null, null, List.of(
+                new VmDefinition.Nic(null, null, null, null, "default", null, null, null),
+                new VmDefinition.Nic(null, null, null, null, null, "br0", null, false),
+                new VmDefinition.Nic(null, null, null, "52:54:00:AA:BB:CC", null, null, List.of(web), null))));
+        assertThat(d.nics()).extracting(VmDefinition.Nic::type).containsExactly("network", "bridge", "user");
+        assertThat(d.nics().get(1).vhost()).isFalse();
+        assertThat(d.nics().get(2).mac()).isEqualTo("52:54:00:aa:bb:cc");
+        assertThat(d.nics().get(2).forwards()).containsExactly(new VmDefinition.Forward("tcp", "127.0.0.1", 8080, 80));
+        for (VmDefinition.Nic bad : List.of(
+                new VmDefinition.Nic(null, "network", null, null),
+                new VmDefinition.Nic(null, null, null, null, "a/b", null, null, null),
+                new VmDefinition.Nic(null, null, null, null, null, "br0 x", null, null),
+                new VmDefinition.Nic(null, null, null, null, "default", null, List.of(web), null),
+                new VmDefinition.Nic(null, "user", null, null, "default", null, null, null),
+                new VmDefinition.Nic(null, null, null, "01:00:5e:00:00:01", null, null, null, null),
+                new VmDefinition.Nic(null, null, null, null, null, null, List.of(new VmDefinition.Forward("sctp", null, 1, 2)), null),
+                new VmDefinition.Nic(null, null, null, null, null, null, List.of(new VmDefinition.Forward(null, "::1", 1, 2)), null),
+                new VmDefinition.Nic(null, null, null, null, null, null, List.of(new VmDefinition.Forward(null, null, 0, 2)), null),
+                new VmDefinition.Nic(null, null, null, null, null, null, List.of(web, web), null))) {
+            assertThat(codeOf(() -> validator.validate(new VmDefinition("v", null, null, null, null, null, null, null, null,
+                    List.of(bad))))).as(bad.toString()).isEqualTo(ErrorCode.INVALID_DEFINITION);
+        }
+    }
+
+    @Test
+    void macsAreUniqueAcrossVmsAndAGeneratedOneIsDrawnAgain() {
+        VmDefinition other = validator.validate(new VmDefinition("a", null, null, null, null, null, null, null, null,
+                List.of(new VmDefinition.Nic(null, null, null, "52:54:00:00:00:01"))));
+        VmDefinition given = new VmDefinition("b", null, null, null, null, null, null, null, null,
+                List.of(new VmDefinition.Nic(null, null, null, "52:54:00:00:00:01")));
+        assertThat(codeOf(() -> MacAddresses.unique(given, validator.validate(given), List.of(other))))
+                .isEqualTo(ErrorCode.MAC_IN_USE);
+        VmDefinition generated = new VmDefinition("b", null, null, null, null, null, null, null, null,
+                List.of(new VmDefinition.Nic(null, null, null, null)));
+        VmDefinition clashing = new VmDefinition("b", null, null, null, null, null, null, null, null,
+                List.of(new VmDefinition.Nic("net0", "user", "virtio-net-pci", "52:54:00:00:00:01")));
+        VmDefinition fixed = MacAddresses.unique(generated, clashing, List.of(other));
+        assertThat(fixed.nics().get(0).mac()).isNotEqualTo("52:54:00:00:00:01").startsWith("52:54:00:");
+    }
 }
