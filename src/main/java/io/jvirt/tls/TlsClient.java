@@ -26,12 +26,14 @@ import javax.net.ssl.SSLSocket;
 public final class TlsClient {
     private final TlsDir dir;
     private final SSLContext context;
-    private final boolean hasCertificate;
+    private final X509Certificate own;
+    private final List<X509Certificate> anchors;
 
-    private TlsClient(TlsDir dir, SSLContext context, boolean hasCertificate) {
+    private TlsClient(TlsDir dir, SSLContext context, X509Certificate own, List<X509Certificate> anchors) {
         this.dir = dir;
         this.context = context;
-        this.hasCertificate = hasCertificate;
+        this.own = own;
+        this.anchors = List.copyOf(anchors);
     }
 
     /** The CLI: {@code ca.pem}, {@code client.pem}, {@code client-key.pem} of a client's directory. */
@@ -50,15 +52,17 @@ public final class TlsClient {
     public static TlsClient load(TlsDir dir, Path cert, Path key) throws IOException {
         List<X509Certificate> anchors = TlsContexts.anchors(dir);
         KeyManager[] keys = cert == null ? null : TlsContexts.keyManagers(cert, key, anchors);
-        return new TlsClient(dir, TlsContexts.context(keys, TlsContexts.pkix(anchors)), cert != null);
+        return new TlsClient(dir, TlsContexts.context(keys, TlsContexts.pkix(anchors)),
+                cert == null ? null : Pem.readCertificate(cert), anchors);
     }
 
     public SSLContext context() {
         return context;
     }
 
-    public boolean hasCertificate() {
-        return hasCertificate;
+    /** This client's own certificate, or null. */
+    public X509Certificate certificate() {
+        return own;
     }
 
     /** TLS 1.3, host name verification against the server certificate's SANs, SNI for names (not for IPs). */
@@ -74,7 +78,7 @@ public final class TlsClient {
     /**
      * Connects and completes the handshake; failures come back as a {@link TlsFailure} that says what to fix.
      * Under TLS 1.3 a server's refusal of our certificate arrives after the handshake, with the first read:
-     * callers pass read errors through {@link #explain} too.
+     * callers pass errors of their first request through {@link #explain} too.
      */
     public SSLSocket connect(String host, int port, Duration timeout) throws IOException {
         Socket plain = new Socket();
@@ -87,16 +91,19 @@ public final class TlsClient {
             return s;
         } catch (SSLException | java.io.EOFException | java.net.SocketException e) {
             plain.close();
-            throw explain(e, host + ":" + port);
+            throw TlsFailure.explainClient(e, host + ":" + port, dir, own, anchors, false);
         } catch (IOException | RuntimeException e) {
             plain.close();
             throw e;
         }
     }
 
-    /** {@link TlsFailure#explainClient} for this client's directory. */
+    /**
+     * Explains a failure of the first request on a connection from {@link #connect} (see
+     * {@link TlsFailure#explainClient}); later failures on a connection that already worked are ordinary I/O.
+     */
     public TlsFailure explain(IOException e, String peer) {
-        return TlsFailure.explainClient(e, peer, dir);
+        return TlsFailure.explainClient(e, peer, dir, own, anchors, true);
     }
 
     private static void requireFile(Path file, TlsDir dir, String what) throws IOException {

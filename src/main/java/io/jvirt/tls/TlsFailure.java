@@ -6,6 +6,9 @@ import java.net.SocketException;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.X509Certificate;
+import java.util.Date;
+import java.util.List;
 import java.util.Locale;
 import javax.net.ssl.SSLException;
 
@@ -51,29 +54,57 @@ public final class TlsFailure extends IOException {
     }
 
     /**
-     * Explains a failure seen by the client connecting to {@code peer} ("host:port") with the files of {@code dir}.
-     * Works for failures of the handshake and of the first read: under TLS 1.3 the server judges the client's
-     * certificate after the client has finished its handshake, so its alert arrives with the first response.
+     * Explains a failure seen by the client connecting to {@code peer} ("host:port") with the files of {@code dir}
+     * and its own certificate {@code own} (null if it has none). Works for failures of the handshake and of the
+     * first read: under TLS 1.3 the server judges the client's certificate after the client has finished its
+     * handshake, so its alert arrives with the first response. The JDK's server answers an expired certificate
+     * and one of another CA with the same alert ({@code certificate_unknown}), so the client tells them apart by
+     * looking at its own certificate; and the JDK's client does not even offer a certificate whose issuer the
+     * server does not list, so "none sent" with a certificate at hand means "not issued by that server's CA".
+     *
+     * <p>The server's alert and its close may overtake our last handshake flight or the first request, and the
+     * client then sees only a reset or a broken pipe: on a fresh connection that too means the server refused our
+     * certificate (its log says exactly why). {@code afterHandshake}: the failure hit the first request on a
+     * connection whose handshake had completed, so an end of stream also means a refusal.
      */
-    public static TlsFailure explainClient(IOException e, String peer, TlsDir dir) {
+    public static TlsFailure explainClient(IOException e, String peer, TlsDir dir, X509Certificate own,
+            List<X509Certificate> anchors, boolean afterHandshake) {
         if (e instanceof TlsFailure f) {
             return f;
         }
         String alert = alert(e);
         String m = messages(e);
-        if ("certificate_required".equals(alert)) {
+        // the server judged our certificate and hung up while we were still writing (our last handshake flight or
+        // the first request): no alert reaches us, only EPIPE or a reset
+        boolean closed = alert == null && (m.contains("broken pipe") || m.contains("connection reset")
+                || (afterHandshake && (e instanceof EOFException || m.contains("connection closed"))));
+        boolean refused = closed || "certificate_required".equals(alert) || "certificate_expired".equals(alert)
+                || "unknown_ca".equals(alert) || "bad_certificate".equals(alert) || "certificate_unknown".equals(alert)
+                || "unsupported_certificate".equals(alert) || "access_denied".equals(alert);
+        if (refused && own == null) {
             return new TlsFailure(Reason.NO_CLIENT_CERTIFICATE, peer + " requires a client certificate and none was"
                     + " sent: put client.pem and client-key.pem (from 'jvirt pki issue-client') in " + dir.dir(), e);
         }
-        if ("certificate_expired".equals(alert)) {
+        if (refused && ("certificate_expired".equals(alert) || !validNow(own))) {
             return new TlsFailure(Reason.CLIENT_CERTIFICATE_EXPIRED, peer + " refused our client certificate "
-                    + dir.clientCert() + ": it has expired; ask for a new one ('jvirt pki issue-client')", e);
+                    + dir.clientCert() + ": it has expired or is not valid yet (valid from " + own.getNotBefore().toInstant()
+                    + " to " + own.getNotAfter().toInstant() + "); ask for a new one ('jvirt pki issue-client')", e);
         }
-        if ("unknown_ca".equals(alert) || "bad_certificate".equals(alert) || "certificate_unknown".equals(alert)
-                || "unsupported_certificate".equals(alert) || "access_denied".equals(alert)) {
+        if (refused && !issuedBy(own, anchors)) {
+            return new TlsFailure(Reason.CLIENT_CERTIFICATE_REFUSED, peer + " refused our client certificate: "
+                    + dir.clientCert() + " (issued by " + own.getIssuerX500Principal().getName() + ") is not issued by"
+                    + " the CA in " + dir.caCert() + ", the CA of that host; use one it issued", e);
+        }
+        if ("certificate_required".equals(alert)) {
+            return new TlsFailure(Reason.CLIENT_CERTIFICATE_REFUSED, peer + " accepts only client certificates of"
+                    + " another CA than the one of " + dir.clientCert() + " (" + own.getIssuerX500Principal().getName()
+                    + ")", e);
+        }
+        if (refused) {
             return new TlsFailure(Reason.CLIENT_CERTIFICATE_REFUSED, peer + " refused our client certificate "
-                    + dir.clientCert() + " (" + alert + "): it is not issued by the CA that host trusts, carries no"
-                    + " jvirt role, or was revoked", e);
+                    + dir.clientCert() + " (" + (alert != null ? alert : "it hung up during the handshake")
+                    + "): it is not issued by the CA that host trusts, carries no jvirt role, or was revoked; that host's"
+                    + " log says which", e);
         }
         if (has(e, CertificateExpiredException.class) || has(e, CertificateNotYetValidException.class)
                 || m.contains("validity check failed") || hasReason(e, CertPathValidatorException.BasicReason.EXPIRED)) {
@@ -94,7 +125,7 @@ public final class TlsFailure extends IOException {
             return new TlsFailure(Reason.PROTOCOL, peer + " does not speak TLS 1.3", e);
         }
         if (m.contains("unsupported or unrecognized ssl message") || m.contains("remote host terminated the handshake")
-                || (e instanceof EOFException && alert == null)) {
+                || (e instanceof EOFException && alert == null && !afterHandshake)) {
             return new TlsFailure(Reason.NOT_TLS, peer + " did not answer with TLS (a plain HTTP port, or not jvirtd)", e);
         }
         return new TlsFailure(Reason.OTHER, "TLS connection to " + peer + " failed: " + rootMessage(e), e);
@@ -129,6 +160,23 @@ public final class TlsFailure extends IOException {
             return new TlsFailure(Reason.PROTOCOL, "client " + peer + " does not offer TLS 1.3", e);
         }
         return new TlsFailure(Reason.OTHER, "TLS handshake with " + peer + " failed: " + rootMessage(e), e);
+    }
+
+    private static boolean issuedBy(X509Certificate c, List<X509Certificate> anchors) {
+        for (X509Certificate a : anchors) {
+            try {
+                c.verify(a.getPublicKey());
+                return true;
+            } catch (java.security.GeneralSecurityException notThisOne) {
+                // try the next anchor
+            }
+        }
+        return false;
+    }
+
+    private static boolean validNow(X509Certificate c) {
+        Date now = new Date();
+        return !now.before(c.getNotBefore()) && !now.after(c.getNotAfter());
     }
 
     /** The alert name in "Received fatal alert: NAME", anywhere in the cause chain. */
