@@ -58,8 +58,21 @@ install_deps() {
     # images: gpg verifies template indexes, e2fsprogs customizes them; libguestfs-tools (virt-builder,
     # virt-customize, virt-index-validate) is optional: the tests that need it are skipped without it
     apt_install gnupg e2fsprogs fdisk openssl
+    # confinement (docs/security.md): QEMU runs as jvirt-qemu (setpriv: util-linux), granted its VM's files by
+    # POSIX ACL entries (acl: getfacl/setfacl)
+    apt_install acl
+    ensure_qemu_user
     (apt_install libguestfs-tools) || log "libguestfs-tools not installed: virt-builder compatibility tests will be skipped"
     find_jdk
+}
+
+# ensure_qemu_user: the unprivileged system user QEMU runs as (no home, no login shell).
+ensure_qemu_user() {
+    getent passwd jvirt-qemu >/dev/null && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    log "creating the system user jvirt-qemu (QEMU runs as it)"
+    $sudo useradd --system --no-create-home --shell /usr/sbin/nologin jvirt-qemu
 }
 
 # build_jar: compiles and packages target/jvirt.jar unless it is newer than every source file.
