@@ -50,7 +50,7 @@ public final class CertificateAuthority {
         KeyPair pair = keyType.generate();
         X509Certificate ca = CertificateBuilder.selfSignedCa(CertificateBuilder.subject(name, null),
                 pair.getPublic(), pair.getPrivate(), validity);
-        writeKey(dir.caKey(), pair.getPrivate());
+        writeKey(dir.caKey(), pair);
         writeCert(dir.caCert(), ca);
         return new CertificateAuthority(dir, ca, pair.getPrivate());
     }
@@ -69,11 +69,19 @@ public final class CertificateAuthority {
     }
 
     /**
-     * The host certificate ({@code server.pem}, {@code server-key.pem}): every name and address clients use to
-     * reach it become subject alternative names; serverAuth for its listener and clientAuth for talking to peer
-     * hosts (migration), role {@link Role#HOST}. Also (re)makes QEMU's view of the directory, {@code qemu/}.
+     * The host certificate of the CA's own host ({@code server.pem}, {@code server-key.pem}); see {@link #issueHost}.
      */
     public Issued issueServer(List<String> hosts, KeyType keyType, Validity validity) throws IOException {
+        return issueHost(dir, hosts, keyType, validity);
+    }
+
+    /**
+     * A host certificate into {@code target} (this CA's directory, or a directory to copy to another host): every
+     * name and address clients use to reach the host become subject alternative names; serverAuth for its
+     * listener and clientAuth for talking to peer hosts (migration), role {@link Role#HOST}. {@code target} also
+     * gets {@code ca.pem} and QEMU's view of the files, {@code qemu/}.
+     */
+    public Issued issueHost(TlsDir target, List<String> hosts, KeyType keyType, Validity validity) throws IOException {
         if (hosts.isEmpty()) {
             throw new IllegalArgumentException("a server certificate needs at least one host name or address");
         }
@@ -82,10 +90,14 @@ public final class CertificateAuthority {
         X509Certificate c = CertificateBuilder.endEntity(cert, key,
                 CertificateBuilder.subject(names.get(0), Role.HOST.organizationalUnit()), pair.getPublic(),
                 capped(validity), CertificateBuilder.Usage.SERVER_AND_CLIENT, names);
-        writeKey(dir.serverKey(), pair.getPrivate());
-        writeCert(dir.serverCert(), c);
-        linkForQemu(dir);
-        return new Issued(c, dir.serverCert(), dir.serverKey());
+        FileModes.createDirectories(target.dir(), FileModes.PRIVATE_DIR);
+        if (!target.dir().equals(dir.dir())) {
+            writeCert(target.caCert(), cert);
+        }
+        writeKey(target.serverKey(), pair);
+        writeCert(target.serverCert(), c);
+        linkForQemu(target);
+        return new Issued(c, target.serverCert(), target.serverKey());
     }
 
     /** A client certificate ({@code clients/NAME.pem}, {@code clients/NAME-key.pem}) with clientAuth and a role. */
@@ -96,7 +108,7 @@ public final class CertificateAuthority {
         X509Certificate c = CertificateBuilder.endEntity(cert, key,
                 CertificateBuilder.subject(name, role.organizationalUnit()), pair.getPublic(), capped(validity),
                 CertificateBuilder.Usage.CLIENT, List.of());
-        writeKey(dir.issuedKey(name), pair.getPrivate());
+        writeKey(dir.issuedKey(name), pair);
         writeCert(dir.issuedCert(name), c);
         return new Issued(c, dir.issuedCert(name), dir.issuedKey(name));
     }
@@ -146,8 +158,8 @@ public final class CertificateAuthority {
     }
 
     /** PKCS#8 ({@code BEGIN PRIVATE KEY}), which the JDK, OpenSSL and GnuTLS all read. */
-    private static void writeKey(Path file, PrivateKey k) throws IOException {
-        writeAtomically(file, Pem.encode("PRIVATE KEY", k.getEncoded()).getBytes(StandardCharsets.US_ASCII),
+    private static void writeKey(Path file, KeyPair pair) throws IOException {
+        writeAtomically(file, Pem.encode("PRIVATE KEY", KeyEncoding.pkcs8(pair)).getBytes(StandardCharsets.US_ASCII),
                 FileModes.PRIVATE_FILE);
     }
 
