@@ -80,6 +80,7 @@ public final class AccessLedger {
     /**
      * Gives {@code user} the access of {@code grants} for {@code holder} (a VM name). Paths must be real paths.
      * Recorded first, applied second: a crash in between leaves a record whose removal finds nothing to remove.
+     * If applying fails, everything {@code holder} holds is released again (a start that cannot label fails whole).
      */
     public synchronized void grant(String holder, QemuUser user, List<Grant> grants) {
         Map<Path, String> wanted = new LinkedHashMap<>();

@@ -156,7 +156,7 @@ public final class TlsFailure extends IOException {
         if (m.contains("unsupported or unrecognized ssl message")) {
             return new TlsFailure(Reason.NOT_TLS, "client " + peer + " did not speak TLS (plain HTTP to the TLS port?)", e);
         }
-        if (m.contains("protocol") && m.contains("version") || m.contains("no appropriate protocol")) {
+        if ((m.contains("protocol") && m.contains("version")) || m.contains("no appropriate protocol")) {
             return new TlsFailure(Reason.PROTOCOL, "client " + peer + " does not offer TLS 1.3", e);
         }
         return new TlsFailure(Reason.OTHER, "TLS handshake with " + peer + " failed: " + rootMessage(e), e);

@@ -78,7 +78,9 @@ class QemuTlsCredsTest {
                 throw new AssertionError("qemu-nbd exited " + p.exitValue() + ": " + java.nio.file.Files.readString(log));
             }
             try (Socket s = new Socket("127.0.0.1", port)) {
-                return;
+                if (s.isConnected()) {
+                    return;
+                }
             } catch (java.io.IOException notYet) {
                 Thread.sleep(25); // qemu-nbd binds a moment after exec; nothing else to wait on
             }
