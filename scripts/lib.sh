@@ -60,6 +60,10 @@ install_deps() {
     apt_install gnupg e2fsprogs fdisk openssl
     # networks: bridges and taps (iproute2), DHCP/DNS per network (dnsmasq-base), NAT rules (nftables), kill -HUP (procps)
     apt_install iproute2 dnsmasq-base nftables procps
+    # confinement (docs/security.md): QEMU runs as jvirt-qemu (setpriv: util-linux), granted its VM's files by
+    # POSIX ACL entries (acl: getfacl/setfacl)
+    apt_install acl
+    ensure_qemu_user
     (apt_install libguestfs-tools) || log "libguestfs-tools not installed: virt-builder compatibility tests will be skipped"
     # shell completion: bash-completion loads jvirt's on first use; the zsh case of CompletionTest needs zsh
     (apt_install bash-completion zsh) || log "bash-completion/zsh not installed: source the completion script by hand; the zsh completion test will be skipped"
@@ -79,6 +83,15 @@ install_completion() {
     "$JVIRT_ROOT/bin/jvirt" completion zsh >"$zsh_file.$$" && mv -f "$zsh_file.$$" "$zsh_file"
     log "shell completion installed: $bash_file (bash-completion loads it; without bash-completion: source it in" \
         "~/.bashrc), $zsh_file (zsh: add 'source $zsh_file' to ~/.zshrc)"
+}
+
+# ensure_qemu_user: the unprivileged system user QEMU runs as (no home, no login shell).
+ensure_qemu_user() {
+    getent passwd jvirt-qemu >/dev/null && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    log "creating the system user jvirt-qemu (QEMU runs as it)"
+    $sudo useradd --system --no-create-home --shell /usr/sbin/nologin jvirt-qemu
 }
 
 # build_jar: compiles and packages target/jvirt.jar unless it is newer than every source file.

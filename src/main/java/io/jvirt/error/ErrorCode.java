@@ -55,6 +55,12 @@ public enum ErrorCode {
     NETWORK_IN_USE("network-in-use", 409, Kind.CONFLICT),
     /** ip, nft or dnsmasq failed; the message has the tool's own words. */
     NETWORK_FAILED("network-failed", 500, Kind.FAILURE),
+    /** A disk, kernel, initrd or pool path outside what jvirt lets QEMU touch (details: path, rule). */
+    PATH_NOT_ALLOWED("path-not-allowed", 400, Kind.INVALID),
+    /** A writable disk another VM already uses (as its disk or as a layer of its backing chain). */
+    DISK_IN_USE("disk-in-use", 409, Kind.CONFLICT),
+    /** The caller's role does not allow this (a read-only socket or certificate asking for a change). */
+    FORBIDDEN("forbidden", 403, Kind.FAILURE),
     INTERNAL("internal", 500, Kind.FAILURE);
 
     /** What kind of failure a code is, for clients that only need the class (the CLI's exit codes). */
