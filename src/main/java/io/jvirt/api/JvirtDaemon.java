@@ -67,6 +67,22 @@ public final class JvirtDaemon implements Callable<Integer> {
     @Option(names = "--image-dir", description = "Where built template volumes go. Default: the default pool, <state-dir>/pools/default")
     Path imageDir;
 
+    @Option(names = "--max-connections", paramLabel = "N", description = "Open API connections at most (one more gets "
+            + "503 limit-reached). Default: " + ClientLimits.DEFAULT_MAX_CONNECTIONS)
+    int maxConnections = ClientLimits.DEFAULT_MAX_CONNECTIONS;
+
+    @Option(names = "--max-streams", paramLabel = "N", description = "Open event streams and console follows at most. "
+            + "Default: " + ClientLimits.DEFAULT_MAX_STREAMS)
+    int maxStreams = ClientLimits.DEFAULT_MAX_STREAMS;
+
+    @Option(names = "--max-waits", paramLabel = "N", description = "Requests waiting for an outcome (?wait=true, "
+            + "operation waits, ?queue=S) at most. Default: " + ClientLimits.DEFAULT_MAX_WAITS)
+    int maxWaits = ClientLimits.DEFAULT_MAX_WAITS;
+
+    @Option(names = "--header-timeout", paramLabel = "S", description = "Seconds a connection gets to send a request's "
+            + "headers (from opening or from the previous response); then it is closed. Default: 10")
+    double headerTimeout = ClientLimits.DEFAULT_HEADER_TIMEOUT.toMillis() / 1000.0;
+
     public static void main(String[] args) {
         int code = new CommandLine(new JvirtDaemon()).execute(args);
         if (code != 0) {
@@ -129,7 +145,7 @@ public final class JvirtDaemon implements Callable<Integer> {
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
-        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen));
+        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), clientLimits());
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 server.close();
@@ -145,6 +161,11 @@ public final class JvirtDaemon implements Callable<Integer> {
         System.out.flush();
         server.join();
         return 0;
+    }
+
+    private ClientLimits clientLimits() {
+        return new ClientLimits().setMaxConnections(maxConnections).setMaxStreams(maxStreams).setMaxWaits(maxWaits)
+                .setHeaderTimeout(Duration.ofMillis((long) (headerTimeout * 1000)));
     }
 
     private AccelProbe.Verdict chooseAccel(Path emulatorPath) {

@@ -43,10 +43,12 @@ public enum ErrorCode {
     GUEST_HELD("guest-held", 409, Kind.CONFLICT),
     /** QEMU switched a disk but the durable definition write failed (the guest is held paused). */
     DEFINITION_NOT_WRITTEN("definition-not-written", 500, Kind.FAILURE),
+    /** A client limit of the daemon is reached (connections, streams, waits); the details name it. */
+    LIMIT_REACHED("limit-reached", 503, Kind.UNAVAILABLE),
     INTERNAL("internal", 500, Kind.FAILURE);
 
     /** What kind of failure a code is, for clients that only need the class (the CLI's exit codes). */
-    public enum Kind { INVALID, NOT_FOUND, CONFLICT, TIMEOUT, QEMU, FAILURE }
+    public enum Kind { INVALID, NOT_FOUND, CONFLICT, TIMEOUT, QEMU, FAILURE, UNAVAILABLE }
 
     private static final Map<String, ErrorCode> BY_WIRE = new HashMap<>();
 
