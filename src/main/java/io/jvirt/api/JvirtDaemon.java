@@ -83,6 +83,18 @@ public final class JvirtDaemon implements Callable<Integer> {
             + "headers (from opening or from the previous response); then it is closed. Default: 10")
     double headerTimeout = ClientLimits.DEFAULT_HEADER_TIMEOUT.toMillis() / 1000.0;
 
+    @Option(names = "--console-log-size", paramLabel = "BYTES", description = "A VM's console.log is rotated to "
+            + "console.log.1 at this size (K, M, G suffixes). Default: 2M")
+    String consoleLogSize = "2M";
+
+    @Option(names = "--console-follow-buffer", paramLabel = "BYTES", description = "Live console output kept for "
+            + "the followers of one console; a viewer further behind loses output and is told so. Default: 256K")
+    String consoleFollowBuffer = "256K";
+
+    @Option(names = "--console-input-timeout", paramLabel = "S", description = "Seconds console input may wait for "
+            + "the guest to take it (a paused guest takes none); then the request fails with timeout. Default: 5")
+    double consoleInputTimeout = io.jvirt.qemu.ConsolePolicy.DEFAULT_INPUT_TIMEOUT.toSeconds();
+
     public static void main(String[] args) {
         int code = new CommandLine(new JvirtDaemon()).execute(args);
         if (code != 0) {
@@ -99,6 +111,10 @@ public final class JvirtDaemon implements Callable<Integer> {
         AccelProbe.Verdict verdict = chooseAccel(emulatorPath);
         log.info("default accelerator: {} ({})", verdict.accel().qemuName(), verdict.why());
 
+        ClientLimits limits = clientLimits(); // flags checked before anything starts
+        io.jvirt.qemu.ConsolePolicy.global().setLogBytes(io.jvirt.images.Sizes.parse(consoleLogSize))
+                .setFollowBuffer(io.jvirt.images.Sizes.parse(consoleFollowBuffer))
+                .setInputTimeout(Duration.ofMillis((long) (consoleInputTimeout * 1000)));
         DocumentStore store = DocumentStore.open(stateDir, mapper);
         VmManager vms = new VmManager(new VmManager.Config(runDir.resolve("vms"), emulatorPath.toString(),
                 verdict.accel(), Duration.ofSeconds(30)), store);
@@ -145,7 +161,7 @@ public final class JvirtDaemon implements Callable<Integer> {
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
-        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), clientLimits());
+        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 server.close();

@@ -37,7 +37,9 @@ final class ServerLoad {
         m.put("connections", g == null ? 0 : g.connections());
         m.put("streams", c == null ? 0 : c.openStreams());
         m.put("waits", c == null ? 0 : c.openWaits());
-        m.put("limits", limits.view());
+        Map<String, Object> all = new LinkedHashMap<>(limits.view());
+        all.putAll(io.jvirt.qemu.ConsolePolicy.global().view());
+        m.put("limits", all);
         MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
         m.put("heapUsedBytes", heap.getUsed());
         m.put("heapCommittedBytes", heap.getCommitted());
