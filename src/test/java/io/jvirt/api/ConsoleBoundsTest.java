@@ -170,20 +170,32 @@ class ConsoleBoundsTest {
         }
         assertThat(stuck.get(10, TimeUnit.SECONDS).status()).isEqualTo(504);
         assertThat(api.get("/v1/vms/calm/console?tail=100").status()).as("reads still answer").isEqualTo(200);
-        assertThat(api.post("/v1/vms/calm/destroy").status()).isEqualTo(200);
+
+        // `jvirt console --follow` typing into the paused guest reports each timeout and keeps the session
+        CompletableFuture<Cli> session = CompletableFuture.supplyAsync(() -> cli(new java.io.ByteArrayInputStream(
+                new byte[3 * 4096]), "console", "calm", "--follow"));
+        Thread.sleep(8_000); // three inputs of 4 KiB, each refused after 2 s
+        assertThat(api.post("/v1/vms/calm/destroy").status()).isEqualTo(200); // ends the follow
+        Cli r = session.get(30, TimeUnit.SECONDS);
+        assertThat(r.exit).as(r.err).isZero();
+        assertThat(r.err.split("not taken within", -1).length - 1).as(r.err).isGreaterThanOrEqualTo(2);
     }
 
     record Cli(int exit, String out, String err) {
     }
 
     static Cli cli(String... args) {
+        return cli(InputStream.nullInputStream(), args);
+    }
+
+    static Cli cli(InputStream in, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         String[] full = new String[args.length + 2];
         full[0] = "--socket";
         full[1] = daemon.socket().toString();
         System.arraycopy(args, 0, full, 2, args.length);
-        int exit = JvirtCli.run(full, InputStream.nullInputStream(), new PrintStream(out, true, StandardCharsets.UTF_8),
+        int exit = JvirtCli.run(full, in, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Cli(exit, out.toString(StandardCharsets.ISO_8859_1), err.toString(StandardCharsets.UTF_8));
     }
