@@ -29,6 +29,9 @@ public final class JvirtDaemon implements Callable<Integer> {
     static final String VERSION = "0.1.0";
     private static final Logger log = LoggerFactory.getLogger(JvirtDaemon.class);
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--state-dir", description = "Persistent state (definitions, logs). Default: ${DEFAULT-VALUE}",
             defaultValue = "/var/lib/jvirt")
     Path stateDir;
@@ -105,16 +108,13 @@ public final class JvirtDaemon implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
+        ClientLimits limits = limitsFromFlags();
         ObjectMapper mapper = Json.mapper();
         Path emulatorPath = QemuBinaries.locate(emulator).orElseThrow(() ->
                 new IllegalStateException("QEMU binary '" + emulator + "' not found; install qemu-system-x86"));
         AccelProbe.Verdict verdict = chooseAccel(emulatorPath);
         log.info("default accelerator: {} ({})", verdict.accel().qemuName(), verdict.why());
 
-        ClientLimits limits = clientLimits(); // flags checked before anything starts
-        io.jvirt.qemu.ConsolePolicy.global().setLogBytes(io.jvirt.images.Sizes.parse(consoleLogSize))
-                .setFollowBuffer(io.jvirt.images.Sizes.parse(consoleFollowBuffer))
-                .setInputTimeout(Duration.ofMillis((long) (consoleInputTimeout * 1000)));
         DocumentStore store = DocumentStore.open(stateDir, mapper);
         VmManager vms = new VmManager(new VmManager.Config(runDir.resolve("vms"), emulatorPath.toString(),
                 verdict.accel(), Duration.ofSeconds(30)), store);
@@ -179,9 +179,17 @@ public final class JvirtDaemon implements Callable<Integer> {
         return 0;
     }
 
-    private ClientLimits clientLimits() {
-        return new ClientLimits().setMaxConnections(maxConnections).setMaxStreams(maxStreams).setMaxWaits(maxWaits)
-                .setHeaderTimeout(Duration.ofMillis((long) (headerTimeout * 1000)));
+    /** The client limits, and the console policy set; a bad value is a usage error before anything starts. */
+    private ClientLimits limitsFromFlags() {
+        try {
+            io.jvirt.qemu.ConsolePolicy.global().setLogBytes(io.jvirt.images.Sizes.parse(consoleLogSize))
+                    .setFollowBuffer(io.jvirt.images.Sizes.parse(consoleFollowBuffer))
+                    .setInputTimeout(Duration.ofMillis((long) (consoleInputTimeout * 1000)));
+            return new ClientLimits().setMaxConnections(maxConnections).setMaxStreams(maxStreams).setMaxWaits(maxWaits)
+                    .setHeaderTimeout(Duration.ofMillis((long) (headerTimeout * 1000)));
+        } catch (RuntimeException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
     private AccelProbe.Verdict chooseAccel(Path emulatorPath) {
