@@ -30,6 +30,7 @@ public class StreamsBench {
         int streams = Integer.parseInt(args[2]);
         int calls = Integer.parseInt(args[3]);
 
+        latencies("warmup", calls); // JIT of the daemon's request path, not reported in the summary
         latencies("none", calls);
         Thread.sleep(2000);
         out("rss_kb_no_streams", rssKb(pid));

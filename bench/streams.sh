@@ -70,6 +70,6 @@ out="$JVIRT_ROOT/bench/results/streams-$(date -u +%Y%m%dT%H%M%SZ).txt"
     printf '%-40s %s -> %s (+%s kB, %s kB per stream)\n' "daemon RSS no streams -> streams (kB)" \
         "${R[rss_kb_no_streams]}" "${R[rss_kb_with_streams]}" "$(( R[rss_kb_with_streams] - R[rss_kb_no_streams] ))" \
         "$(awk -v a="${R[rss_kb_no_streams]}" -v b="${R[rss_kb_with_streams]}" -v n="${R[streams_answered]}" \
-            'BEGIN {printf "%.1f", n > 0 ? (b - a) / n : 0}')"
+            'BEGIN {printf "%.1f", (n > 0 ? (b - a) / n : 0)}')"
 } | tee "$out"
 log "saved $out"

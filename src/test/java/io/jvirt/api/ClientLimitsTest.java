@@ -36,7 +36,7 @@ class ClientLimitsTest {
     @BeforeAll
     static void start() throws IOException {
         daemon = DaemonProcess.startNew("--max-streams", Integer.toString(STREAMS),
-                "--max-connections", Integer.toString(MAX_CONNECTIONS), "--header-timeout", "2");
+                "--max-connections", Integer.toString(MAX_CONNECTIONS), "--header-timeout", "2", "--max-waits", "1");
         http = daemon.http();
     }
 
@@ -88,21 +88,46 @@ class ClientLimitsTest {
         // short requests still answer
         assertThat(http.get("/v1/vms").status()).isEqualTo(200);
 
-        // fill the remaining connections with idle ones: the next connection's request is refused, naming the limit
+        // add idle connections one at a time until a request's connection is one too many: refused, naming the limit
         TestHttp.Response overLimit = null;
-        for (int attempt = 0; attempt < 20 && overLimit == null; attempt++) {
-            int now = http.get("/v1/host").json().path("server").path("connections").asInt() - 1;
-            for (int i = now; i < MAX_CONNECTIONS; i++) {
-                opened.add(connect());
-            }
+        for (int i = 0; i <= MAX_CONNECTIONS && overLimit == null; i++) {
             TestHttp.Response r = http.get("/v1/vms");
             if (r.status() == 503) {
                 overLimit = r;
+            } else {
+                assertThat(r.status()).isEqualTo(200);
+                opened.add(connect());
             }
         }
         assertThat(overLimit).as("a request beyond max-connections").isNotNull();
         assertThat(overLimit.errorCode()).isEqualTo("limit-reached");
         assertThat(overLimit.json().path("error").path("details").path("limit").asText()).isEqualTo("max-connections");
+    }
+
+    @Test
+    void theWaitBudgetIsSeparateAndAnswers503NamingIt() throws Exception {
+        // a ?wait=true request that stays in its handler: an upload whose body never comes
+        SocketChannel held = connect();
+        send(held, "POST /v1/images/uploads?wait=true HTTP/1.1\r\nHost: jvirt\r\nContent-Type: application/octet-stream"
+                + "\r\nContent-Length: 1000\r\n\r\n");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (http.get("/v1/host").json().path("server").path("waits").asInt() < 1 && System.nanoTime() < deadline) {
+            Thread.sleep(20); // until the held request is in its handler
+        }
+        TestHttp.Response refused = http.get("/v1/vms?wait=true");
+        assertThat(refused.status()).as(refused.toString()).isEqualTo(503);
+        assertThat(refused.json().path("error").path("details").path("limit").asText()).isEqualTo("max-waits");
+        assertThat(http.get("/v1/vms").status()).as("short requests are not affected").isEqualTo(200);
+        held.close();
+        TestHttp.Response again = null;
+        for (int i = 0; i < 100; i++) {
+            again = http.get("/v1/vms?wait=true");
+            if (again.status() == 200) {
+                break;
+            }
+            Thread.sleep(50);
+        }
+        assertThat(again.status()).as("the place is given back when the held request ends").isEqualTo(200);
     }
 
     @Test
