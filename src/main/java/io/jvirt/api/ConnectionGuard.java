@@ -36,6 +36,7 @@ final class ConnectionGuard implements Connection.Listener {
         final boolean overLimit;
         int active; // requests being handled; guarded by the State's monitor (no I/O under it)
         long generation;
+        Scheduler.Task deadline;
 
         State(boolean overLimit) {
             this.overLimit = overLimit;
@@ -84,9 +85,15 @@ final class ConnectionGuard implements Connection.Listener {
     void requestStarted(Connection c) {
         State s = open.get(c);
         if (s != null) {
+            Scheduler.Task pending;
             synchronized (s) {
                 s.active++;
                 s.generation++;
+                pending = s.deadline;
+                s.deadline = null;
+            }
+            if (pending != null) {
+                pending.cancel(); // not needed any more: do not keep one timer per finished request
             }
         }
     }
@@ -112,7 +119,17 @@ final class ConnectionGuard implements Connection.Listener {
             generation = s.generation;
         }
         long ms = limits.headerTimeout().toMillis();
-        scheduler.schedule(() -> expire(c, s, generation, ms), ms, TimeUnit.MILLISECONDS);
+        Scheduler.Task task = scheduler.schedule(() -> expire(c, s, generation, ms), ms, TimeUnit.MILLISECONDS);
+        boolean stale;
+        synchronized (s) {
+            stale = s.generation != generation || s.active > 0;
+            if (!stale) {
+                s.deadline = task;
+            }
+        }
+        if (stale) {
+            task.cancel(); // a request started meanwhile
+        }
     }
 
     private void expire(Connection c, State s, long generation, long ms) {
