@@ -138,6 +138,17 @@ class ConsoleBoundsTest {
     @Test
     void inputToAPausedGuestFailsWithinItsTimeoutWhileAnotherConsoleWorks() throws Exception {
         assertThat(api.post("/v1/vms/calm/suspend").json().path("state").asText()).isEqualTo("paused");
+
+        // a viewer of a quiet console that hangs up gives its stream back (found by the follow's hang-up check)
+        awaitStreams(0);
+        TestHttp.Stream quiet = api.open("GET", "/v1/vms/calm/console?follow=true&tail=0", null, null);
+        assertThat(api.get("/v1/host").json().path("server").path("streams").asInt()).isEqualTo(1);
+        quiet.close();
+        long gone = System.nanoTime();
+        awaitStreams(0);
+        System.out.println("a quiet follow's hang-up was noticed after "
+                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - gone) + " ms");
+
         byte[] chunk = ("#" + "x".repeat(64 * 1024 - 2) + "\r").getBytes(StandardCharsets.US_ASCII);
         TestHttp.Response refused = null;
         long refusedMs = 0;
@@ -179,6 +190,15 @@ class ConsoleBoundsTest {
         Cli r = session.get(30, TimeUnit.SECONDS);
         assertThat(r.exit).as(r.err).isZero();
         assertThat(r.err.split("not taken within", -1).length - 1).as(r.err).isGreaterThanOrEqualTo(2);
+    }
+
+    static void awaitStreams(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+        int now;
+        while ((now = api.get("/v1/host").json().path("server").path("streams").asInt()) != n) {
+            assertThat(System.nanoTime()).as("open streams still %d, expected %d", now, n).isLessThan(deadline);
+            Thread.sleep(200);
+        }
     }
 
     record Cli(int exit, String out, String err) {
