@@ -43,6 +43,12 @@ public final class ApiServer implements AutoCloseable {
     }
 
     public static ApiServer start(Services services, Path socket, InetSocketAddress tcp) throws Exception {
+        return start(services, socket, tcp, new ClientLimits());
+    }
+
+    /** {@code limits}: read on every connection and request, so changing them later takes effect at once. */
+    public static ApiServer start(Services services, Path socket, InetSocketAddress tcp, ClientLimits limits)
+            throws Exception {
         ObjectMapper mapper = services.mapper();
         EventHub hub = new EventHub(mapper);
         Operations operations = new Operations(op -> hub.publish("operation", op.getVm(),
@@ -50,7 +56,8 @@ public final class ApiServer implements AutoCloseable {
         services.vms().addListener(e -> hub.publish("lifecycle", e.vm(), e));
 
         Router router = new Router(mapper);
-        router.add("GET", "/v1/host", ex -> ex.json(200, services.hostFacts().get()));
+        ServerLoad load = new ServerLoad(limits);
+        router.add("GET", "/v1/host", ex -> ex.json(200, load.withFacts(services.hostFacts().get())));
         new VmRoutes(services.vms(), operations).register(router);
         new ConsoleRoutes(services.vms()).register(router);
         new OperationRoutes(operations).register(router);
@@ -73,9 +80,12 @@ public final class ApiServer implements AutoCloseable {
             new NetworkRoutes(services.networks()).register(router);
         }
 
+        // Short requests only: long-lived ones leave the pool at once (ClientGate), so its bound of concurrent
+        // tasks is never used up by streams.
         VirtualThreadPool pool = new VirtualThreadPool();
         pool.setName("jvirtd-http");
         Server server = new Server(pool);
+        ConnectionGuard guard = new ConnectionGuard(limits, server.getScheduler());
         HttpConfiguration http = new HttpConfiguration();
         http.setSendServerVersion(false);
         http.setSendDateHeader(false);
@@ -84,15 +94,19 @@ public final class ApiServer implements AutoCloseable {
         UnixDomainServerConnector unix = new UnixDomainServerConnector(server, 1, 1, new HttpConnectionFactory(http));
         unix.setUnixDomainPath(socket);
         unix.setIdleTimeout(300_000);
+        unix.addBean(guard);
         server.addConnector(unix);
         if (tcp != null) {
             ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
             connector.setHost(tcp.getHostString());
             connector.setPort(tcp.getPort());
             connector.setIdleTimeout(300_000);
+            connector.addBean(guard);
             server.addConnector(connector);
         }
-        server.setHandler(router);
+        ClientGate gate = new ClientGate(limits, guard, mapper, router);
+        load.attach(guard, gate);
+        server.setHandler(gate);
         server.setErrorHandler(new JsonErrorHandler(mapper));
         server.start();
         Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));

@@ -158,6 +158,28 @@ final class Exchange {
         return Content.Sink.asOutputStream(response);
     }
 
+    /** Adds a response header; before {@link #json}, {@link #stream} or {@link #noContent}. */
+    void header(String name, String value) {
+        response.getHeaders().put(name, value);
+    }
+
+    /**
+     * Whether the client has hung up, for a stream that has nothing to write for a while (a write would tell, but
+     * a quiet console has none). A non-blocking read of the connection: end of file means gone. A client sends
+     * nothing while it reads a stream, so a byte it did send is dropped and the stream ended too.
+     */
+    boolean clientGone() {
+        org.eclipse.jetty.io.EndPoint ep = request.getConnectionMetaData().getConnection().getEndPoint();
+        if (!ep.isOpen()) {
+            return true;
+        }
+        try {
+            return ep.fill(org.eclipse.jetty.util.BufferUtil.allocate(1)) != 0; // Jetty buffers fill after their limit
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
     void finish() {
         callback.succeeded();
     }

@@ -140,7 +140,14 @@ record ImageRoutes(ImageCatalog catalog, ImageBuilder builder, Operations operat
         Operation op = operations.run(id, "image-build", vm == null ? null : vm.name(), () -> {
             try {
                 ImageBuilder.Result built = builder.build(req, relay::report, cancelled::get);
-                return vm == null ? built : defineVm(vm, built);
+                Map<String, Object> defined = vm == null ? null : defineVm(vm, built);
+                Object result = vm == null ? built : defined;
+                if (built.generatedRootPassword() == null) {
+                    return result;
+                }
+                // the password goes to the operation's own first read only, never to the event stream
+                return new Operation.OneTimeResult(result, vm == null ? built.redacted()
+                        : withVolume(defined, built.redacted()));
             } finally {
                 used.forEach(builder.uploads()::release);
             }
@@ -195,6 +202,12 @@ record ImageRoutes(ImageCatalog catalog, ImageBuilder builder, Operations operat
             throw e;
         }
         throw new JvirtException(ErrorCode.VM_EXISTS, "VM '" + vm.name() + "' already exists", Map.of("vm", vm.name()));
+    }
+
+    private static Map<String, Object> withVolume(Map<String, Object> result, ImageBuilder.Result volume) {
+        Map<String, Object> copy = new LinkedHashMap<>(result);
+        copy.put("volume", volume);
+        return copy;
     }
 
     /** Defines the VM with the new volume as vda; if that fails the volume is removed again (nothing half-made). */

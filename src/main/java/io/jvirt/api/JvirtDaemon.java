@@ -30,6 +30,9 @@ public final class JvirtDaemon implements Callable<Integer> {
     static final String VERSION = "0.1.0";
     private static final Logger log = LoggerFactory.getLogger(JvirtDaemon.class);
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--state-dir", description = "Persistent state (definitions, logs). Default: ${DEFAULT-VALUE}",
             defaultValue = "/var/lib/jvirt")
     Path stateDir;
@@ -72,6 +75,34 @@ public final class JvirtDaemon implements Callable<Integer> {
             + "(tests and hosts whose network jvirt must not touch).")
     boolean noDefaultNetwork;
 
+    @Option(names = "--max-connections", paramLabel = "N", description = "Open API connections at most (one more gets "
+            + "503 limit-reached). Default: " + ClientLimits.DEFAULT_MAX_CONNECTIONS)
+    int maxConnections = ClientLimits.DEFAULT_MAX_CONNECTIONS;
+
+    @Option(names = "--max-streams", paramLabel = "N", description = "Open event streams and console follows at most. "
+            + "Default: " + ClientLimits.DEFAULT_MAX_STREAMS)
+    int maxStreams = ClientLimits.DEFAULT_MAX_STREAMS;
+
+    @Option(names = "--max-waits", paramLabel = "N", description = "Requests waiting for an outcome (?wait=true, "
+            + "operation waits, ?queue=S) at most. Default: " + ClientLimits.DEFAULT_MAX_WAITS)
+    int maxWaits = ClientLimits.DEFAULT_MAX_WAITS;
+
+    @Option(names = "--header-timeout", paramLabel = "S", description = "Seconds a connection gets to send a request's "
+            + "headers (from opening or from the previous response); then it is closed. Default: 10")
+    double headerTimeout = ClientLimits.DEFAULT_HEADER_TIMEOUT.toMillis() / 1000.0;
+
+    @Option(names = "--console-log-size", paramLabel = "BYTES", description = "A VM's console.log is rotated to "
+            + "console.log.1 at this size (K, M, G suffixes). Default: 2M")
+    String consoleLogSize = "2M";
+
+    @Option(names = "--console-follow-buffer", paramLabel = "BYTES", description = "Live console output kept for "
+            + "the followers of one console; a viewer further behind loses output and is told so. Default: 256K")
+    String consoleFollowBuffer = "256K";
+
+    @Option(names = "--console-input-timeout", paramLabel = "S", description = "Seconds console input may wait for "
+            + "the guest to take it (a paused guest takes none); then the request fails with timeout. Default: 5")
+    double consoleInputTimeout = io.jvirt.qemu.ConsolePolicy.DEFAULT_INPUT_TIMEOUT.toSeconds();
+
     public static void main(String[] args) {
         int code = new CommandLine(new JvirtDaemon()).execute(args);
         if (code != 0) {
@@ -82,6 +113,7 @@ public final class JvirtDaemon implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
+        ClientLimits limits = limitsFromFlags();
         ObjectMapper mapper = Json.mapper();
         Path emulatorPath = QemuBinaries.locate(emulator).orElseThrow(() ->
                 new IllegalStateException("QEMU binary '" + emulator + "' not found; install qemu-system-x86"));
@@ -140,7 +172,7 @@ public final class JvirtDaemon implements Callable<Integer> {
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
                 networks);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
-        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen));
+        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 server.close();
@@ -156,6 +188,19 @@ public final class JvirtDaemon implements Callable<Integer> {
         System.out.flush();
         server.join();
         return 0;
+    }
+
+    /** The client limits, and the console policy set; a bad value is a usage error before anything starts. */
+    private ClientLimits limitsFromFlags() {
+        try {
+            io.jvirt.qemu.ConsolePolicy.global().setLogBytes(io.jvirt.storage.Sizes.parse(consoleLogSize))
+                    .setFollowBuffer(io.jvirt.storage.Sizes.parse(consoleFollowBuffer))
+                    .setInputTimeout(Duration.ofMillis((long) (consoleInputTimeout * 1000)));
+            return new ClientLimits().setMaxConnections(maxConnections).setMaxStreams(maxStreams).setMaxWaits(maxWaits)
+                    .setHeaderTimeout(Duration.ofMillis((long) (headerTimeout * 1000)));
+        } catch (RuntimeException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
     private AccelProbe.Verdict chooseAccel(Path emulatorPath) {

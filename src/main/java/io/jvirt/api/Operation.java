@@ -23,6 +23,19 @@ public final class Operation {
     private volatile Object result;
     private volatile Runnable canceller = () -> { };
     private final CompletableFuture<Operation> done = new CompletableFuture<>();
+    /** A result with a secret in it (a generated password), shown once; {@link #result} is its redacted form. */
+    private final java.util.concurrent.atomic.AtomicReference<Object> secretResult =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** What a work may return when its result holds a secret: the full result, shown once, and the one shown after. */
+    record OneTimeResult(Object full, Object redacted) {
+    }
+
+    /** The operation as one read shows it, with the full result in place of the redacted one. */
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    record Revealed(String id, String kind, String vm, Status status, Instant createdAt, Instant updatedAt,
+            Object progress, ApiErrors.ErrorBody error, Object result) {
+    }
 
     Operation(String id, String kind, String vm) {
         this.id = id;
@@ -68,6 +81,19 @@ public final class Operation {
         return result;
     }
 
+    /**
+     * This operation for the one read that may see its secret: the first call after it finished with a secret
+     * result gets the full result (and the secret is then forgotten); every other call gets the operation itself.
+     */
+    Object revealOnce() {
+        if (!done.isDone()) {
+            return this;
+        }
+        Object full = secretResult.getAndSet(null);
+        return full == null ? this
+                : new Revealed(id, kind, vm, status, createdAt, updatedAt, progress, error, full);
+    }
+
     @JsonIgnore
     CompletableFuture<Operation> done() {
         return done;
@@ -94,6 +120,10 @@ public final class Operation {
     synchronized boolean finish(Status s, Object result, ApiErrors.ErrorBody error) {
         if (done.isDone()) {
             return false;
+        }
+        if (result instanceof OneTimeResult once) {
+            secretResult.set(once.full());
+            result = once.redacted(); // what events, lists and every later read show
         }
         this.result = result;
         this.error = error;

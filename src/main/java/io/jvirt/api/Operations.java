@@ -121,12 +121,12 @@ final class Operations {
     /** Answers a request that started {@code op}: 202 with it, or with {@code ?wait=true} the finished operation (or its error). */
     void respond(Exchange ex, Operation op) throws java.io.IOException {
         if (!ex.queryBool("wait")) {
-            ex.json(202, op);
+            ex.json(202, op.revealOnce()); // it may have finished already: this answer is then its one read
             return;
         }
         Operation done = await(op, java.time.Duration.ofDays(1));
         if (done.getStatus() == Operation.Status.success) {
-            ex.json(200, done);
+            ex.json(200, done.revealOnce());
             return;
         }
         ApiErrors.ErrorBody e = done.getError();

@@ -168,7 +168,14 @@ final class ConsoleCommand extends CliCommand.OnVm {
                 if (len > 0) {
                     byte[] chunk = new byte[len];
                     System.arraycopy(buf, 0, chunk, 0, len);
-                    c.callRaw("POST", path(), null, chunk, "application/octet-stream");
+                    try {
+                        c.callRaw("POST", path(), null, chunk, "application/octet-stream");
+                    } catch (ApiException e) {
+                        if (!"timeout".equals(e.code())) throw e;
+                        // the guest takes no input for now (paused?): say so and keep the session
+                        session().err.print("jvirt: " + e.getMessage() + "\r\n");
+                        session().err.flush();
+                    }
                 }
                 if (esc >= 0) {
                     detached = true;

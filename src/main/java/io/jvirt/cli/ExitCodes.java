@@ -36,6 +36,7 @@ final class ExitCodes {
             case 404 -> JvirtCli.EXIT_NOT_FOUND;
             case 409 -> JvirtCli.EXIT_CONFLICT;
             case 504 -> JvirtCli.EXIT_TIMEOUT;
+            case 503 -> JvirtCli.EXIT_UNAVAILABLE;
             default -> JvirtCli.EXIT_FAILURE;
         };
     }
@@ -48,6 +49,7 @@ final class ExitCodes {
             case TIMEOUT -> JvirtCli.EXIT_TIMEOUT;
             case QEMU -> JvirtCli.EXIT_QEMU;
             case FAILURE -> JvirtCli.EXIT_FAILURE;
+            case UNAVAILABLE -> JvirtCli.EXIT_UNAVAILABLE;
         };
     }
 
@@ -73,7 +75,8 @@ final class ExitCodes {
         codes(lines, JvirtCli.EXIT_TIMEOUT, "timeout", ErrorCode.Kind.TIMEOUT);
         codes(lines, JvirtCli.EXIT_INVALID, "invalid input", ErrorCode.Kind.INVALID);
         codes(lines, JvirtCli.EXIT_QEMU, "QEMU failed", ErrorCode.Kind.QEMU);
-        lines.add("Unknown error codes go by the HTTP status: 400 7, 404 3, 409 4, 504 6, else 1.");
+        codes(lines, JvirtCli.EXIT_UNAVAILABLE, "jvirtd busy, retry later", ErrorCode.Kind.UNAVAILABLE);
+        lines.add("Unknown error codes go by the HTTP status: 400 7, 404 3, 409 4, 503 9, 504 6, else 1.");
         return lines.toArray(new String[0]);
     }
 

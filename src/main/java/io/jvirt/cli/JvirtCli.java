@@ -31,6 +31,7 @@ public final class JvirtCli {
     public static final int EXIT_TIMEOUT = 6;
     public static final int EXIT_INVALID = 7;
     public static final int EXIT_QEMU = 8;
+    public static final int EXIT_UNAVAILABLE = 9;
 
     /** Tests turn this off to check that both paths print the same. */
     static volatile boolean quickQueries = true;

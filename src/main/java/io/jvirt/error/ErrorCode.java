@@ -61,10 +61,12 @@ public enum ErrorCode {
     DISK_IN_USE("disk-in-use", 409, Kind.CONFLICT),
     /** The caller's role does not allow this (a read-only socket or certificate asking for a change). */
     FORBIDDEN("forbidden", 403, Kind.FAILURE),
+    /** A client limit of the daemon is reached (connections, streams, waits); the details name it. */
+    LIMIT_REACHED("limit-reached", 503, Kind.UNAVAILABLE),
     INTERNAL("internal", 500, Kind.FAILURE);
 
     /** What kind of failure a code is, for clients that only need the class (the CLI's exit codes). */
-    public enum Kind { INVALID, NOT_FOUND, CONFLICT, TIMEOUT, QEMU, FAILURE }
+    public enum Kind { INVALID, NOT_FOUND, CONFLICT, TIMEOUT, QEMU, FAILURE, UNAVAILABLE }
 
     private static final Map<String, ErrorCode> BY_WIRE = new HashMap<>();
 

@@ -32,6 +32,14 @@ public final class ImageBuilder {
     /** {@code generatedRootPassword}: set only when the client asked for a random one (shown once, as virt-builder does). */
     public record Result(String template, String source, String revision, String volume, String path, String format,
             long virtualSize, boolean cached, boolean customized, long millis, String generatedRootPassword) {
+        /** The value shown in place of a generated password after its one showing. */
+        public static final String REDACTED = "(redacted: shown once)";
+
+        /** This result with a generated password replaced by {@link #REDACTED}. */
+        public Result redacted() {
+            return generatedRootPassword == null ? this : new Result(template, source, revision, volume, path, format,
+                    virtualSize, cached, customized, millis, REDACTED);
+        }
     }
 
     private final ImageCatalog catalog;

@@ -1,47 +1,53 @@
 package io.jvirt.qemu;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The daemon's single connection to a VM's serial console socket, shared by every viewer.
  *
- * <p>QEMU's socket chardev takes one client at a time, so the daemon is that client and fans the output out to
- * subscribers; input from any viewer is written back to the guest. QEMU also writes everything the guest sends
- * to the console log (chardev {@code logfile=}), including what it sent while nobody was connected; a new
- * subscriber gets exactly that history followed by live output, with neither gap nor overlap.
+ * <p>QEMU's socket chardev takes one client at a time, so the daemon is that client: it fans the output out to
+ * followers ({@link ConsoleRing}, bounded), rotates {@code console.log} by the bytes it sees ({@link ConsoleLog},
+ * capped), and writes viewers' input back ({@link ConsoleInput}, with a timeout). QEMU writes everything the guest
+ * sends to the log, including what it sent while nobody was connected; a follower gets a range of that history
+ * up to a mark and then live output from exactly that mark, with neither gap nor overlap.
  */
 public final class SerialConsole implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SerialConsole.class);
-    private static final int MAX_QUEUED_CHUNKS = 4096;
 
     private final SocketChannel channel;
-    private final Path logFile;
-    private final long logBaseline;
-    private final List<Subscription> subscribers = new CopyOnWriteArrayList<>();
-    private final Object writeLock = new Object();
-    private long received;
+    private final ConsoleLog logFile;
+    private final ConsolePolicy policy;
+    private final ConsoleRing ring;
+    private final ConsoleInput input;
+    /** Makes "log end + ring position" one snapshot: taken by the reader per chunk and by {@link #follow()}. */
+    private final ReentrantLock state = new ReentrantLock();
     private volatile boolean closed;
 
-    private SerialConsole(SocketChannel channel, Path logFile, long logBaseline) {
+    private SerialConsole(SocketChannel channel, ConsoleLog logFile, ConsolePolicy policy, String vm) {
         this.channel = channel;
         this.logFile = logFile;
-        this.logBaseline = logBaseline;
+        this.policy = policy;
+        this.ring = new ConsoleRing(policy::followBuffer);
+        this.input = new ConsoleInput(channel, vm);
     }
 
-    /** Connects to the console socket; everything the log holds at this instant counts as history. */
+    /** Connects to the console socket with the daemon's {@link ConsolePolicy#global() policy}. */
     public static SerialConsole connect(Path socket, Path logFile) throws IOException {
+        return connect(socket, logFile, ConsolePolicy.global());
+    }
+
+    /** Connects; everything the log holds at this instant counts as history (rotated first if over the cap). */
+    public static SerialConsole connect(Path socket, Path logFile, ConsolePolicy policy) throws IOException {
         SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         try {
             ch.connect(UnixDomainSocketAddress.of(socket));
@@ -49,9 +55,18 @@ public final class SerialConsole implements AutoCloseable {
             ch.close();
             throw e;
         }
-        long baseline = Files.exists(logFile) ? Files.size(logFile) : 0;
-        SerialConsole console = new SerialConsole(ch, logFile, baseline);
-        Thread.ofVirtual().name("console-" + socket.getParent().getFileName()).start(console::readLoop);
+        ConsoleLog consoleLog = ConsoleLog.open(logFile, policy::logBytes);
+        if (consoleLog.overCap()) {
+            // it grew while no daemon was connected (see ConsoleLog): keep its end
+            try {
+                consoleLog.rotate();
+            } catch (IOException e) {
+                log.warn("cannot rotate console log {}: {}", logFile, e.toString());
+            }
+        }
+        String vm = socket.getParent().getFileName().toString();
+        SerialConsole console = new SerialConsole(ch, consoleLog, policy, vm);
+        Thread.ofVirtual().name("console-" + vm).start(console::readLoop);
         return console;
     }
 
@@ -64,14 +79,16 @@ public final class SerialConsole implements AutoCloseable {
                 if (n < 0) {
                     break;
                 }
-                byte[] chunk = new byte[n];
-                buf.flip();
-                buf.get(chunk);
-                synchronized (this) {
-                    received += n;
-                    for (Subscription s : subscribers) {
-                        s.offer(chunk);
-                    }
+                boolean full;
+                state.lock();
+                try {
+                    full = logFile.received(n);
+                    ring.append(buf.array(), 0, n);
+                } finally {
+                    state.unlock();
+                }
+                if (full) {
+                    rotate();
                 }
             }
         } catch (IOException e) {
@@ -83,60 +100,42 @@ public final class SerialConsole implements AutoCloseable {
         }
     }
 
-    /** Subscribes to output: {@link Subscription#history()} then {@link Subscription#next} for live bytes. */
-    public Subscription subscribe() {
-        Subscription s;
-        long historyEnd;
-        synchronized (this) {
-            s = new Subscription();
-            historyEnd = logBaseline + received;
-            if (closed) {
-                s.end();
-            } else {
-                subscribers.add(s);
-            }
-        }
-        s.history = readHistory(historyEnd);
-        return s;
-    }
-
-    /** Output so far, without subscribing (what `jvirt console` prints without --follow). */
-    public byte[] history() {
-        long end;
-        synchronized (this) {
-            end = logBaseline + received;
-        }
-        return readHistory(end);
-    }
-
-    private byte[] readHistory(long end) {
-        // QEMU writes to the socket before the log file, so the last bytes we received may reach the file a
-        // moment later: wait briefly for the file to catch up with what we already got from the socket.
-        for (int attempt = 0; ; attempt++) {
-            try {
-                byte[] all = Files.exists(logFile) ? Files.readAllBytes(logFile) : new byte[0];
-                if (all.length >= end || attempt >= 50) {
-                    int len = (int) Math.min(end, all.length);
-                    return java.util.Arrays.copyOf(all, len);
-                }
-                Thread.sleep(2);
-            } catch (IOException e) {
-                return new byte[0];
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return new byte[0];
-            }
+    private void rotate() {
+        try {
+            logFile.rotate();
+        } catch (IOException e) {
+            // the guest's output still reaches followers; the next chunk tries again
+            log.warn("cannot rotate console log {}: {}", logFile.file(), e.toString());
         }
     }
 
-    /** Types bytes into the guest's serial port. */
-    public void write(byte[] data) throws IOException {
-        synchronized (writeLock) {
-            ByteBuffer buf = ByteBuffer.wrap(data);
-            while (buf.hasRemaining()) {
-                channel.write(buf);
-            }
+    /** The console log (history) up to now. */
+    public ConsoleLog.Mark mark() {
+        return logFile.mark();
+    }
+
+    /** A range of the history: bytes [start, mark.end) of the log as of {@code mark}. */
+    public ConsoleLog.Reader history(ConsoleLog.Mark mark, long start) {
+        return logFile.read(mark, start);
+    }
+
+    /** Starts following: the history ends at {@link Follow#historyEnd()}, live output continues from there. */
+    public Follow follow() {
+        state.lock();
+        try {
+            return new Follow(logFile.mark(), ring.follow());
+        } finally {
+            state.unlock();
         }
+    }
+
+    /** Types bytes into the guest's serial port; fails with {@code timeout} after the policy's input timeout. */
+    public void write(byte[] data) {
+        write(data, policy.inputTimeout());
+    }
+
+    public void write(byte[] data, Duration timeout) {
+        input.write(data, timeout);
     }
 
     public boolean isOpen() {
@@ -149,16 +148,12 @@ public final class SerialConsole implements AutoCloseable {
     }
 
     private void closeQuietly() {
-        List<Subscription> ended;
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            ended = List.copyOf(subscribers);
-            subscribers.clear();
+        if (closed) {
+            return;
         }
-        ended.forEach(Subscription::end);
+        closed = true;
+        ring.close();
+        input.close();
         try {
             channel.close();
         } catch (IOException ignored) {
@@ -166,47 +161,37 @@ public final class SerialConsole implements AutoCloseable {
         }
     }
 
-    /** One viewer's view of the console. Slow viewers that fall far behind are cut off, never the guest. */
-    public final class Subscription implements AutoCloseable {
-        private static final byte[] END = new byte[0];
-        private final LinkedBlockingQueue<byte[]> queue = new LinkedBlockingQueue<>();
-        private volatile byte[] history;
-        private volatile boolean ended;
+    /** One viewer following the console. */
+    public static final class Follow implements AutoCloseable {
+        private final ConsoleLog.Mark historyEnd;
+        private final ConsoleRing.Follower live;
 
-        public byte[] history() {
-            return history;
+        private Follow(ConsoleLog.Mark historyEnd, ConsoleRing.Follower live) {
+            this.historyEnd = historyEnd;
+            this.live = live;
         }
 
-        /** Next chunk of live output; null on timeout; an empty array once the console has closed. */
-        public byte[] next(long timeout, TimeUnit unit) throws InterruptedException {
-            if (ended && queue.isEmpty()) {
-                return END;
-            }
-            byte[] chunk = queue.poll(timeout, unit);
-            return chunk;
+        public ConsoleLog.Mark historyEnd() {
+            return historyEnd;
         }
 
-        void offer(byte[] chunk) {
-            if (queue.size() >= MAX_QUEUED_CHUNKS) {
-                log.warn("console viewer fell behind; disconnecting it");
-                subscribers.remove(this);
-                end();
-                return;
-            }
-            queue.offer(chunk);
+        /**
+         * Next live bytes into {@code dst}: their count, 0 after {@code timeout} without output, -1 once the console
+         * closed. A viewer that fell more than the follow buffer behind first reads a line
+         * {@code [jvirt: N bytes dropped: viewer too slow]}.
+         */
+        public int next(byte[] dst, long timeout, TimeUnit unit) throws InterruptedException {
+            return live.next(dst, timeout, unit);
         }
 
-        void end() {
-            if (!ended) {
-                ended = true;
-                queue.offer(END);
-            }
+        /** Live bytes this viewer missed for being too slow. */
+        public long dropped() {
+            return live.dropped();
         }
 
         @Override
         public void close() {
-            subscribers.remove(this);
-            end();
+            live.close();
         }
     }
 }

@@ -187,6 +187,52 @@ class ImageApiTest {
     }
 
     @Test
+    void aGeneratedPasswordIsShownOnceToTheOperationsOwnReadAndNeverToTheEventStream() throws Exception {
+        String redacted = ImageBuilder.Result.REDACTED;
+        try (io.jvirt.testing.EventCollector events = new io.jvirt.testing.EventCollector(http, null)) {
+            TestHttp.Response started = http.post("/v1/images/tiny/build", Map.of("volume", "secret.raw", "format", "raw",
+                    "source", "good", "randomRootPassword", true));
+            assertThat(started.status()).as(started.toString()).isIn(200, 202);
+            String id = started.json().path("id").asText();
+            JsonNode end = events.await(e -> "operation".equals(e.path("type").asText())
+                    && id.equals(e.path("operation").path("id").asText())
+                    && !"running".equals(e.path("operation").path("status").asText()), java.time.Duration.ofMinutes(2));
+            assertThat(end.path("operation").path("status").asText()).isEqualTo("success");
+
+            // the request that started it answered first (finished already, or still running); then one read sees it
+            String early = started.json().path("result").path("generatedRootPassword").asText("");
+            String password = early.length() == 16 ? early
+                    : http.get("/v1/operations/" + id).json().path("result").path("generatedRootPassword").asText();
+            assertThat(password).hasSize(16).isNotEqualTo(redacted);
+            assertThat(http.get("/v1/operations/" + id).json().path("result").path("generatedRootPassword").asText())
+                    .isEqualTo(redacted);
+            assertThat(http.get("/v1/operations/" + id + "/wait").json().path("result").path("generatedRootPassword")
+                    .asText()).isEqualTo(redacted);
+            assertThat(http.get("/v1/operations").text()).doesNotContain(password);
+            assertThat(events.all()).isNotEmpty().allSatisfy(e -> assertThat(e.toString()).doesNotContain(password));
+            assertThat(end.path("operation").path("result").path("generatedRootPassword").asText()).isEqualTo(redacted);
+
+            // the one shown is the one set
+            String hash = Ext4Customizer.read(imageDir().resolve("secret.raw"), "/etc/shadow").lines()
+                    .filter(l -> l.startsWith("root:")).findFirst().orElseThrow().split(":")[1];
+            assertThat(TestRepository.run("openssl", "passwd", "-6", "-salt", hash.split("\\$")[2], password).strip())
+                    .isEqualTo(hash);
+
+            // with ?wait=true the answer is the one read
+            TestHttp.Response waited = build("tiny", Map.of("volume", "secret2.raw", "format", "raw", "source", "good",
+                    "randomRootPassword", true));
+            String second = waited.json().path("result").path("generatedRootPassword").asText();
+            assertThat(second).hasSize(16).isNotEqualTo(password);
+            String id2 = waited.json().path("id").asText();
+            assertThat(http.get("/v1/operations/" + id2).json().path("result").path("generatedRootPassword").asText())
+                    .isEqualTo(redacted);
+            events.await(e -> id2.equals(e.path("operation").path("id").asText())
+                    && "success".equals(e.path("operation").path("status").asText()), java.time.Duration.ofSeconds(30));
+            assertThat(events.all()).allSatisfy(e -> assertThat(e.toString()).doesNotContain(second));
+        }
+    }
+
+    @Test
     void setsRootPasswordInjectsSshKeysAndInstallsFirstbootCommands() throws Exception {
         String key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJvirtTestKeyJvirtTestKeyJvirtTestKey0000 alice@test";
         TestHttp.Response r = build("tiny", Map.of("volume", "cust.raw", "format", "raw", "source", "good",

@@ -29,15 +29,7 @@ public final class DaemonProcess implements AutoCloseable {
     }
 
     public static DaemonProcess startNew(String... extraArgs) throws IOException {
-        Path root = Files.createTempDirectory("jvirt-test-");
-        DaemonProcess d = new DaemonProcess(root, extraArgs);
-        try {
-            d.start();
-        } catch (RuntimeException | IOException e) {
-            d.close();
-            throw e;
-        }
-        return d;
+        return startNew(List.of(), extraArgs);
     }
 
     /**
@@ -90,12 +82,30 @@ public final class DaemonProcess implements AutoCloseable {
     /** Environment added to the daemon's on its next (re)start, e.g. JVIRT_FAULT; null removes a variable. */
     public final java.util.Map<String, String> env = new java.util.HashMap<>();
 
+    /** JVM options added to the daemon's on its next (re)start, e.g. -Xmx64m. */
+    public final List<String> jvmArgs = new ArrayList<>();
+
+    /** A daemon started with these JVM options (before the daemon's own arguments). */
+    public static DaemonProcess startNew(List<String> jvmArgs, String... extraArgs) throws IOException {
+        Path root = Files.createTempDirectory("jvirt-test-");
+        DaemonProcess d = new DaemonProcess(root, extraArgs);
+        d.jvmArgs.addAll(jvmArgs);
+        try {
+            d.start();
+        } catch (RuntimeException | IOException e) {
+            d.close();
+            throw e;
+        }
+        return d;
+    }
+
     public void start() throws IOException {
         starts++;
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                "io.jvirt.api.JvirtDaemon", "--state-dir", stateDir().toString(), "--run-dir", runDir().toString(),
-                "--accel", TestGuest.accel()));
+        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC"));
+        cmd.addAll(jvmArgs);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.jvirt.api.JvirtDaemon",
+                "--state-dir", stateDir().toString(), "--run-dir", runDir().toString(), "--accel", TestGuest.accel()));
         if (netns != null) {
             cmd.addAll(0, List.of("ip", "netns", "exec", netns));
         } else {

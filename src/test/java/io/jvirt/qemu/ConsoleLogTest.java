@@ -1,0 +1,162 @@
+package io.jvirt.qemu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Rotation and range reads of a console log written the way QEMU writes it (an O_APPEND file descriptor). */
+class ConsoleLogTest {
+    static final int CAP = 64 << 10;
+    @TempDir
+    Path dir;
+
+    /** A stand-in for QEMU's logfile= writer: one O_APPEND descriptor kept open across rotations. */
+    static final class AppendWriter implements AutoCloseable {
+        final FileOutputStream out;
+        final ByteArrayOutputStream all = new ByteArrayOutputStream();
+        int counter;
+
+        AppendWriter(Path file) throws IOException {
+            out = new FileOutputStream(file.toFile(), true);
+        }
+
+        byte[] write(int n) throws IOException {
+            byte[] b = new byte[n];
+            for (int i = 0; i < n; i++) {
+                b[i] = (byte) ('a' + (counter++ % 23));
+            }
+            out.write(b);
+            all.write(b);
+            return b;
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.close();
+        }
+    }
+
+    @Test
+    void rotatesAtTheCapKeepingEveryByteInTheTwoFiles() throws IOException {
+        Path file = dir.resolve("console.log");
+        Files.createFile(file);
+        ConsoleLog log = ConsoleLog.open(file, () -> CAP);
+        int rotations = 0;
+        try (AppendWriter qemu = new AppendWriter(file)) {
+            for (int i = 0; i < 400; i++) {
+                int n = 1000 + (i * 37) % 3000;
+                qemu.write(n);
+                if (log.received(n)) {
+                    log.rotate();
+                    rotations++;
+                }
+                assertThat(Files.size(file)).isLessThan(CAP);
+            }
+            assertThat(rotations).isGreaterThan(5);
+            byte[] rotated = Files.readAllBytes(dir.resolve("console.log.1"));
+            byte[] current = Files.readAllBytes(file);
+            assertThat(rotated.length).isBetween(CAP, CAP + 4000);
+            byte[] all = qemu.all.toByteArray();
+            byte[] expected = Arrays.copyOfRange(all, all.length - rotated.length - current.length, all.length);
+            byte[] got = concat(rotated, current);
+            assertThat(got).isEqualTo(expected);
+            assertThat(log.mark().end()).isEqualTo(current.length);
+        }
+    }
+
+    @Test
+    void aReadSpanningOneRotationContinuesInTheRotatedFile() throws IOException {
+        Path file = dir.resolve("console.log");
+        try (AppendWriter qemu = new AppendWriter(file)) {
+            ConsoleLog log = ConsoleLog.open(file, () -> CAP);
+            log.received(qemu.write(50_000).length);
+            ConsoleLog.Mark mark = log.mark();
+            try (ConsoleLog.Reader r = log.read(mark, 10_000)) {
+                byte[] buf = new byte[16_000];
+                ByteArrayOutputStream got = new ByteArrayOutputStream();
+                int n = r.read(buf);
+                got.write(buf, 0, n);
+                log.received(qemu.write(20_000).length); // now over the cap
+                log.rotate();
+                qemu.write(5_000);
+                for (; (n = r.read(buf)) >= 0; ) {
+                    got.write(buf, 0, n);
+                }
+                assertThat(got.toByteArray()).isEqualTo(Arrays.copyOfRange(qemu.all.toByteArray(), 10_000, 50_000));
+            }
+        }
+    }
+
+    @Test
+    void twoRotationsDuringOneReadAreReportedNotMixedUp() throws IOException {
+        Path file = dir.resolve("console.log");
+        try (AppendWriter qemu = new AppendWriter(file)) {
+            ConsoleLog log = ConsoleLog.open(file, () -> CAP);
+            log.received(qemu.write(30_000).length);
+            try (ConsoleLog.Reader r = log.read(log.mark(), 0)) {
+                byte[] buf = new byte[10_000];
+                assertThat(r.read(buf)).isEqualTo(10_000);
+                for (int i = 0; i < 2; i++) {
+                    log.received(qemu.write(CAP).length);
+                    log.rotate();
+                }
+                int n = r.read(buf);
+                assertThat(new String(buf, 0, n, StandardCharsets.UTF_8))
+                        .contains("[jvirt: 20000 bytes of console history rotated away while being read]");
+                assertThat(r.read(buf)).isEqualTo(-1);
+            }
+        }
+    }
+
+    @Test
+    void aLogThatGrewWhileNoDaemonWatchedKeepsItsLastCapBytes() throws IOException {
+        Path file = dir.resolve("console.log");
+        byte[] big;
+        try (AppendWriter qemu = new AppendWriter(file)) {
+            qemu.write(5 * CAP);
+            big = qemu.all.toByteArray();
+        }
+        ConsoleLog log = ConsoleLog.open(file, () -> CAP);
+        assertThat(log.overCap()).isTrue();
+        log.rotate();
+        assertThat(Files.size(file)).isZero();
+        assertThat(Files.readAllBytes(dir.resolve("console.log.1")))
+                .isEqualTo(Arrays.copyOfRange(big, big.length - CAP, big.length));
+        assertThat(log.mark().end()).isZero();
+    }
+
+    @Test
+    void tailAndOffsetRangesAreClampedToTheLog() throws IOException {
+        Path file = dir.resolve("console.log");
+        Files.writeString(file, "0123456789");
+        ConsoleLog log = ConsoleLog.open(file, () -> CAP);
+        assertThat(readAll(log, new ConsoleLog.Mark(0, 10), 7)).isEqualTo("789");
+        assertThat(readAll(log, new ConsoleLog.Mark(0, 5), 2)).isEqualTo("234");
+        assertThat(readAll(log, new ConsoleLog.Mark(0, 10), 50)).isEmpty();
+    }
+
+    private static String readAll(ConsoleLog log, ConsoleLog.Mark mark, long start) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ConsoleLog.Reader r = log.read(mark, start)) {
+            byte[] buf = new byte[3];
+            for (int n; (n = r.read(buf)) >= 0; ) {
+                out.write(buf, 0, n);
+            }
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+}
