@@ -35,10 +35,11 @@ public final class ApiServer implements AutoCloseable {
             io.jvirt.images.ImageCatalog imageCatalog, io.jvirt.images.ImageBuilder imageBuilder,
             io.jvirt.images.Bundles bundles, io.jvirt.storage.PoolManager pools, io.jvirt.storage.VolumeService volumes,
             io.jvirt.snapshot.SnapshotService snapshots, io.jvirt.blockcopy.BlockCopyService blockCopies,
-            io.jvirt.network.NetworkService networks) {
-        /** Without the image, storage, snapshot, block copy and network layers (tests that do not need them). */
+            io.jvirt.network.NetworkService networks, io.jvirt.guest.GuestService guest,
+            io.jvirt.stats.StatsService stats) {
+        /** Without the image, storage, snapshot, block copy, network, guest and stats layers (tests that do not need them). */
         public Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts) {
-            this(vms, mapper, hostFacts, null, null, null, null, null, null, null, null);
+            this(vms, mapper, hostFacts, null, null, null, null, null, null, null, null, null, null);
         }
     }
 
@@ -58,7 +59,7 @@ public final class ApiServer implements AutoCloseable {
         Router router = new Router(mapper);
         ServerLoad load = new ServerLoad(limits);
         router.add("GET", "/v1/host", ex -> ex.json(200, load.withFacts(services.hostFacts().get())));
-        new VmRoutes(services.vms(), operations).register(router);
+        new VmRoutes(services.vms(), operations, services.guest()).register(router);
         new ConsoleRoutes(services.vms()).register(router);
         new OperationRoutes(operations).register(router);
         new EventRoutes(hub).register(router);
@@ -78,6 +79,26 @@ public final class ApiServer implements AutoCloseable {
         }
         if (services.networks() != null) {
             new NetworkRoutes(services.networks()).register(router);
+        }
+        if (services.guest() != null) {
+            new GuestRoutes(services.guest(), operations).register(router);
+        }
+        if (services.stats() != null) {
+            // routes like any other: whichever listener the daemon has (Unix socket, TCP, TLS) serves /metrics
+            new StatsRoutes(services.stats()).register(router);
+            io.jvirt.stats.DaemonMetrics metrics = services.stats().daemon();
+            router.observe(metrics::request);
+            operations.lifecycle(new Operations.Lifecycle() {
+                @Override
+                public void started(String kind) {
+                    metrics.operationStarted(kind);
+                }
+
+                @Override
+                public void ended(String kind, String outcome) {
+                    metrics.operationEnded(kind, outcome);
+                }
+            });
         }
 
         // Short requests only: long-lived ones leave the pool at once (ClientGate), so its bound of concurrent

@@ -138,6 +138,15 @@ final class Exchange {
         response.write(true, ByteBuffer.wrap(bytes), callback);
     }
 
+    /** A body that is not JSON (e.g. the Prometheus text format). */
+    void raw(int status, String contentType, byte[] bytes) {
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+        committed = true;
+        response.write(true, ByteBuffer.wrap(bytes), callback);
+    }
+
     void error(JvirtException e) throws IOException {
         json(e.code().httpStatus(), new ApiErrors.Envelope(ApiErrors.body(e)));
     }

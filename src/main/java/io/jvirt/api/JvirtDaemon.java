@@ -124,7 +124,9 @@ public final class JvirtDaemon implements Callable<Integer> {
         VmManager vms = new VmManager(new VmManager.Config(runDir.resolve("vms"), emulatorPath.toString(),
                 verdict.accel(), Duration.ofSeconds(30), new CapabilityCache(stateDir.resolve("qemu-capabilities"))), store);
         // registers its recoveries, so it must exist before loadAndRecover
-        io.jvirt.snapshot.SnapshotService snapshots = io.jvirt.snapshot.SnapshotService.install(vms, store);
+        io.jvirt.guest.GuestService guest = new io.jvirt.guest.GuestService(vms);
+        io.jvirt.stats.StatsService stats = new io.jvirt.stats.StatsService(vms, VERSION);
+        io.jvirt.snapshot.SnapshotService snapshots = io.jvirt.snapshot.SnapshotService.install(vms, store, guest);
         io.jvirt.blockcopy.BlockCopyService blockCopies = new io.jvirt.blockcopy.BlockCopyService(vms, store,
                 new io.jvirt.storage.QemuImg());
         io.jvirt.network.NetworkService networks = new io.jvirt.network.NetworkService(stateDir, runDir, mapper, vms::definitions);
@@ -170,7 +172,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             return facts;
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
-                networks);
+                networks, guest, stats);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
         ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -27,6 +27,21 @@ final class Operations {
 
     private final Map<String, Operation> operations = new ConcurrentHashMap<>();
     private final Consumer<Operation> onChange;
+    private volatile Lifecycle lifecycle = new Lifecycle() {
+    };
+
+    /** Told when an operation starts and how it ends (metrics by kind and outcome). */
+    interface Lifecycle {
+        default void started(String kind) {
+        }
+
+        default void ended(String kind, String outcome) {
+        }
+    }
+
+    void lifecycle(Lifecycle l) {
+        this.lifecycle = l;
+    }
 
     Operations(Consumer<Operation> onChange) {
         this.onChange = onChange;
@@ -54,6 +69,8 @@ final class Operations {
         op.canceller(cancel);
         operations.put(id, op);
         onChange.accept(op);
+        Lifecycle l = lifecycle;
+        l.started(kind);
         Thread.ofVirtual().name("op-" + kind + "-" + vm).start(() -> {
             try {
                 Object result = work.get();
@@ -65,6 +82,7 @@ final class Operations {
                 log.error("operation {} ({} {}) failed", id, kind, vm, e);
                 op.finish(Operation.Status.failure, null, ApiErrors.body(new JvirtException(ErrorCode.INTERNAL, e.toString())));
             }
+            l.ended(kind, op.getStatus().name());
             onChange.accept(op);
         });
         return op;

@@ -23,24 +23,37 @@ final class Router extends Handler.Abstract {
         void handle(Exchange ex) throws Exception;
     }
 
-    private record Entry(String method, String[] segments, Route route) {
+    private record Entry(String method, String template, String[] segments, Route route) {
+    }
+
+    /** Told of every request once it is answered: method, route template (or "unmatched"), status, duration. */
+    @FunctionalInterface
+    interface RequestObserver {
+        void answered(String method, String route, int status, long nanos);
     }
 
     private final List<Entry> entries = new ArrayList<>();
     private final ObjectMapper mapper;
+    private volatile RequestObserver observer;
 
     Router(ObjectMapper mapper) {
         this.mapper = mapper;
     }
 
     Router add(String method, String template, Route route) {
-        entries.add(new Entry(method, split(template), route));
+        entries.add(new Entry(method, template, split(template), route));
         return this;
     }
 
+    void observe(RequestObserver o) {
+        this.observer = o;
+    }
+
     @Override
-    public boolean handle(Request request, Response response, Callback callback) {
+    public boolean handle(Request request, Response response, Callback original) {
         String path = request.getHttpURI().getDecodedPath();
+        String[] route = {"unmatched"};
+        Callback callback = timed(request, response, original, route);
         String[] segs = split(path);
         boolean pathMatched = false;
         Exchange ex = null;
@@ -54,6 +67,7 @@ final class Router extends Handler.Abstract {
                 if (!e.method.equals(request.getMethod())) {
                     continue;
                 }
+                route[0] = e.template;
                 ex = new Exchange(request, response, callback, mapper, params);
                 e.route.handle(ex);
                 return true;
@@ -69,6 +83,17 @@ final class Router extends Handler.Abstract {
             answer(ex, request, response, callback, new JvirtException(ErrorCode.INTERNAL, "internal error: " + e));
         }
         return true;
+    }
+
+    /** The callback, telling the observer (metrics) how the request went once it is answered. */
+    private Callback timed(Request request, Response response, Callback callback, String[] route) {
+        RequestObserver o = observer;
+        if (o == null) {
+            return callback;
+        }
+        long t0 = System.nanoTime();
+        return Callback.from(callback, () -> o.answered(request.getMethod(), route[0], response.getStatus(),
+                System.nanoTime() - t0));
     }
 
     private void answer(Exchange ex, Request request, Response response, Callback callback, JvirtException e) {

@@ -3,6 +3,7 @@ package io.jvirt.blockcopy;
 import io.jvirt.error.ErrorCode;
 import io.jvirt.error.JvirtException;
 import io.jvirt.store.DocumentStore;
+import io.jvirt.vm.JobProgress;
 import io.jvirt.vm.VmManager;
 import io.jvirt.vm.VmDefinition;
 import java.util.LinkedHashMap;
@@ -106,8 +107,18 @@ final class Copies {
         }
     }
 
+    /** Into the VM layer's job progress, which stats and metrics show (an ended copy stays visible a while). */
+    private void reportProgress(CopyRecord r, String phase, CopyProgress p, String message) {
+        boolean ended = r.ended();
+        vms.jobProgress().report(new JobProgress.Entry(r.vm(), CopyJob.OPERATION, r.disk(), r.jobId(), phase,
+                p == null ? 0 : p.transferred(), p == null ? 0 : p.total(), p == null ? 0 : p.remaining(),
+                p == null || ended ? 0 : p.rate(), r.since(), java.time.Instant.now(), ended ? r.step().wire() : null,
+                message));
+    }
+
     void publish(ActiveCopy c, String phase, CopyProgress p, String message) {
         CopyEvent e = CopyEvent.of(c.record(), phase, p, message);
+        reportProgress(c.record(), phase, p, message);
         for (Consumer<CopyEvent> l : listeners) {
             try {
                 l.accept(e);

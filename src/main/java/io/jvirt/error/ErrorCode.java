@@ -63,6 +63,8 @@ public enum ErrorCode {
     FORBIDDEN("forbidden", 403, Kind.FAILURE),
     /** A client limit of the daemon is reached (connections, streams, waits); the details name it. */
     LIMIT_REACHED("limit-reached", 503, Kind.UNAVAILABLE),
+    /** The guest agent answered with an error, sent something that is no reply, or its channel is not there. */
+    AGENT_ERROR("agent-error", 502, Kind.FAILURE),
     INTERNAL("internal", 500, Kind.FAILURE);
 
     /** What kind of failure a code is, for clients that only need the class (the CLI's exit codes). */

@@ -219,6 +219,12 @@ public final class TapPlumbing implements NicPlumbing {
         return out;
     }
 
+    @Override
+    public Optional<String> hostDevice(String vm, String nic) {
+        Taps t = live.get(vm);
+        return t == null ? Optional.empty() : t.taps().stream().filter(x -> x.nic().equals(nic)).map(Tap::tap).findFirst();
+    }
+
     /** vhost-net moves the virtio-net data path into the host kernel: used when the device can be opened. */
     static boolean vhostUsable() {
         return Files.isReadable(VHOST_NET) && Files.isWritable(VHOST_NET);

@@ -1,7 +1,6 @@
 package io.jvirt.snapshot;
 
-import io.jvirt.qemu.monitor.GuestAgent;
-import java.nio.file.Path;
+import io.jvirt.guest.GuestService;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -9,25 +8,28 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Guest filesystem freeze around a snapshot, through the guest agent. Thaw is idempotent and the service calls it
- * on every path out of a snapshot, failed or not; a guest left frozen would hang its writers.
+ * Guest filesystem freeze around a snapshot, through the guest agent (its VM's agent slot, io.jvirt.guest). Thaw
+ * is idempotent and the service calls it on every path out of a snapshot, failed or not; a guest left frozen
+ * would hang its writers.
  */
 final class Quiesce {
     private static final Logger log = LoggerFactory.getLogger(Quiesce.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private final Path socket;
+    private final GuestService guest;
+    private final String vm;
     private final boolean requested;
     private int frozen = -1;
     private int thawed = -1;
     private String error;
 
-    private Quiesce(Path socket, boolean requested) {
-        this.socket = socket;
+    private Quiesce(GuestService guest, String vm, boolean requested) {
+        this.guest = guest;
+        this.vm = vm;
         this.requested = requested;
     }
 
     static Quiesce none(boolean requested) {
-        Quiesce q = new Quiesce(null, requested);
+        Quiesce q = new Quiesce(null, null, requested);
         if (requested) {
             q.error = "the VM is not running; nothing to freeze";
         }
@@ -35,11 +37,11 @@ final class Quiesce {
     }
 
     /** Freezes the guest's filesystems; a failure to freeze fails the snapshot before anything is changed. */
-    static Quiesce freeze(Path agentSocket) {
-        Quiesce q = new Quiesce(agentSocket, true);
-        try (GuestAgent agent = GuestAgent.connect(agentSocket, TIMEOUT)) {
-            q.frozen = agent.fsfreezeFreeze();
-        } catch (Exception e) {
+    static Quiesce freeze(GuestService guest, String vm) {
+        Quiesce q = new Quiesce(guest, vm, true);
+        try {
+            q.frozen = guest.freeze(vm, TIMEOUT).filesystems();
+        } catch (RuntimeException e) {
             q.thaw(); // a freeze that timed out may still have happened in the guest
             throw new io.jvirt.error.JvirtException(io.jvirt.error.ErrorCode.QEMU_FAILED,
                     "cannot quiesce the guest (is the guest agent running?): " + e.getMessage(),
@@ -50,13 +52,13 @@ final class Quiesce {
     }
 
     synchronized void thaw() {
-        if (socket == null || thawed >= 0) {
+        if (guest == null || thawed >= 0) {
             return;
         }
-        try (GuestAgent agent = GuestAgent.connect(socket, TIMEOUT)) {
-            thawed = agent.fsfreezeThaw();
+        try {
+            thawed = guest.thaw(vm, TIMEOUT).filesystems();
             log.info("guest filesystems thawed: {}", thawed);
-        } catch (Exception e) {
+        } catch (RuntimeException e) {
             error = "thaw failed: " + e.getMessage();
             log.warn("guest thaw failed", e);
         }

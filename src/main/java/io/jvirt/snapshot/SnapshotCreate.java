@@ -3,6 +3,7 @@ package io.jvirt.snapshot;
 import io.jvirt.error.ErrorCode;
 import io.jvirt.error.Fault;
 import io.jvirt.error.JvirtException;
+import io.jvirt.guest.GuestService;
 import io.jvirt.qemu.monitor.BlockGraph;
 import io.jvirt.qemu.monitor.Blockdev;
 import io.jvirt.qemu.monitor.GuestPause;
@@ -31,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * qemu-img), with memory (snapshot-save), external (overlays switched in one transaction), external with memory.
  * Each is preceded by its durable intent; a failure after QEMU switched keeps whatever chain QEMU really runs on.
  */
-record SnapshotCreate(VmManager vms, SnapshotRecords records, SnapshotImages images) {
+record SnapshotCreate(VmManager vms, SnapshotRecords records, SnapshotImages images, GuestService guest) {
     static final Duration JOB_TIMEOUT = Duration.ofMinutes(30);
     private static final Logger log = LoggerFactory.getLogger(SnapshotCreate.class);
 
@@ -59,7 +60,7 @@ record SnapshotCreate(VmManager vms, SnapshotRecords records, SnapshotImages ima
         SnapshotIntent intent = new SnapshotIntent(op, snap, plan.running(), changes);
         records.intend(ctx, intent);
 
-        Quiesce quiesce = plan.req().wantsQuiesce() && plan.running() ? Quiesce.freeze(vms.paths(vm).agentSocket())
+        Quiesce quiesce = plan.req().wantsQuiesce() && plan.running() ? Quiesce.freeze(guest, vm)
                 : Quiesce.none(plan.req().wantsQuiesce());
         Snapshot done;
         try {

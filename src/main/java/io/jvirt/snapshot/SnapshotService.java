@@ -2,6 +2,7 @@ package io.jvirt.snapshot;
 
 import io.jvirt.error.ErrorCode;
 import io.jvirt.error.JvirtException;
+import io.jvirt.guest.GuestService;
 import io.jvirt.qemu.monitor.BlockGraph;
 import io.jvirt.storage.QemuImg;
 import io.jvirt.store.DocumentStore;
@@ -28,12 +29,12 @@ public final class SnapshotService {
     private final SnapshotDelete delete;
 
     /** Also registers the recovery of each snapshot job with {@code vms}: make it before {@code loadAndRecover}. */
-    public SnapshotService(VmManager vms, DocumentStore store, QemuImg qemuImg) {
+    public SnapshotService(VmManager vms, DocumentStore store, QemuImg qemuImg, GuestService guest) {
         this.vms = vms;
         this.records = new SnapshotRecords(store);
         SnapshotImages images = new SnapshotImages(qemuImg);
         this.planner = new CreatePlanner(records, images);
-        this.create = new SnapshotCreate(vms, records, images);
+        this.create = new SnapshotCreate(vms, records, images, guest);
         this.revert = new SnapshotRevert(vms, records, images);
         this.delete = new SnapshotDelete(records, images);
         SnapshotRecovery recovery = new SnapshotRecovery(records, images, create, revert, delete);
@@ -42,9 +43,12 @@ public final class SnapshotService {
         }
     }
 
-    /** The service of this daemon (with qemu-img on PATH); call before {@code loadAndRecover}. */
-    public static SnapshotService install(VmManager vms, DocumentStore store) {
-        return new SnapshotService(vms, store, new QemuImg());
+    /**
+     * The service of this daemon (with qemu-img on PATH; {@code guest} freezes filesystems for a quiesced
+     * snapshot through the VM's agent slot); call before {@code loadAndRecover}.
+     */
+    public static SnapshotService install(VmManager vms, DocumentStore store, GuestService guest) {
+        return new SnapshotService(vms, store, new QemuImg(), guest);
     }
 
     // ---- queries -------------------------------------------------------------------------------------------

@@ -26,6 +26,11 @@ public interface NicPlumbing {
     /** Per NIC: tap, network, MAC and addresses, for the VM's view. */
     List<Map<String, Object>> describe(VmDefinition d);
 
+    /** The host device (tap) of a running VM's NIC, for its counters; empty for a user-mode NIC (it has none). */
+    default java.util.Optional<String> hostDevice(String vm, String nic) {
+        return java.util.Optional.empty();
+    }
+
     /** Without the network capability: user-mode NICs only (port forwards included). */
     NicPlumbing USER_ONLY = new NicPlumbing() {
         @Override

@@ -54,6 +54,7 @@ public final class VmManager {
     private final List<Consumer<VmEvent>> listeners = new CopyOnWriteArrayList<>();
     private final Map<String, JobRecovery> recoveries = new ConcurrentHashMap<>();
     private final List<JobAdmission> admissions = new CopyOnWriteArrayList<>();
+    private final JobProgress jobProgress = new JobProgress();
     private final VmProcesses processes;
     private volatile NicPlumbing nicPlumbing = NicPlumbing.USER_ONLY;
     private final DiskSwitches switches;
@@ -121,6 +122,33 @@ public final class VmManager {
 
     public int count() {
         return vms.size();
+    }
+
+    /** One VM as observers read it (stats, the guest agent): state, definition, QEMU; never waits for a job. */
+    public LiveVm live(String name) {
+        return live(find(name));
+    }
+
+    /** Every VM as {@link #live(String)} reads it, sorted by name. */
+    public List<LiveVm> liveAll() {
+        return vms.values().stream().map(VmManager::live).sorted(Comparator.comparing(LiveVm::name)).toList();
+    }
+
+    private static LiveVm live(Vm vm) {
+        VmRecord r = vm.record();
+        QemuInstance q = vm.instance();
+        return new LiveVm(vm.name(), r.state(), r.reason(), vm.definition(), q, r.accel(),
+                vm.jobs().current().map(Job::name).orElse(null));
+    }
+
+    /** The host device (tap) of a running VM's NIC; empty for a user-mode NIC. */
+    public Optional<String> nicDevice(String vm, String nic) {
+        return nicPlumbing.hostDevice(vm, nic);
+    }
+
+    /** Where the long jobs of the VMs are, and how the recent ones ended (block copy, migration). */
+    public JobProgress jobProgress() {
+        return jobProgress;
     }
 
     Vm find(String name) {
@@ -204,13 +232,22 @@ public final class VmManager {
      * request when it is resumed (as with libvirt), so the job may wait for its whole timeout.
      */
     public PendingJob<VmView> prepareShutdown(String name, String operationId, Duration queue, Duration timeout) {
+        return prepareShutdown(name, operationId, queue, timeout, null);
+    }
+
+    /**
+     * As {@link #prepareShutdown(String, String, Duration, Duration)}, asking the guest by {@code request} (e.g.
+     * through its agent) instead of the ACPI power button when not null; the wait for the power-off is the same.
+     */
+    public PendingJob<VmView> prepareShutdown(String name, String operationId, Duration queue, Duration timeout,
+                                              Runnable request) {
         Vm vm = find(name);
         Job job = vm.jobs().acquire(LifecycleJob.SHUTDOWN.wire(), operationId, queue);
         if ((vm.state() != VmState.RUNNING && vm.state() != VmState.PAUSED) || vm.instance() == null) {
             job.close();
             throw VmErrors.invalidState(vm, "shut down", "it is not running");
         }
-        return new PendingJob<>(job, () -> processes.shutdown(vm, job, timeout));
+        return new PendingJob<>(job, () -> processes.shutdown(vm, job, timeout, request));
     }
 
     /**

@@ -157,17 +157,22 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
     }
 
     /**
-     * A graceful shutdown: ACPI power button, then wait for the guest to power off. A paused guest handles the
-     * request when it is resumed (as with libvirt), so the job may wait for its whole timeout.
+     * A graceful shutdown: ACPI power button (or {@code request}, e.g. the guest agent's shutdown, when not null),
+     * then wait for the guest to power off. A paused guest handles the request when it is resumed (as with
+     * libvirt), so the job may wait for its whole timeout.
      */
-    VmView shutdown(Vm vm, Job job, Duration timeout) {
+    VmView shutdown(Vm vm, Job job, Duration timeout, Runnable request) {
         QemuInstance q = vm.instance();
         if (q == null) {
             throw VmErrors.invalidState(vm, "shut down", "it is not running");
         }
         vm.recordJob(job, "powerdown");
         try {
-            q.monitor().systemPowerdown();
+            if (request == null) {
+                q.monitor().systemPowerdown();
+            } else {
+                request.run();
+            }
             CompletableFuture<Object> done = CompletableFuture.anyOf(q.exited(), job.cancellation());
             done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             job.throwIfCancelled();

@@ -44,7 +44,7 @@ public final class BlockGraph {
     }
 
     /** "disk-vda", "/machine/peripheral/disk-vda/virtio-backend" -> "vda"; null for a device that is not a disk. */
-    static String diskOf(String qdev) {
+    public static String diskOf(String qdev) {
         for (String part : qdev == null ? new String[0] : qdev.split("/")) {
             if (part.startsWith(DEVICE_PREFIX)) {
                 return part.substring(DEVICE_PREFIX.length());

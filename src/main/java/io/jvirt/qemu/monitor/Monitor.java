@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The typed monitor of one QEMU: every QMP command jvirt sends is one small method here or in a command group
- * ({@link #block()}, {@link #jobs()}, {@link #migration()}), every reply a record, every event a
+ * ({@link #block()}, {@link #jobs()}, {@link #migration()},
+ * {@link #stats()}), every reply a record, every event a
  * {@link MonitorEvent}. Nothing above this package names a QMP command or reads a reply by its JSON path. Failures
  * are {@link MonitorException}s ({@link MonitorClosedException} once QEMU is gone).
  *
@@ -41,6 +42,15 @@ public final class Monitor {
     private final BlockCommands block = new BlockCommands(this);
     private final JobCommands jobs = new JobCommands(this);
     private final MigrationCommands migration = new MigrationCommands(this);
+    private final StatsCommands stats = new StatsCommands(this);
+    /** Told the duration of every command (the daemon's QMP latency metrics); one for the whole process. */
+    private static volatile CommandObserver observer = (command, nanos, failed) -> { };
+
+    /** What {@link #observeCommands} is told after each command. */
+    @FunctionalInterface
+    public interface CommandObserver {
+        void completed(String command, long nanos, boolean failed);
+    }
 
     /** @param binary the QEMU binary this monitor's process runs (the capability cache's key, with the version) */
     public Monitor(QmpClient qmp, String binary, CapabilityCache capabilityCache) {
@@ -90,6 +100,16 @@ public final class Monitor {
     /** Migration, which also carries a guest's memory to and from a file. */
     public MigrationCommands migration() {
         return migration;
+    }
+
+    /** Counters and the reads stats need: block I/O, vCPU threads, balloon, IOThreads, KVM's own statistics. */
+    public StatsCommands stats() {
+        return stats;
+    }
+
+    /** Installs the observer every monitor tells how long each command took (e.g. for metrics). */
+    public static void observeCommands(CommandObserver o) {
+        observer = o == null ? (command, nanos, failed) -> { } : o;
     }
 
     // ---- events and the connection ---------------------------------------------------------------------------------
@@ -149,10 +169,16 @@ public final class Monitor {
     }
 
     JsonNode call(String command, ObjectNode arguments, Duration timeout) {
+        long t0 = System.nanoTime();
+        boolean failed = true;
         try {
-            return qmp.execute(command, arguments, timeout);
+            JsonNode reply = qmp.execute(command, arguments, timeout);
+            failed = false;
+            return reply;
         } catch (QmpException e) {
             throw MonitorException.of(command, e);
+        } finally {
+            observer.completed(command, System.nanoTime() - t0, failed);
         }
     }
 
@@ -161,7 +187,16 @@ public final class Monitor {
     }
 
     <T> List<T> callForList(String command, ObjectNode arguments, Class<T> element) {
-        return decode(command, call(command, arguments), REPLIES.getTypeFactory().constructCollectionType(List.class, element));
+        return callForList(command, arguments, qmp.defaultTimeout(), element);
+    }
+
+    <T> T call(String command, ObjectNode arguments, Duration timeout, Class<T> reply) {
+        return decode(command, call(command, arguments, timeout), REPLIES.constructType(reply));
+    }
+
+    <T> List<T> callForList(String command, ObjectNode arguments, Duration timeout, Class<T> element) {
+        return decode(command, call(command, arguments, timeout),
+                REPLIES.getTypeFactory().constructCollectionType(List.class, element));
     }
 
     /** Sends without waiting; a failure is only logged (for event handlers, which must not block). */
@@ -175,6 +210,11 @@ public final class Monitor {
     /** A part of a reply or an event, read as {@code type} (an enum value QEMU added later reads as UNKNOWN). */
     static <T> T read(JsonNode node, Class<T> type) {
         return REPLIES.convertValue(node, type);
+    }
+
+    /** A list in a reply, each element read as {@code element}. */
+    static <T> List<T> readList(JsonNode node, Class<T> element) {
+        return REPLIES.convertValue(node, REPLIES.getTypeFactory().constructCollectionType(List.class, element));
     }
 
     private static <T> T decode(String command, JsonNode reply, JavaType type) {
