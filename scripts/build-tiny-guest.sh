@@ -159,6 +159,9 @@ done < <("$BUSYBOX" --list-full | sed 's|^|/|')
 # kernel modules, dependencies first (resolved from each module's own modinfo "depends=")
 WANTED_MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
     virtio_blk virtio_console failover net_failover virtio_net virtio_balloon virtio_mem button evdev)
+# a real filesystem on a virtio disk (busybox mke2fs makes ext2, which ext4 mounts): the guest agent's fsinfo and
+# fsfreeze have something to report and freeze
+WANTED_MODULES+=(crc32c_generic ext4)   # ext4 asks the crypto API for crc32c at mount
 declare -A MOD_PATH=() MOD_DONE=()
 while IFS= read -r -d '' f; do
     b="$(basename "$f")"; b="${b%%.ko*}"
@@ -167,7 +170,7 @@ done < <(find "$MODDIR/kernel" \( -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko
 BUILTIN_LIST="$MODDIR/modules.builtin"
 MOD_ORDER=()
 mod_add() {   # mod_add NAME: append NAME after its dependencies
-    local name="$1" f deps d
+    local name="$1" f deps d   # (a file per module: dependencies are added while it is open)
     [[ -n "${MOD_DONE[$name]:-}" ]] && return 0
     MOD_DONE[$name]=1
     f="${MOD_PATH[$name]:-}"
@@ -179,13 +182,13 @@ mod_add() {   # mod_add NAME: append NAME after its dependencies
         die "module $name not found in $KDEB"
     fi
     case "$f" in
-        *.ko.xz) xz -dc "$f" >"$WORK/mod.ko" ;;
-        *.ko.zst) command -v zstd >/dev/null || apt_install zstd; zstd -qdc "$f" >"$WORK/mod.ko" ;;
-        *) cp "$f" "$WORK/mod.ko" ;;
+        *.ko.xz) xz -dc "$f" >"$WORK/mod-$name.ko" ;;
+        *.ko.zst) command -v zstd >/dev/null || apt_install zstd; zstd -qdc "$f" >"$WORK/mod-$name.ko" ;;
+        *) cp "$f" "$WORK/mod-$name.ko" ;;
     esac
-    deps="$(LC_ALL=C grep -aoE 'depends=[A-Za-z0-9_,-]*' "$WORK/mod.ko" | head -n1 | cut -d= -f2 || true)"
+    deps="$(LC_ALL=C grep -aoE 'depends=[A-Za-z0-9_,-]*' "$WORK/mod-$name.ko" | head -n1 | cut -d= -f2 || true)"
     for d in ${deps//,/ }; do mod_add "${d//-/_}"; done
-    mv "$WORK/mod.ko" "$R/lib/modules/$name.ko"
+    mv "$WORK/mod-$name.ko" "$R/lib/modules/$name.ko"
     MOD_ORDER+=("$name")
 }
 for m in "${WANTED_MODULES[@]}"; do mod_add "$m"; done
@@ -435,6 +438,13 @@ if has_virtio 3 && wait_for 60 qga_port >/dev/null; then
     ln -sf "../$port" /dev/virtio-ports/org.qemu.guest_agent.0
     qemu-ga -m virtio-serial -p "/dev/$port" -t /run -f /run/qemu-ga.pid -d -l /run/qemu-ga.log
 fi
+
+# root's console session in utmp (no login program writes one here), so guest-get-users has a user to report:
+# glibc's struct utmp on x86_64, 384 bytes: USER_PROCESS, pid, line, id, user, host, exit, session, time, addr
+le32() { printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"; }
+field() { printf '%s' "$1"; head -c $(($2 - ${#1})) /dev/zero; }
+{ printf '\007\000\000\000'; le32 $$; field ttyS0 32; field S0 4; field root 32; head -c 264 /dev/zero
+  le32 "$(date +%s)"; head -c 40 /dev/zero; } >/run/utmp
 
 ip link set lo up
 for n in /sys/class/net/eth*; do

@@ -18,7 +18,8 @@ import picocli.CommandLine;
 final class CommandTree {
     /** Every subcommand, in the order help lists them. */
     static final List<String> SUBCOMMANDS = List.of("list", "define", "undefine", "start", "shutdown", "destroy",
-            "suspend", "resume", "info", "console", "events", "snapshot", "blockcopy", "blockjob", "vol", "pool",
+            "suspend", "resume", "info", "console", "events", "guest", "domstats", "top", "snapshot", "blockcopy", "blockjob",
+            "vol", "pool",
             "image", "net-define", "net-start", "net-destroy", "net-undefine", "net-list", "net-info", "net-autostart",
             "net-dhcp-leases", "completion", "__complete", "help");
 
@@ -39,6 +40,9 @@ final class CommandTree {
             case "info", "dominfo" -> new VmCommands.InfoCmd();
             case "console" -> new ConsoleCommand();
             case "events" -> new EventsCommand();
+            case "guest" -> new GuestCommands();
+            case "domstats" -> new DomStatsCommand();
+            case "top" -> new TopCommand();
             case "snapshot" -> new SnapshotCommands();
             case "blockcopy" -> new BlockCopyCommands.BlockCopyCmd();
             case "blockjob" -> new BlockCopyCommands.BlockJobCmd();

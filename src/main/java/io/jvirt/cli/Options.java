@@ -82,6 +82,25 @@ final class Options {
         }
     }
 
+    /** {@code --agent-timeout S} of the guest agent calls: how long the daemon waits for the agent (default 5 s). */
+    static final class AgentTimeout {
+        @Spec(Spec.Target.MIXEE)
+        CommandSpec mixee;
+
+        @Option(names = "--agent-timeout", paramLabel = "S",
+                description = "Seconds the daemon waits for the guest agent's answer (default 5; then exit 6).")
+        Double seconds;
+
+        /** Adds {@code agentTimeout=S} to a query when given. */
+        Map<String, Object> addTo(Map<String, Object> query) {
+            if (seconds != null) {
+                if (seconds <= 0) throw CliCommand.usageError(mixee, "--agent-timeout must be a positive number of seconds");
+                query.put("agentTimeout", seconds);
+            }
+            return query;
+        }
+    }
+
     /** {@code --no-progress}: no progress bar on stderr (it is never drawn with {@code -o json} either). */
     static final class Progress {
         @Option(names = "--no-progress", description = "Do not draw the progress bar on stderr.")

@@ -115,7 +115,7 @@ final class VmCommands {
         }
     }
 
-    @Command(name = "shutdown", description = "Ask the guest to power off (ACPI) and wait until it has.")
+    @Command(name = "shutdown", description = "Ask the guest to power off (ACPI, or --mode agent) and wait until it has.")
     static final class ShutdownCmd extends CliCommand.OnVm {
         @Option(names = "--timeout", paramLabel = "S",
                 description = "Seconds the guest gets to power off (daemon default 60); then exit 6, VM keeps running.")
@@ -124,16 +124,22 @@ final class VmCommands {
         @Option(names = "--no-wait", description = "Return at once with the operation.")
         boolean noWait;
 
+        @Option(names = "--mode", paramLabel = "MODE", description = "How the guest is asked: acpi (the power button, "
+                + "default) or agent (the guest agent's shutdown).")
+        String mode;
+
         @Mixin
         Options.Queue queue;
 
         @Override
         JsonNode run() throws Exception {
             Options.positive(spec, "--timeout", timeout);
+            if (mode != null && !mode.equals("acpi") && !mode.equals("agent")) throw usage("--mode must be acpi or agent");
             ApiClient c = api();
             String path = vmPath(vm) + "/shutdown";
             Map<String, Object> q = queue.addTo(new LinkedHashMap<>());
             if (timeout != null) q.put("timeout", timeout);
+            if (mode != null) q.put("mode", mode);
             if (noWait) return c.post(path, q, null);
             q.put("wait", "true");
             int limit = timeout == null ? 60 : timeout; // the daemon gives up after it: wait a little longer

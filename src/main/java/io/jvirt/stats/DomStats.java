@@ -14,22 +14,30 @@ public final class DomStats {
     private DomStats() {
     }
 
+    /** Every group the sample has. */
     public static Map<String, Object> fields(VmSample s) {
+        return fields(s, s.groups());
+    }
+
+    /** The groups asked for (a cached sample may hold more); {@code state} always. */
+    public static Map<String, Object> fields(VmSample sample, java.util.Set<StatsGroup> groups) {
+        VmSample s = sample;
+        java.util.function.Predicate<StatsGroup> in = groups::contains;
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("state.state", libvirtState(s.state()));
         m.put("state.name", s.state());
         if (s.reason() != null) {
             m.put("state.reason", s.reason());
         }
-        if (s.cpu() != null) {
+        if (s.cpu() != null && in.test(StatsGroup.CPU)) {
             m.put("cpu.time", s.cpu().timeNs());
             m.put("cpu.user", s.cpu().userNs());
             m.put("cpu.system", s.cpu().systemNs());
         }
-        if (s.balloon() != null) {
+        if (s.balloon() != null && in.test(StatsGroup.BALLOON)) {
             balloon(m, s.balloon());
         }
-        if (s.vcpus() != null) {
+        if (s.vcpus() != null && in.test(StatsGroup.VCPU)) {
             m.put("vcpu.current", s.vcpus().size());
             m.put("vcpu.maximum", s.vcpuMaximum());
             for (VmSample.Vcpu v : s.vcpus()) {
@@ -37,18 +45,18 @@ public final class DomStats {
                 m.put(p + "state", 1);
                 m.put(p + "time", v.timeNs());
                 m.put(p + "delay", v.delayNs());
-                if (s.kvm() != null) {
+                if (s.kvm() != null && in.test(StatsGroup.VM)) {
                     s.kvm().vcpus().getOrDefault(v.index(), Map.of()).forEach((k, x) -> m.put(p + k + "." + x.suffix(), x.value()));
                 }
             }
         }
-        if (s.nets() != null) {
+        if (s.nets() != null && in.test(StatsGroup.INTERFACE)) {
             nets(m, s);
         }
-        if (s.blocks() != null) {
+        if (s.blocks() != null && in.test(StatsGroup.BLOCK)) {
             blocks(m, s);
         }
-        if (s.iothreads() != null) {
+        if (s.iothreads() != null && in.test(StatsGroup.IOTHREAD)) {
             m.put("iothread.count", s.iothreads().size());
             for (VmSample.IoThread t : s.iothreads()) {
                 String p = "iothread." + t.id() + ".";
@@ -57,10 +65,10 @@ public final class DomStats {
                 m.put(p + "poll-shrink", t.pollShrink());
             }
         }
-        if (s.kvm() != null) {
+        if (s.kvm() != null && in.test(StatsGroup.VM)) {
             s.kvm().vm().forEach((k, x) -> m.put("vm." + k + "." + x.suffix(), x.value()));
         }
-        if (s.jobs() != null) {
+        if (s.jobs() != null && in.test(StatsGroup.JOB)) {
             jobs(m, s);
         }
         return m;

@@ -56,7 +56,7 @@ public final class StatsService {
             throw new JvirtException(ErrorCode.TIMEOUT, "the statistics of VM '" + name + "' could not be collected within "
                     + BUDGET.toSeconds() + " s (its QEMU monitor does not answer)", Map.of("vm", name));
         }
-        return view(r.samples().get(0), r.stale().contains(name));
+        return view(r.samples().get(0), groups, r.stale().contains(name));
     }
 
     /** The statistics of {@code names} (all VMs when empty), collected in parallel. */
@@ -66,7 +66,7 @@ public final class StatsService {
         SampleCache.Result r = cache.samples(live, groups, maxAge, BUDGET);
         List<Object> out = new ArrayList<>();
         for (VmSample s : r.samples()) {
-            out.add(view(s, r.stale().contains(s.vm())));
+            out.add(view(s, groups, r.stale().contains(s.vm())));
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("vms", out);
@@ -100,13 +100,13 @@ public final class StatsService {
         return out.toByteArray();
     }
 
-    private static Map<String, Object> view(VmSample s, boolean stale) {
+    private static Map<String, Object> view(VmSample s, Set<StatsGroup> groups, boolean stale) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("vm", s.vm());
         m.put("time", s.at().toString());
         m.put("stale", stale);
-        m.put("groups", s.groups().stream().map(StatsGroup::wire).toList());
-        m.put("stats", DomStats.fields(s));
+        m.put("groups", s.groups().stream().filter(g -> g == StatsGroup.STATE || groups.contains(g)).map(StatsGroup::wire).toList());
+        m.put("stats", DomStats.fields(s, groups));
         if (!s.errors().isEmpty()) {
             m.put("errors", s.errors());
         }
