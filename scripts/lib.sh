@@ -63,6 +63,8 @@ install_deps() {
     # confinement (docs/security.md): QEMU runs as jvirt-qemu (setpriv: util-linux), granted its VM's files by
     # POSIX ACL entries (acl: getfacl/setfacl)
     apt_install acl
+    # stats: /metrics is checked with the official Prometheus client's text parser (python3-prometheus-client)
+    apt_install python3-prometheus-client
     ensure_qemu_user
     (apt_install libguestfs-tools) || log "libguestfs-tools not installed: virt-builder compatibility tests will be skipped"
     # shell completion: bash-completion loads jvirt's on first use; the zsh case of CompletionTest needs zsh

@@ -1,8 +1,8 @@
 package io.jvirt.guest;
 
-import static io.jvirt.guest.GuestAgentTest.awaitAgent;
-import static io.jvirt.guest.GuestAgentTest.ok;
-import static io.jvirt.guest.GuestAgentTest.sh;
+import static io.jvirt.testing.AgentCalls.awaitAgent;
+import static io.jvirt.testing.AgentCalls.ok;
+import static io.jvirt.testing.AgentCalls.sh;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;

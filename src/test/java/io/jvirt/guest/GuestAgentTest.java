@@ -1,5 +1,8 @@
 package io.jvirt.guest;
 
+import static io.jvirt.testing.AgentCalls.awaitAgent;
+import static io.jvirt.testing.AgentCalls.ok;
+import static io.jvirt.testing.AgentCalls.sh;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,7 +18,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -51,26 +53,6 @@ class GuestAgentTest {
         if (daemon != null) {
             daemon.close();
         }
-    }
-
-    /** The agent answers a few seconds after boot. */
-    static void awaitAgent(TestHttp api, String vm) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (api.post("/v1/vms/" + vm + "/guest/ping?agentTimeout=2").status() != 200) {
-            assertThat(System.nanoTime()).as("agent of " + vm + " answers").isLessThan(deadline);
-            Thread.sleep(200);
-        }
-    }
-
-    static JsonNode ok(TestHttp.Response r) {
-        assertThat(r.status()).as(r.toString()).isEqualTo(200);
-        return r.json();
-    }
-
-    /** Runs {@code sh -c script} in the guest and waits for it. */
-    static JsonNode sh(TestHttp api, String vm, String script) {
-        return ok(api.post("/v1/vms/" + vm + "/guest/exec?wait=true&timeout=60",
-                JSON.valueToTree(Map.of("path", "/bin/sh", "args", List.of("-c", script)))));
     }
 
     @Test

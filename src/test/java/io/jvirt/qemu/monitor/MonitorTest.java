@@ -138,4 +138,23 @@ class MonitorTest {
         assertThat(c.hasEvent("STOP")).isTrue();
         assertThat(Files.exists(cacheDir)).isFalse(); // nothing asked this monitor yet
     }
+
+    @Test
+    void theStatsGroupReadsThisQemu() {
+        // a machine without vCPUs under TCG: QEMU answers query-stats-schemas, with nothing from KVM
+        assertThat(monitor.stats().queryStatsSchemas("kvm")).isEmpty();
+        assertThat(monitor.stats().queryStats("vm", "kvm")).isEmpty();
+        assertThat(monitor.stats().queryBlockstats()).isEmpty();
+        assertThat(monitor.stats().queryIothreads()).isEmpty();
+        assertThat(monitor.stats().queryCpusFast()).isEmpty();
+        assertThat(monitor.stats().queryPci()).isEmpty();
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Monitor.observeCommands((command, nanos, failed) -> seen.add(command + ":" + failed + ":" + (nanos > 0)));
+        try {
+            monitor.queryStatus();
+        } finally {
+            Monitor.observeCommands(null);
+        }
+        assertThat(seen).containsExactly("query-status:false:true");
+    }
 }
