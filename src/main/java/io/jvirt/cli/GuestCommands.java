@@ -51,6 +51,20 @@ final class GuestCommands {
         }
     }
 
+    /** A call that only reads: GET .../guest/{call}. */
+    abstract static class GetCall extends AgentCall {
+        private final String call;
+
+        GetCall(String call) {
+            this.call = call;
+        }
+
+        @Override
+        JsonNode run() throws Exception {
+            return get(call);
+        }
+    }
+
     @Command(name = "ping", description = "Check that the guest agent answers (exit 6 if it does not in time).")
     static final class Ping extends AgentCall {
         @Override
@@ -65,10 +79,9 @@ final class GuestCommands {
     }
 
     @Command(name = "info", description = "Whether the guest agent answers, its version and its commands.")
-    static final class Info extends AgentCall {
-        @Override
-        JsonNode run() throws Exception {
-            return get("");
+    static final class Info extends GetCall {
+        Info() {
+            super("");
         }
 
         @Override
@@ -88,10 +101,9 @@ final class GuestCommands {
     }
 
     @Command(name = "osinfo", description = "The guest's operating system (os-release and uname).")
-    static final class OsInfo extends AgentCall {
-        @Override
-        JsonNode run() throws Exception {
-            return get("osinfo");
+    static final class OsInfo extends GetCall {
+        OsInfo() {
+            super("osinfo");
         }
 
         @Override
@@ -103,10 +115,9 @@ final class GuestCommands {
     }
 
     @Command(name = "hostname", description = "The guest's host name.")
-    static final class HostName extends AgentCall {
-        @Override
-        JsonNode run() throws Exception {
-            return get("hostname");
+    static final class HostName extends GetCall {
+        HostName() {
+            super("hostname");
         }
 
         @Override
@@ -116,10 +127,9 @@ final class GuestCommands {
     }
 
     @Command(name = "users", description = "Users logged in to the guest.")
-    static final class Users extends AgentCall {
-        @Override
-        JsonNode run() throws Exception {
-            return get("users");
+    static final class Users extends GetCall {
+        Users() {
+            super("users");
         }
 
         @Override
@@ -153,10 +163,9 @@ final class GuestCommands {
     }
 
     @Command(name = "fsinfo", description = "Mounted filesystems, their use, and the VM disks under them.")
-    static final class FsInfo extends AgentCall {
-        @Override
-        JsonNode run() throws Exception {
-            return get("fsinfo");
+    static final class FsInfo extends GetCall {
+        FsInfo() {
+            super("fsinfo");
         }
 
         @Override
@@ -200,10 +209,9 @@ final class GuestCommands {
     }
 
     @Command(name = "interfaces", description = "The guest's network interfaces and addresses, with the VM's NIC names.")
-    static final class Interfaces extends AgentCall {
-        @Override
-        JsonNode run() throws Exception {
-            return get("interfaces");
+    static final class Interfaces extends GetCall {
+        Interfaces() {
+            super("interfaces");
         }
 
         @Override
