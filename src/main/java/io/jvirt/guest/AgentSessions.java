@@ -52,6 +52,11 @@ final class AgentSessions {
 
     AgentSessions(VmManager vms) {
         this.vms = vms;
+        vms.addListener(e -> {
+            if ("undefined".equals(e.state())) {
+                sessions.remove(e.vm()); // its QEMU is gone already, and with it the connection
+            }
+        });
     }
 
     /**

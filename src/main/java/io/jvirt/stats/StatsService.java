@@ -28,7 +28,7 @@ import java.util.stream.Collectors;
  */
 public final class StatsService {
     /** A {@code /metrics} sample may be this old (Prometheus scrapes every 15 s or more). */
-    static final Duration SCRAPE_MAX_AGE = Duration.ofSeconds(2);
+    public static final Duration SCRAPE_MAX_AGE = Duration.ofSeconds(2);
     /** The most a caller waits for the VMs' samples; slower VMs are served stale or left out. */
     static final Duration BUDGET = Duration.ofSeconds(2);
     public static final String METRICS_CONTENT_TYPE = PrometheusTextFormatWriter.CONTENT_TYPE;
@@ -78,11 +78,11 @@ public final class StatsService {
     }
 
     /** {@code /metrics}: every VM's series and the daemon's, in the Prometheus text format. */
-    public byte[] scrape() {
+    public byte[] scrape(Duration maxAge) {
         long t0 = System.nanoTime();
         List<LiveVm> live = vms.liveAll();
         cache.retain(live.stream().map(LiveVm::name).collect(Collectors.toSet()));
-        SampleCache.Result r = cache.samples(live, java.util.EnumSet.allOf(StatsGroup.class), SCRAPE_MAX_AGE, BUDGET);
+        SampleCache.Result r = cache.samples(live, java.util.EnumSet.allOf(StatsGroup.class), maxAge, BUDGET);
         Map<String, String> uuids = new HashMap<>();
         live.forEach(v -> uuids.put(v.name(), v.definition().uuid()));
         Families f = new Families();
