@@ -88,8 +88,8 @@ final class QemuCounters {
         Map<String, Long> guest = new HashMap<>();
         if (g.lastUpdate() > 0) {
             g.stats().forEach((k, v) -> {
-                if (v != null && v >= 0) {
-                    guest.put(k, v);
+                if ((v instanceof Long || v instanceof Integer) && v.longValue() >= 0) {
+                    guest.put(k, v.longValue()); // not 2^64-1, QEMU's "the guest did not report it"
                 }
             });
         }

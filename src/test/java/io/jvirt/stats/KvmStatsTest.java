@@ -71,4 +71,13 @@ class KvmStatsTest {
                 null, List.of(new VmSample.Vcpu(0, 1, "R", 5, 1)), 1, null, null, null, null, null, Map.of());
         assertThat(DomStats.fields(tcg).keySet()).noneMatch(key -> key.startsWith("vm.") || key.contains(".exits"));
     }
+
+    @Test
+    void aBalloonCounterTheGuestDoesNotReportIsLeftOutNotOverflowed() throws Exception {
+        StatsReplies.BalloonStats s = QMP.readValue("{\"stats\": {\"stat-free-memory\": 46620672, "
+                + "\"stat-htlb-pgalloc\": 18446744073709551615}, \"last-update\": 1796164121}", StatsReplies.BalloonStats.class);
+        assertThat(s.stats().get("stat-free-memory")).isInstanceOf(Integer.class);
+        assertThat(s.stats().get("stat-htlb-pgalloc")).isInstanceOf(java.math.BigInteger.class);
+        assertThat(s.lastUpdate()).isEqualTo(1796164121L);
+    }
 }

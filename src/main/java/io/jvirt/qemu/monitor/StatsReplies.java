@@ -42,9 +42,11 @@ public final class StatsReplies {
 
     /**
      * The balloon's {@code guest-stats} property: the guest's own memory counters ({@code stat-free-memory}, ... in
-     * bytes; -1 for those the guest does not report) and when it last sent them (seconds since the epoch, 0: never).
+     * bytes) and when it last sent them (seconds since the epoch, 0: never). A counter the guest does not report
+     * reads 2^64-1 (QEMU's "no value"): numbers stay as Jackson reads them (a BigInteger then), for the reader to
+     * leave out.
      */
-    public record BalloonStats(Map<String, Long> stats, long lastUpdate) {
+    public record BalloonStats(Map<String, Number> stats, long lastUpdate) {
         public BalloonStats {
             stats = stats == null ? Map.of() : Map.copyOf(stats);
         }
