@@ -167,7 +167,12 @@ final class TopScreen {
             }
         }
         int height = Math.max(1, terminal.getHeight());
-        display.update(lines.size() > height ? lines.subList(0, height) : lines, -1);
+        int width = Math.max(1, terminal.getWidth());
+        List<AttributedString> fitted = new ArrayList<>();
+        for (AttributedString l : lines.size() > height ? lines.subList(0, height) : lines) {
+            fitted.add(l.columnLength() > width ? l.columnSubSequence(0, width) : l); // never wrap a line
+        }
+        display.update(fitted, -1);
         terminal.flush();
     }
 
