@@ -15,13 +15,17 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * An agent that does not answer, or floods its channel with garbage, fails only the agent calls of its VM, within
  * their timeout; the VM's own API and every other VM answer at once, and the daemon's memory does not grow (it
  * runs with a 64 MiB heap while the guest writes far more than that into the channel).
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AgentHangTest {
     static DaemonProcess daemon;
     static TestHttp api;
@@ -46,6 +50,7 @@ class AgentHangTest {
     }
 
     @Test
+    @Order(2)
     void aStoppedAgentFailsOnlyItsOwnCallsWithinTheirTimeout() throws Exception {
         // stopped from a background job, so the exec that starts it can still report its own exit
         sh(api, "hung", "(sleep 0.3; kill -STOP $(cat /run/qemu-ga.pid)) >/dev/null 2>&1 &");
@@ -73,9 +78,21 @@ class AgentHangTest {
         GuestConsole.type(api, "hung", "kill -CONT $(cat /run/qemu-ga.pid)");
         awaitAgent(api, "hung");
         assertThat(ok(api.get("/v1/vms/hung/guest/hostname")).path("hostname").asText()).isEqualTo("jvirt-guest");
+
+        // stopped again, with a call waiting on it: destroy does not wait for the agent either
+        GuestConsole.type(api, "hung", "kill -STOP $(cat /run/qemu-ga.pid)");
+        Thread.sleep(500);
+        CompletableFuture<TestHttp.Response> waiting = CompletableFuture.supplyAsync(() -> api.post("/v1/vms/hung/guest/ping?agentTimeout=5"));
+        Thread.sleep(300);
+        assertQuick(() -> api.post("/v1/vms/hung/destroy"));
+        long t1 = System.nanoTime();
+        assertThat(waiting.get().status()).isGreaterThanOrEqualTo(400);
+        assertThat((System.nanoTime() - t1) / 1e9).as("the waiting call ends with the VM").isLessThan(6.0);
+        assertThat(api.get("/v1/vms/hung").json().path("state").asText()).isEqualTo("shutoff");
     }
 
     @Test
+    @Order(1)
     void garbageInTheChannelNeitherConfusesTheNextReplyNorGrowsTheHeap() throws Exception {
         long heapBefore = liveHeap();
         try (ConsoleReader console = new ConsoleReader(api, "hung")) {
