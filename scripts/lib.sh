@@ -63,6 +63,8 @@ install_deps() {
     # confinement (docs/security.md): QEMU runs as jvirt-qemu (setpriv: util-linux), granted its VM's files by
     # POSIX ACL entries (acl: getfacl/setfacl)
     apt_install acl
+    # tests connect to Unix sockets as another user (FileModesTest) and check the tiny guest by hand: socat
+    apt_install socat
     # stats: /metrics is checked with the official Prometheus client's text parser (python3-prometheus-client)
     apt_install python3-prometheus-client
     ensure_qemu_user
