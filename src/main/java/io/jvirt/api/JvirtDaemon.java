@@ -132,10 +132,14 @@ public final class JvirtDaemon implements Callable<Integer> {
         io.jvirt.network.NetworkService networks = new io.jvirt.network.NetworkService(stateDir, runDir, mapper, vms::definitions);
         // taps are owned by the uid QEMU runs as: root today (the trust-boundaries issue changes this one place)
         vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, 0));
-        vms.loadAndRecover();
-        blockCopies.recoverAll(); // needs the adopted QEMUs: after loadAndRecover
-        // after the VMs: the DHCP hosts file names every defined VM
+        // VMs are reconciled in parallel, each holding its slot (vm-busy "recovery"), while the API already serves
+        java.util.concurrent.CompletableFuture<Void> recovered = vms.startRecovery();
+        // after the VMs are loaded: the DHCP hosts file names every defined VM
         io.jvirt.network.NetworkRecovery.recoverAll(networks, !noDefaultNetwork);
+        recovered.thenRun(() -> {
+            blockCopies.recoverAll(); // needs the adopted QEMUs
+            log.info("recovery done: {} VM(s) reconciled in {} ms", vms.count(), (System.nanoTime() - t0) / 1_000_000);
+        });
 
         io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
         QemuBinaries binaries = new QemuBinaries();
@@ -169,6 +173,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("accelReason", verdict.why());
             facts.put("vms", vms.count());
             facts.put("pid", ProcessHandle.current().pid());
+            facts.put("store", Map.of("vms", vms.storeReport(), "networks", networks.storeReport()));
             return facts;
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,

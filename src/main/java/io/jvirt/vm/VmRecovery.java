@@ -122,7 +122,7 @@ record VmRecovery(VmManager manager, VmProcesses processes, Function<String, Qem
                 return;
             }
             long pid = Long.parseLong(Files.readString(p.pidFile()).strip());
-            QemuInstance.adopt(pid, p, Instant.now(), emulator).ifPresent(q -> {
+            QemuInstance.adopt(pid, p, null, emulator).ifPresent(q -> {
                 log.warn("killing QEMU {} left from an interrupted start", pid);
                 q.terminate(Duration.ofSeconds(5));
             });
