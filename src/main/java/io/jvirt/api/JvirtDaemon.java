@@ -44,6 +44,10 @@ public final class JvirtDaemon implements Callable<Integer> {
     @Option(names = "--socket", description = "API Unix socket. Default: <run-dir>/jvirtd.sock")
     Path socket;
 
+    @Option(names = "--admin-socket", description = "Admin API Unix socket (mode 0600, no client limits). "
+            + "Default: <run-dir>/jvirtd-admin.sock")
+    Path adminSocket;
+
     @Option(names = "--listen", description = "Also serve the API on TCP, e.g. 127.0.0.1:8470 or just a port (loopback).")
     String listen;
 
@@ -115,6 +119,12 @@ public final class JvirtDaemon implements Callable<Integer> {
         long t0 = System.nanoTime();
         ClientLimits limits = limitsFromFlags();
         ObjectMapper mapper = Json.mapper();
+        java.time.Instant started = java.time.Instant.now();
+        io.jvirt.admin.LogControl logs = new io.jvirt.admin.LogControl();
+        // The directories VM files may be in, changed at run time by `jvirt admin allow-dir`. Issue 12's path policy
+        // (pools, --allow-dir) is the one the daemon consults: at its merge this instance becomes that one.
+        io.jvirt.confine.PathPolicy paths = io.jvirt.confine.PathPolicy.builder().stateDir(stateDir).stateDir(runDir).build();
+        io.jvirt.admin.AdminSettings persisted = AdminServer.applyPersisted(stateDir, mapper, limits, logs, paths);
         Path emulatorPath = QemuBinaries.locate(emulator).orElseThrow(() ->
                 new IllegalStateException("QEMU binary '" + emulator + "' not found; install qemu-system-x86"));
         AccelProbe.Verdict verdict = chooseAccel(emulatorPath);
@@ -179,9 +189,14 @@ public final class JvirtDaemon implements Callable<Integer> {
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
                 networks, guest, stats);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
-        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits);
+        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits,
+                new io.jvirt.admin.ClientRegistry());
+        AdminServer admin = AdminServer.start(new AdminServer.Context(server, limits, logs, paths, vms,
+                () -> Map.of("vms", vms.storeReport(), "networks", networks.storeReport()), stateDir, mapper, started,
+                adminSocket != null ? adminSocket : runDir.resolve("jvirtd-admin.sock"), persisted), mapper);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
+                admin.close();
                 server.close();
                 store.close();
             } catch (Exception e) {

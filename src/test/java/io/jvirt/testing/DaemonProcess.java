@@ -102,7 +102,7 @@ public final class DaemonProcess implements AutoCloseable {
     public void start() throws IOException {
         starts++;
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC"));
+        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED"));
         cmd.addAll(jvmArgs);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.jvirt.api.JvirtDaemon",
                 "--state-dir", stateDir().toString(), "--run-dir", runDir().toString(), "--accel", TestGuest.accel()));
