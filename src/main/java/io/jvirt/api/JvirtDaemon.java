@@ -149,6 +149,8 @@ public final class JvirtDaemon implements Callable<Integer> {
         recovered.thenRun(() -> {
             blockCopies.recoverAll(); // needs the adopted QEMUs
             log.info("recovery done: {} VM(s) reconciled in {} ms", vms.count(), (System.nanoTime() - t0) / 1_000_000);
+            System.out.println("jvirtd recovered");
+            System.out.flush();
         });
 
         io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
@@ -188,6 +190,7 @@ public final class JvirtDaemon implements Callable<Integer> {
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
                 networks, guest, stats);
+        awaitRecoveryWithinBudget(vms, recovered);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
         ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits,
                 new io.jvirt.admin.ClientRegistry());
@@ -210,6 +213,27 @@ public final class JvirtDaemon implements Callable<Integer> {
         System.out.flush();
         server.join();
         return 0;
+    }
+
+    /**
+     * Waits for the VMs' reconciliation only as long as the restart-time budget allows (1 s from the JVM's start
+     * plus 20 ms per running VM, less what the listeners take to open): most restarts then serve VMs whose state is
+     * already reconciled, and slow ones (a stopped QEMU, a busy host) never hold the API back; they answer
+     * {@code vm-busy} ("recovery") until done.
+     */
+    private static void awaitRecoveryWithinBudget(VmManager vms, java.util.concurrent.CompletableFuture<Void> recovered) {
+        long running = vms.liveAll().stream().filter(v -> v.state().isActive()).count();
+        long jvmStart = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+        long budget = jvmStart + 1000 + 20 * running - 150 - System.currentTimeMillis();
+        try {
+            recovered.get(Math.max(0, budget), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            log.info("serving the API while VMs are still being reconciled (they answer vm-busy \"recovery\")");
+        } catch (java.util.concurrent.ExecutionException e) {
+            log.warn("recovery failed: {}", e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** The client limits, and the console policy set; a bad value is a usage error before anything starts. */
