@@ -151,10 +151,14 @@ public final class DocumentStore implements AutoCloseable {
     public void put(String owner, String kind, Object document) {
         Path file = file(owner, kind);
         try {
+            io.jvirt.error.Fault.point("store", "write"); // tests: fail-write:<flag> fails writes as a full disk would
             AtomicFiles.write(file, mapper.writeValueAsBytes(document));
         } catch (IOException e) {
             health.writeFailed(owner, kind, e);
             throw new UncheckedIOException("cannot write " + file, e);
+        } catch (UncheckedIOException e) {
+            health.writeFailed(owner, kind, e.getCause());
+            throw new UncheckedIOException("cannot write " + file, e.getCause());
         }
     }
 

@@ -131,6 +131,46 @@ class RestartRobustnessTest {
         assertThat(api.post("/v1/vms/fine/destroy").status()).isEqualTo(200);
     }
 
+    @Test
+    void aStateWriteThatFailsAtQemuExitLeavesMemoryTruthfulAndIsReported() throws Exception {
+        Path full = Files.createTempFile("jvirt-disk-full-", ".flag");
+        Files.delete(full);
+        try {
+            daemon = new DaemonProcess(Files.createTempDirectory("jvirt-test-"));
+            daemon.env.put("JVIRT_FAULT", "store:fail-write:" + full);
+            daemon.start();
+            TestHttp api = daemon.http();
+            assertThat(api.post("/v1/vms", TestGuest.definition("victim")).status()).isEqualTo(201);
+            assertThat(api.post("/v1/vms/victim/start?wait=true").status()).isEqualTo(200);
+            long pid = pidOf(api, "victim");
+            Files.createFile(full); // the disk is full from now on
+            ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+            DaemonProcess.awaitGone(pid, Duration.ofSeconds(10));
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!api.get("/v1/vms/victim").json().path("state").asText().equals("crashed")) {
+                assertThat(System.nanoTime()).as("the crash is shown although it was not written").isLessThan(deadline);
+                Thread.sleep(20);
+            }
+            assertThat(api.get("/v1/vms/victim").json().path("runtime").isMissingNode()
+                    || api.get("/v1/vms/victim").json().path("runtime").isNull()).as("no QEMU shown").isTrue();
+            JsonNode store = api.get("/v1/host").json().path("store").path("vms");
+            assertThat(store.path("failedWrites").asLong()).isPositive();
+            assertThat(store.path("lastFailure").path("owner").asText()).isEqualTo("victim");
+            assertThat(store.path("lastFailure").path("error").asText()).contains("No space left");
+            assertThat(Files.readString(daemon.stateDir().resolve("owners/victim/state.json"))).contains("running");
+
+            // the record on disk still says running with a pid that is gone: a restarted daemon sees through it
+            Files.delete(full);
+            daemon.kill9();
+            daemon.restart();
+            api = daemon.http();
+            assertThat(api.get("/v1/vms/victim").json().path("state").asText()).isEqualTo("crashed");
+            assertThat(api.get("/v1/vms/victim").json().path("reason").asText()).contains("while jvirtd was down");
+        } finally {
+            Files.deleteIfExists(full);
+        }
+    }
+
     private static void signal(String sig, long pid) throws Exception {
         Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start();
         assertThat(p.waitFor()).isZero();
