@@ -217,14 +217,14 @@ public final class JvirtDaemon implements Callable<Integer> {
 
     /**
      * Waits for the VMs' reconciliation only as long as the restart-time budget allows (1 s from the JVM's start
-     * plus 20 ms per running VM, less what the listeners take to open): most restarts then serve VMs whose state is
+     * plus 20 ms per running VM, less 350 ms for what follows: the listeners, the launcher): most restarts then serve VMs whose state is
      * already reconciled, and slow ones (a stopped QEMU, a busy host) never hold the API back; they answer
      * {@code vm-busy} ("recovery") until done.
      */
     private static void awaitRecoveryWithinBudget(VmManager vms, java.util.concurrent.CompletableFuture<Void> recovered) {
         long running = vms.liveAll().stream().filter(v -> v.state().isActive()).count();
         long jvmStart = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
-        long budget = jvmStart + 1000 + 20 * running - 150 - System.currentTimeMillis();
+        long budget = jvmStart + 1000 + 20 * running - 350 - System.currentTimeMillis();
         try {
             recovered.get(Math.max(0, budget), java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
