@@ -155,7 +155,9 @@ public final class JvirtDaemon implements Callable<Integer> {
 
         io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
         QemuBinaries binaries = new QemuBinaries();
-        String qemuVersion = binaries.version(emulatorPath);
+        // asked in the background: running `qemu -version` is not on the restart's critical path
+        java.util.concurrent.CompletableFuture<String> qemuVersion = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> binaries.version(emulatorPath), r -> Thread.ofVirtual().start(r));
         String hostname = hostname();
         io.jvirt.images.ImageSources.Loaded loadedSources = io.jvirt.images.ImageSources.loadAll(stateDir, imageSources, mapper);
         for (io.jvirt.images.ReposD.Problem p : loadedSources.problems()) {
@@ -179,7 +181,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("daemon", "jvirtd");
             facts.put("version", VERSION);
             facts.put("hostname", hostname);
-            facts.put("qemuVersion", qemuVersion);
+            facts.put("qemuVersion", qemuVersion.join());
             facts.put("emulator", emulatorPath.toString());
             facts.put("accel", verdict.accel().qemuName());
             facts.put("accelReason", verdict.why());
