@@ -425,28 +425,9 @@ public final class VmManager {
                 continue;
             }
             Vm vm = loaded.get();
-            Job slot = vm.jobs().acquire(RECOVERY_JOB, null, Duration.ZERO);
-            VmRecord.JobRecord interrupted = vm.record().job();
+            Job slot = vm.jobs().acquire(RECOVERY_JOB, null, Duration.ZERO); // before the API can see the VM
             vms.put(name, vm);
-            java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
-            all.add(done);
-            Thread.ofVirtual().name("recover-" + name).start(() -> {
-                try {
-                    try {
-                        recovery.recover(vm);
-                        if (vm.instance() == null) {
-                            processes.releaseNics(vm); // taps a crashed or vanished QEMU left behind
-                        }
-                    } finally {
-                        slot.close();
-                    }
-                    recovery.resumeInterruptedJob(vm, interrupted);
-                } catch (RuntimeException e) {
-                    log.error("VM {}: recovery failed", name, e);
-                } finally {
-                    done.complete(null);
-                }
-            });
+            all.add(recovery.reconcileInBackground(vm, slot));
         }
         return java.util.concurrent.CompletableFuture.allOf(all.toArray(java.util.concurrent.CompletableFuture[]::new));
     }
