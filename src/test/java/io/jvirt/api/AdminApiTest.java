@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The admin API on a real daemon, through {@code jvirt admin}: its socket (0600), log levels and outputs changed at
  * run time, clients with their Unix identity, disconnecting one, the connection limit refusing a third client
+ * (and the per-identity and queued-jobs limits)
  * while the admin socket still answers, limits and allowed directories, and what {@code --persist} keeps over a
  * restart.
  */
@@ -181,6 +182,35 @@ class AdminApiTest {
         assertThat(bad.exit()).isEqualTo(7);
         assertThat(ok("-o", "json", "admin", "limits").json().path("limits").path("max-streams").asInt())
                 .isEqualTo(ClientLimits.DEFAULT_MAX_STREAMS);
+    }
+
+    @Test
+    void maxQueuedJobsRefusesOneMoreRequestQueuedForABusyVm() throws Exception {
+        assertThat(api.post("/v1/vms", io.jvirt.testing.TestGuest.definition("queued")).status()).isEqualTo(201);
+        try {
+            assertThat(api.post("/v1/vms/queued/start?wait=true").status()).isEqualTo(200);
+            assertThat(api.post("/v1/vms/queued/suspend").status()).isEqualTo(200);
+            // a paused guest does not act on the power button: the shutdown job holds the slot
+            assertThat(api.post("/v1/vms/queued/shutdown?timeout=600").status()).isEqualTo(202);
+            ok("admin", "limits-set", "--max-queued-jobs", "1");
+            java.util.concurrent.CompletableFuture<TestHttp.Response> first = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> api.post("/v1/vms/queued/resume?queue=30"), r -> Thread.ofVirtual().start(r));
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (ok("-o", "json", "admin", "limits").json().path("current").path("queuedJobs").asInt() < 1) {
+                assertThat(System.nanoTime()).as("the first request queues").isLessThan(deadline);
+                Thread.sleep(20);
+            }
+            TestHttp.Response second = api.post("/v1/vms/queued/resume?queue=30");
+            assertThat(second.status()).isEqualTo(503);
+            assertThat(second.json().path("error").path("details").path("limit").asText()).isEqualTo("max-queued-jobs");
+            assertThat(api.post("/v1/vms/queued/resume").errorCode()).as("not queued: refused at once").isEqualTo("vm-busy");
+            assertThat(api.post("/v1/vms/queued/destroy").status()).isEqualTo(200); // ends the shutdown job
+            assertThat(first.get(30, java.util.concurrent.TimeUnit.SECONDS).status()).isEqualTo(409);
+        } finally {
+            ok("admin", "limits-set", "--max-queued-jobs", Integer.toString(ClientLimits.DEFAULT_MAX_QUEUED_JOBS));
+            api.post("/v1/vms/queued/destroy");
+            api.delete("/v1/vms/queued?queue=10");
+        }
     }
 
     @Test
