@@ -205,7 +205,8 @@ class AdminApiTest {
             assertThat(second.json().path("error").path("details").path("limit").asText()).isEqualTo("max-queued-jobs");
             assertThat(api.post("/v1/vms/queued/resume").errorCode()).as("not queued: refused at once").isEqualTo("vm-busy");
             assertThat(api.post("/v1/vms/queued/destroy").status()).isEqualTo(200); // ends the shutdown job
-            assertThat(first.get(30, java.util.concurrent.TimeUnit.SECONDS).status()).isEqualTo(409);
+            // the queued resume then gets the slot before destroy's own wait: QEMU is gone or going
+            assertThat(first.get(30, java.util.concurrent.TimeUnit.SECONDS).errorCode()).isIn("invalid-state", "qemu-failed");
         } finally {
             ok("admin", "limits-set", "--max-queued-jobs", Integer.toString(ClientLimits.DEFAULT_MAX_QUEUED_JOBS));
             api.post("/v1/vms/queued/destroy");
