@@ -1,6 +1,7 @@
 package io.jvirt.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jvirt.admin.ClientRegistry;
 import io.jvirt.vm.VmManager;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -24,10 +25,14 @@ import org.eclipse.jetty.util.thread.VirtualThreadPool;
 public final class ApiServer implements AutoCloseable {
     private final Server server;
     private final Path socket;
+    private final ClientRegistry clients;
+    private final ServerLoad load;
 
-    private ApiServer(Server server, Path socket) {
+    private ApiServer(Server server, Path socket, ClientRegistry clients, ServerLoad load) {
         this.server = server;
         this.socket = socket;
+        this.clients = clients;
+        this.load = load;
     }
 
     /** Everything the routes serve. */
@@ -50,6 +55,12 @@ public final class ApiServer implements AutoCloseable {
     /** {@code limits}: read on every connection and request, so changing them later takes effect at once. */
     public static ApiServer start(Services services, Path socket, InetSocketAddress tcp, ClientLimits limits)
             throws Exception {
+        return start(services, socket, tcp, limits, new ClientRegistry());
+    }
+
+    /** {@code clients}: every connection of the API listeners is registered there (the admin API lists them). */
+    public static ApiServer start(Services services, Path socket, InetSocketAddress tcp, ClientLimits limits,
+                                  ClientRegistry clients) throws Exception {
         ObjectMapper mapper = services.mapper();
         EventHub hub = new EventHub(mapper);
         Operations operations = new Operations(op -> hub.publish("operation", op.getVm(),
@@ -107,6 +118,7 @@ public final class ApiServer implements AutoCloseable {
         pool.setName("jvirtd-http");
         Server server = new Server(pool);
         ConnectionGuard guard = new ConnectionGuard(limits, server.getScheduler());
+        ClientTracker tracker = new ClientTracker(clients, limits);
         HttpConfiguration http = new HttpConfiguration();
         http.setSendServerVersion(false);
         http.setSendDateHeader(false);
@@ -116,6 +128,7 @@ public final class ApiServer implements AutoCloseable {
         unix.setUnixDomainPath(socket);
         unix.setIdleTimeout(300_000);
         unix.addBean(guard);
+        unix.addBean(tracker);
         server.addConnector(unix);
         if (tcp != null) {
             ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
@@ -123,19 +136,40 @@ public final class ApiServer implements AutoCloseable {
             connector.setPort(tcp.getPort());
             connector.setIdleTimeout(300_000);
             connector.addBean(guard);
+            connector.addBean(tracker);
             server.addConnector(connector);
         }
-        ClientGate gate = new ClientGate(limits, guard, mapper, router);
+        ClientGate gate = new ClientGate(limits, guard, mapper, router, tracker);
         load.attach(guard, gate);
         server.setHandler(gate);
         server.setErrorHandler(new JsonErrorHandler(mapper));
         server.start();
         Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
-        return new ApiServer(server, socket);
+        return new ApiServer(server, socket, clients, load);
+    }
+
+    /** The clients of the API listeners (the admin API's view). */
+    public ClientRegistry clients() {
+        return clients;
+    }
+
+    /** Connections, streams, waits and queued jobs now, with the limits (as GET /v1/host's {@code server}). */
+    public Map<String, Object> load() {
+        return load.view();
+    }
+
+    /** The listeners, as the admin API names them ({@code unix:PATH}, {@code tcp:HOST:PORT}). */
+    public java.util.List<String> listeners() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        out.add("unix:" + socket);
+        if (tcpPort() > 0) {
+            out.add("tcp:127.0.0.1:" + tcpPort());
+        }
+        return out;
     }
 
     /** A socket file left by a dead daemon is removed; one that still answers means another daemon is running. */
-    private static void prepareSocketPath(Path socket) throws IOException {
+    static void prepareSocketPath(Path socket) throws IOException {
         Files.createDirectories(socket.toAbsolutePath().getParent());
         if (!Files.exists(socket)) {
             return;

@@ -44,6 +44,10 @@ public final class JvirtDaemon implements Callable<Integer> {
     @Option(names = "--socket", description = "API Unix socket. Default: <run-dir>/jvirtd.sock")
     Path socket;
 
+    @Option(names = "--admin-socket", description = "Admin API Unix socket (mode 0600, no client limits). "
+            + "Default: <run-dir>/jvirtd-admin.sock")
+    Path adminSocket;
+
     @Option(names = "--listen", description = "Also serve the API on TCP, e.g. 127.0.0.1:8470 or just a port (loopback).")
     String listen;
 
@@ -115,6 +119,12 @@ public final class JvirtDaemon implements Callable<Integer> {
         long t0 = System.nanoTime();
         ClientLimits limits = limitsFromFlags();
         ObjectMapper mapper = Json.mapper();
+        java.time.Instant started = java.time.Instant.now();
+        io.jvirt.admin.LogControl logs = new io.jvirt.admin.LogControl();
+        // The directories VM files may be in, changed at run time by `jvirt admin allow-dir`. Issue 12's path policy
+        // (pools, --allow-dir) is the one the daemon consults: at its merge this instance becomes that one.
+        io.jvirt.confine.PathPolicy paths = io.jvirt.confine.PathPolicy.builder().stateDir(stateDir).stateDir(runDir).build();
+        io.jvirt.admin.AdminSettings persisted = AdminServer.applyPersisted(stateDir, mapper, limits, logs, paths);
         Path emulatorPath = QemuBinaries.locate(emulator).orElseThrow(() ->
                 new IllegalStateException("QEMU binary '" + emulator + "' not found; install qemu-system-x86"));
         AccelProbe.Verdict verdict = chooseAccel(emulatorPath);
@@ -132,14 +142,22 @@ public final class JvirtDaemon implements Callable<Integer> {
         io.jvirt.network.NetworkService networks = new io.jvirt.network.NetworkService(stateDir, runDir, mapper, vms::definitions);
         // taps are owned by the uid QEMU runs as: root today (the trust-boundaries issue changes this one place)
         vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, 0));
-        vms.loadAndRecover();
-        blockCopies.recoverAll(); // needs the adopted QEMUs: after loadAndRecover
-        // after the VMs: the DHCP hosts file names every defined VM
+        // VMs are reconciled in parallel, each holding its slot (vm-busy "recovery"), while the API already serves
+        java.util.concurrent.CompletableFuture<Void> recovered = vms.startRecovery();
+        // after the VMs are loaded: the DHCP hosts file names every defined VM
         io.jvirt.network.NetworkRecovery.recoverAll(networks, !noDefaultNetwork);
+        recovered.thenRun(() -> {
+            blockCopies.recoverAll(); // needs the adopted QEMUs
+            log.info("recovery done: {} VM(s) reconciled in {} ms", vms.count(), (System.nanoTime() - t0) / 1_000_000);
+            System.out.println("jvirtd recovered");
+            System.out.flush();
+        });
 
         io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
         QemuBinaries binaries = new QemuBinaries();
-        String qemuVersion = binaries.version(emulatorPath);
+        // asked in the background: running `qemu -version` is not on the restart's critical path
+        java.util.concurrent.CompletableFuture<String> qemuVersion = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> binaries.version(emulatorPath), r -> Thread.ofVirtual().start(r));
         String hostname = hostname();
         io.jvirt.images.ImageSources.Loaded loadedSources = io.jvirt.images.ImageSources.loadAll(stateDir, imageSources, mapper);
         for (io.jvirt.images.ReposD.Problem p : loadedSources.problems()) {
@@ -163,20 +181,27 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("daemon", "jvirtd");
             facts.put("version", VERSION);
             facts.put("hostname", hostname);
-            facts.put("qemuVersion", qemuVersion);
+            facts.put("qemuVersion", qemuVersion.join());
             facts.put("emulator", emulatorPath.toString());
             facts.put("accel", verdict.accel().qemuName());
             facts.put("accelReason", verdict.why());
             facts.put("vms", vms.count());
             facts.put("pid", ProcessHandle.current().pid());
+            facts.put("store", Map.of("vms", vms.storeReport(), "networks", networks.storeReport()));
             return facts;
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
                 networks, guest, stats);
+        awaitRecoveryWithinBudget(vms, recovered);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
-        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits);
+        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits,
+                new io.jvirt.admin.ClientRegistry());
+        AdminServer admin = AdminServer.start(new AdminServer.Context(server, limits, logs, paths, vms,
+                () -> Map.of("vms", vms.storeReport(), "networks", networks.storeReport()), stateDir, mapper, started,
+                adminSocket != null ? adminSocket : runDir.resolve("jvirtd-admin.sock"), persisted), mapper);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
+                admin.close();
                 server.close();
                 store.close();
             } catch (Exception e) {
@@ -190,6 +215,27 @@ public final class JvirtDaemon implements Callable<Integer> {
         System.out.flush();
         server.join();
         return 0;
+    }
+
+    /**
+     * Waits for the VMs' reconciliation only as long as the restart-time budget allows (1 s from the JVM's start
+     * plus 20 ms per running VM, less 350 ms for what follows: the listeners, the launcher): most restarts then serve VMs whose state is
+     * already reconciled, and slow ones (a stopped QEMU, a busy host) never hold the API back; they answer
+     * {@code vm-busy} ("recovery") until done.
+     */
+    private static void awaitRecoveryWithinBudget(VmManager vms, java.util.concurrent.CompletableFuture<Void> recovered) {
+        long running = vms.liveAll().stream().filter(v -> v.state().isActive()).count();
+        long jvmStart = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+        long budget = jvmStart + 1000 + 20 * running - 350 - System.currentTimeMillis();
+        try {
+            recovered.get(Math.max(0, budget), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            log.info("serving the API while VMs are still being reconciled (they answer vm-busy \"recovery\")");
+        } catch (java.util.concurrent.ExecutionException e) {
+            log.warn("recovery failed: {}", e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** The client limits, and the console policy set; a bad value is a usage error before anything starts. */

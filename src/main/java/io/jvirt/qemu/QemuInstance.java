@@ -31,6 +31,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class QemuInstance {
     private static final Logger log = LoggerFactory.getLogger(QemuInstance.class);
+    /** How far a process's start time may be from the recorded one (the boot time's second, the spawn's delay). */
+    public static final Duration START_TIME_SLACK = Duration.ofSeconds(3);
     private static final Path SETSID = Path.of("/usr/bin/setsid");
 
     private final long pid;
@@ -98,12 +100,22 @@ public final class QemuInstance {
      * Takes over a QEMU a previous daemon started. The pid must still run a QEMU whose command line names this
      * VM's monitor socket, so a recycled pid is never mistaken for our VM. {@code emulator} is the binary the VM's
      * definition names (what the capability cache files its answers under, with the version QEMU announces).
+     * The process must also have started when the record says ({@code startedAt}, within
+     * {@link #START_TIME_SLACK}; null when unknown): a pid recycled for another QEMU of the same VM's paths is not ours either.
      */
     public static Optional<QemuInstance> adopt(long pid, QemuPaths paths, Instant startedAt, String emulator) {
         if (!ProcessInfo.isOurs(pid, paths.qmpSocket().toString())) {
             return Optional.empty();
         }
-        QemuInstance instance = new QemuInstance(pid, emulator, paths, startedAt, Optional.empty(), -1);
+        Optional<Instant> started = ProcessInfo.startTime(pid);
+        if (startedAt != null && started.isPresent()
+                && Duration.between(started.get(), startedAt).abs().compareTo(START_TIME_SLACK) > 0) {
+            log.warn("pid {} runs a QEMU with this VM's sockets but started at {}, not at {} as recorded: not adopted",
+                    pid, started.get(), startedAt);
+            return Optional.empty();
+        }
+        Instant since = startedAt != null ? startedAt : started.orElse(Instant.now());
+        QemuInstance instance = new QemuInstance(pid, emulator, paths, since, Optional.empty(), -1);
         return Optional.of(instance);
     }
 

@@ -40,13 +40,30 @@ public final class PoolManager {
             pools.put(DEFAULT_POOL, new Pool(DEFAULT_POOL, dir.toRealPath()));
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(definitions, "*.json")) {
                 for (Path f : ds) {
-                    Definition d = JSON.readValue(f.toFile(), Definition.class);
+                    Definition d;
+                    try {
+                        d = JSON.readValue(f.toFile(), Definition.class);
+                    } catch (IOException | RuntimeException bad) {
+                        quarantine(stateDir, f, bad); // the other pools load
+                        continue;
+                    }
                     pools.put(d.name(), new Pool(d.name(), Path.of(d.path())));
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the storage pools under " + stateDir, e);
         }
+    }
+
+    /** A pool definition that cannot be read goes to {@code <state-dir>/quarantine/pools/}, as the store's documents do. */
+    private static void quarantine(Path stateDir, Path file, Exception why) throws IOException {
+        Path target = stateDir.resolve("quarantine").resolve("pools").resolve(file.getFileName().toString()
+                .replaceFirst("\\.json$", "") + "-" + java.time.Instant.now().toString().replace(':', '-') + ".json");
+        AtomicFiles.write(target.resolveSibling(target.getFileName().toString().replaceFirst("\\.json$", ".reason")),
+                (String.valueOf(why.getMessage()).replaceAll("\\s+", " ") + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        AtomicFiles.moveDurably(file, target);
+        org.slf4j.LoggerFactory.getLogger(PoolManager.class).error("pool definition {} quarantined to {}: {}", file,
+                target, why.getMessage());
     }
 
     public List<Pool> list() {

@@ -35,6 +35,7 @@ public final class DocumentStore implements AutoCloseable {
     private final ObjectMapper mapper;
     private final FileChannel lockChannel;
     private final FileLock lock;
+    private final StoreHealth health = new StoreHealth();
 
     private DocumentStore(Path root, ObjectMapper mapper, FileChannel lockChannel, FileLock lock) {
         this.root = root;
@@ -150,10 +151,41 @@ public final class DocumentStore implements AutoCloseable {
     public void put(String owner, String kind, Object document) {
         Path file = file(owner, kind);
         try {
+            io.jvirt.error.Fault.point("store", "write"); // tests: fail-write:<flag> fails writes as a full disk would
             AtomicFiles.write(file, mapper.writeValueAsBytes(document));
         } catch (IOException e) {
+            health.writeFailed(owner, kind, e);
             throw new UncheckedIOException("cannot write " + file, e);
+        } catch (UncheckedIOException e) {
+            health.writeFailed(owner, kind, e.getCause());
+            throw new UncheckedIOException("cannot write " + file, e.getCause());
         }
+    }
+
+    /**
+     * A document read at start: when it cannot be parsed or does not fit {@code type} (unknown fields, wrong
+     * types), it is moved to {@link #quarantine} and the answer is empty, so the caller goes on with the rest.
+     * {@code onQuarantined} is told where it went and why (the caller logs it).
+     */
+    public <T> Optional<T> readOrQuarantine(String owner, String kind, Class<T> type,
+                                            java.util.function.BiConsumer<Path, String> onQuarantined) {
+        String why;
+        try {
+            return get(owner, kind, type);
+        } catch (UncheckedIOException e) {
+            why = "unreadable: " + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+        } catch (IllegalArgumentException e) {
+            why = "does not fit " + type.getSimpleName() + ": " + e.getMessage();
+        }
+        why = why.replaceAll("\\s+", " ");
+        Path moved = quarantine(owner, kind, why);
+        onQuarantined.accept(moved, why);
+        return Optional.empty();
+    }
+
+    /** Failed writes since the store was opened (a full or read-only disk), for the daemon's reports. */
+    public StoreHealth health() {
+        return health;
     }
 
     public Optional<JsonNode> get(String owner, String kind) {

@@ -153,7 +153,7 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
         }
         log.info("VM {}: QEMU {} ended ({}); {} -> {}", vm.name(), q.pid(), exit.description(), before.wire(), to.wire());
         releaseNics(vm);
-        vm.update(r -> r.withState(to, reason).withoutProcess());
+        vm.updateTruthfully(r -> r.withState(to, reason).withoutProcess());
     }
 
     /**

@@ -99,10 +99,16 @@ public final class DaemonProcess implements AutoCloseable {
         return d;
     }
 
+    /**
+     * Whether {@link #start} also waits until the daemon has reconciled every VM ("jvirtd recovered"), as tests
+     * that look at adopted VMs right after a restart need; false: only until the API serves ("jvirtd ready").
+     */
+    public boolean awaitRecovery = true;
+
     public void start() throws IOException {
         starts++;
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC"));
+        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED"));
         cmd.addAll(jvmArgs);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.jvirt.api.JvirtDaemon",
                 "--state-dir", stateDir().toString(), "--run-dir", runDir().toString(), "--accel", TestGuest.accel()));
@@ -126,7 +132,7 @@ public final class DaemonProcess implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             String out = Files.exists(log) ? Files.readString(log) : "";
-            if (out.contains("jvirtd ready")) {
+            if (out.contains("jvirtd ready") && (!awaitRecovery || out.contains("jvirtd recovered"))) {
                 return;
             }
             if (!process.isAlive() || System.nanoTime() > deadline) {
