@@ -131,14 +131,16 @@ public final class JvirtDaemon implements Callable<Integer> {
         io.jvirt.blockcopy.BlockCopyService blockCopies = new io.jvirt.blockcopy.BlockCopyService(vms, store,
                 new io.jvirt.storage.QemuImg());
         io.jvirt.network.NetworkService networks = new io.jvirt.network.NetworkService(stateDir, runDir, mapper, vms::definitions);
-        // taps are owned by the uid QEMU runs as: root today (the trust-boundaries issue changes this one place)
-        vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, 0));
+        io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
+        io.jvirt.confine.VmConfinement confinement = confinementFromFlags(pools, emulatorPath);
+        vms.setConfinement(confinement);
+        // a VM's taps are owned by the uid its QEMU runs as
+        vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, vm -> confinement.uid(vm).orElse(0)));
         vms.loadAndRecover();
         blockCopies.recoverAll(); // needs the adopted QEMUs: after loadAndRecover
         // after the VMs: the DHCP hosts file names every defined VM
         io.jvirt.network.NetworkRecovery.recoverAll(networks, !noDefaultNetwork);
 
-        io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
         QemuBinaries binaries = new QemuBinaries();
         String qemuVersion = binaries.version(emulatorPath);
         String hostname = hostname();
@@ -170,6 +172,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("accelReason", verdict.why());
             facts.put("vms", vms.count());
             facts.put("pid", ProcessHandle.current().pid());
+            facts.put("confinement", confinement.describe());
             return facts;
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
@@ -207,6 +210,21 @@ public final class JvirtDaemon implements Callable<Integer> {
         } catch (RuntimeException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+    }
+
+    private io.jvirt.confine.VmConfinement confinementFromFlags(io.jvirt.storage.PoolManager pools, Path emulatorPath) {
+        io.jvirt.confine.VmConfinement c;
+        try {
+            c = trust.confinement(stateDir, runDir, pools, emulatorPath);
+        } catch (IllegalArgumentException | io.jvirt.error.JvirtException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (c.probe().mode() == io.jvirt.confine.ConfinementProbe.Mode.ROOT) {
+            log.warn("QEMU {}", c.summary());
+        } else {
+            log.info("{}", c.summary());
+        }
+        return c;
     }
 
     private ApiConnectors.Endpoints endpointsFromFlags() {

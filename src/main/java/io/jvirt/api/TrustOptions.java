@@ -41,17 +41,28 @@ final class TrustOptions {
     @Option(names = "--allow-device", paramLabel = "DEV", description = "A block device that may be a disk; repeatable.")
     List<Path> allowDevices = new ArrayList<>();
 
-    @Option(names = "--qemu-uids", paramLabel = "FIRST-LAST", defaultValue = "64200-64455", description = "Numeric "
-            + "uids QEMU runs as, one per running VM (no passwd entries needed). Default: ${DEFAULT-VALUE}")
+    @Option(names = "--qemu-uids", paramLabel = "FIRST-LAST", defaultValue = "70000-70255", description = "Numeric "
+            + "uids QEMU runs as, one per running VM, gid the same number (no passwd entries needed; refused if an "
+            + "entry or /etc/subuid uses one). Default: ${DEFAULT-VALUE}")
     String qemuUids;
-
-    @Option(names = "--qemu-user", paramLabel = "NAME", defaultValue = "jvirt-qemu", description = "The system user "
-            + "whose group QEMU runs in (scripts create it). Default: ${DEFAULT-VALUE}")
-    String qemuUser;
 
     @Option(names = "--no-confine", description = "Run QEMU as the daemon's user (root) without per-VM uids or "
             + "labels: high privileges, reported by 'jvirt info' (benchmarks, hosts without setpriv or ACLs).")
     boolean noConfine;
+
+    /** What QEMU may touch and who it runs as; the pools' directories are part of the path policy. */
+    io.jvirt.confine.VmConfinement confinement(Path stateDir, Path runDir, io.jvirt.storage.PoolManager pools,
+            Path emulator) {
+        int[] range = io.jvirt.confine.QemuIds.parseRange(qemuUids);
+        io.jvirt.confine.VmConfinement c = io.jvirt.confine.VmConfinement.open(new io.jvirt.confine.VmConfinement.Settings(
+                stateDir, runDir, allowDirs, allowDevices, () -> {
+                    java.util.Map<String, Path> m = new java.util.LinkedHashMap<>();
+                    pools.list().forEach(p -> m.put(p.name(), p.path()));
+                    return m;
+                }, new io.jvirt.storage.QemuImg()), range[0], range[1], emulator, noConfine);
+        pools.setRootCheck(c::checkPoolRoot);
+        return c;
+    }
 
     ApiConnectors.Endpoints endpoints(Path socket, Path runDir) {
         ApiConnectors.TlsListen tls = listen == null || listen.isBlank() ? null

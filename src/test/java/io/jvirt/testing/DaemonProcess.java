@@ -133,6 +133,8 @@ public final class DaemonProcess implements AutoCloseable {
         } else {
             cmd.add("--no-default-network"); // never touch the host's own network
         }
+        // the path policy: the tiny guest (in root's private home) and the temp directories tests make disks in
+        cmd.addAll(List.of("--allow-dir", TestGuest.dir().toString(), "--allow-dir", tmpDir()));
         cmd.addAll(extraArgs);
         Path log = log();
         ProcessBuilder builder = new ProcessBuilder(cmd);
@@ -161,6 +163,15 @@ public final class DaemonProcess implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw new AssertionError(e);
             }
+        }
+    }
+
+    /** The JVM's temp directory as a real path (where tests put their disks). */
+    public static String tmpDir() {
+        try {
+            return Path.of(System.getProperty("java.io.tmpdir")).toRealPath().toString();
+        } catch (IOException e) {
+            throw new AssertionError(e);
         }
     }
 
