@@ -115,8 +115,11 @@ class TlsAccessTest {
         } finally {
             url = url.replace("localhost", "127.0.0.1");
         }
-        // the read-only certificate reads too
+        // the read-only certificate reads too, the host's facts included
         assertThat(remote("bob", "list").exit()).isZero();
+        Run node = remote("bob", "nodeinfo");
+        assertThat(node.exit()).as(node.toString()).isZero();
+        assertThat(node.out()).contains("Confinement").contains("QEMU runs as a uid of its own per VM");
     }
 
     @Test
