@@ -144,6 +144,13 @@ public final class AccessLedger {
         return releaseWhere(h -> true);
     }
 
+    /** The uid each holder's entries are for (per-VM QEMU uids: one per VM), as recorded. */
+    public synchronized Map<String, Integer> uidsByHolder() {
+        Map<String, Integer> out = new TreeMap<>();
+        entries.values().forEach(e -> e.holders().keySet().forEach(h -> out.putIfAbsent(h, e.uid())));
+        return out;
+    }
+
     /** Holders and the files they hold, for {@code info} and tests. */
     public synchronized Map<String, List<Path>> holdings() {
         Map<String, List<Path>> out = new TreeMap<>();

@@ -1,11 +1,6 @@
 package io.jvirt.confine;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.jvirt.files.FileModes;
-import io.jvirt.store.AtomicFiles;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,33 +16,25 @@ import java.util.TreeMap;
  * entries name numbers. So a compromised QEMU holds only its own VM's files (every grant is for its uid alone) and
  * cannot signal or ptrace another VM's QEMU (different uid, no capabilities).
  *
- * <p>Allocations are recorded durably ({@code STATE/labels/uids.json}: write, fsync, rename, fsync directory)
- * before QEMU starts, freed when it ends, and after a daemon restart kept only for VMs whose QEMU still runs
- * ({@link #reconcile}); a uid is never handed to a second VM while the first's QEMU may still run.
+ * <p>Durability comes from the {@link AccessLedger}: every grant of a VM is recorded there with its uid (write,
+ * fsync, rename, fsync directory) before any ACL changes and before QEMU starts, so a restarted daemon rebuilds the
+ * allocations from the ledger ({@link AccessLedger#uidsByHolder}) and keeps them only for VMs whose QEMU still
+ * runs ({@link #reconcile}); a uid is never handed to a second VM while the first's QEMU may still run. One
+ * durable write per start instead of two.
  */
 public final class QemuIds {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final int first;
     private final int last;
-    private final Path file;
     private final Map<String, Integer> byVm = new TreeMap<>();
 
-    /** Opens the allocations in {@code dir} (0700), with what a previous daemon left there. */
-    public QemuIds(int first, int last, Path dir) {
+    /** The range, with the allocations a previous daemon left (from the ledger). */
+    public QemuIds(int first, int last, Map<String, Integer> held) {
         if (first <= 0 || last < first) {
             throw new IllegalArgumentException("a QEMU uid range is FIRST-LAST with 0 < FIRST <= LAST, got " + first + "-" + last);
         }
         this.first = first;
         this.last = last;
-        try {
-            FileModes.createDirectories(dir, FileModes.PRIVATE_DIR);
-            file = dir.resolve("uids.json");
-            if (Files.exists(file)) {
-                byVm.putAll(JSON.readValue(file.toFile(), new TypeReference<Map<String, Integer>>() { }));
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open the QEMU uid allocations in " + dir, e);
-        }
+        byVm.putAll(held);
     }
 
     /** {@code FIRST-LAST}, e.g. {@code 70000-70255}. */
@@ -80,10 +67,7 @@ public final class QemuIds {
         Set<Integer> used = Set.copyOf(byVm.values());
         for (int uid = first; uid <= last; uid++) {
             if (!used.contains(uid)) {
-                Map<String, Integer> next = new TreeMap<>(byVm);
-                next.put(vm, uid);
-                persist(next);
-                byVm.put(vm, uid);
+                byVm.put(vm, uid); // made durable by the VM's first grant, before its QEMU starts
                 return uid;
             }
         }
@@ -98,12 +82,7 @@ public final class QemuIds {
 
     /** Frees the VM's uid (its QEMU ended or never started). */
     public synchronized void free(String vm) {
-        if (byVm.containsKey(vm)) {
-            Map<String, Integer> next = new TreeMap<>(byVm);
-            next.remove(vm);
-            persist(next);
-            byVm.remove(vm);
-        }
+        byVm.remove(vm);
     }
 
     /** Keeps only the VMs in {@code live}; returns the VMs whose uid was freed. */
@@ -114,12 +93,7 @@ public final class QemuIds {
                 freed.add(vm);
             }
         }
-        if (!freed.isEmpty()) {
-            Map<String, Integer> next = new TreeMap<>(byVm);
-            freed.forEach(next::remove);
-            persist(next);
-            freed.forEach(byVm::remove);
-        }
+        freed.forEach(byVm::remove);
         return freed;
     }
 
@@ -168,11 +142,4 @@ public final class QemuIds {
         return null;
     }
 
-    private void persist(Map<String, Integer> next) {
-        try {
-            AtomicFiles.write(file, JSON.writeValueAsBytes(next));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot record QEMU uids in " + file, e);
-        }
-    }
 }

@@ -71,11 +71,11 @@ public final class VmConfinement implements Confinement {
         QemuIds ids = null;
         AccessLedger ledger = null;
         Path labels = settings.stateDir().resolve("labels");
-        if (probe.mode() == ConfinementProbe.Mode.CONFINED) {
-            ids = new QemuIds(first, last, labels);
-        }
         if (probe.mode() == ConfinementProbe.Mode.CONFINED || java.nio.file.Files.exists(labels.resolve("ledger.json"))) {
             ledger = new AccessLedger(labels); // also when no longer confined: what a previous run granted is taken back
+        }
+        if (probe.mode() == ConfinementProbe.Mode.CONFINED) {
+            ids = new QemuIds(first, last, ledger.uidsByHolder());
         }
         VmConfinement c = new VmConfinement(settings, probe, ids, ledger);
         c.policy();

@@ -120,9 +120,9 @@ class ConfinedVmTest {
         assertThat(other.output()).contains("Permission denied");
         assertThat(readAs(uidA, stateDoc).output()).contains("Permission denied");
         assertThat(readAs(uidA, daemon.stateDir().resolve("labels/ledger.json")).output()).contains("Permission denied");
-        // the tap rule's counterpart: a file QEMU was given later is granted through the one seam (tested in
-        // SnapshotApiTest's overlays when confined); here the uid allocation is durable
-        assertThat(Files.readString(daemon.stateDir().resolve("labels/uids.json"))).contains("\"ca\":" + uidA);
+        // the uid allocation is durable: the ledger records each grant with its uid before QEMU starts
+        String ledger = Files.readString(daemon.stateDir().resolve("labels/ledger.json"));
+        assertThat(ledger).contains("\"uid\" : " + uidA).contains("\"ca\" : ");
 
         // destroy: A's files come back exactly; B keeps its own
         assertThat(api.post("/v1/vms/ca/destroy").status()).isEqualTo(200);
@@ -136,7 +136,7 @@ class ConfinedVmTest {
         DaemonProcess.awaitGone(pidB, Duration.ofSeconds(10));
         daemon.restart();
         assertThat(accessOf(watched)).isEqualTo(before);
-        assertThat(Files.readString(daemon.stateDir().resolve("labels/uids.json"))).doesNotContain("\"cb\"");
+        assertThat(Files.readString(daemon.stateDir().resolve("labels/ledger.json"))).doesNotContain("\"cb\"");
         assertThat(api.get("/v1/vms/cb").json().path("state").asText()).isIn("shutoff", "crashed");
     }
 
