@@ -68,7 +68,9 @@ mkdir -p "$work/disks"
 java -cp "$jar" "$JVIRT_ROOT/bench/TrustBench.java" "$sock" "tls://127.0.0.1:$port" "$client" \
     "$work/plain/run/jvirtd.sock" "$guest" "$work/disks" "$runs" | tee -a "$out"
 
-# one-shot CLI: median wall time of 21 runs each, interleaved
+# one-shot CLI: bin/jvirt with its AOT cache trained on both paths (JDK >= 25), median wall time of 21 runs each
+"$JVIRT_ROOT/scripts/train-cli-aot.sh" "$sock" "tls://127.0.0.1:$port" "$client" >/dev/null 2>&1 \
+    || say "# AOT cache not trained (needs JDK 25): one-shot times are without it"
 oneshot() { # LABEL ARGS...
     local label=$1; shift
     local t=()
