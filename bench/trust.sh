@@ -68,6 +68,12 @@ mkdir -p "$work/disks"
 java -cp "$jar" "$JVIRT_ROOT/bench/TrustBench.java" "$sock" "tls://127.0.0.1:$port" "$client" \
     "$work/plain/run/jvirtd.sock" "$guest" "$work/disks" "$runs" | tee -a "$out"
 
+# what confinement adds inside the daemon (ConfinedStart logs each start's preparation: chains, uid, grants)
+prep() { grep -o "QEMU launch prepared in [0-9]* us" "$work/$1.log" | awk '{print $5}' | sort -n \
+    | awk '{a[NR]=$1} END {if (NR) printf "%.1f", a[int((NR+1)/2)]/1000; else printf "-"}'; }
+say "launch_prepare_confined p50_ms $(prep confined) (chains + per-VM uid + ACL grants, one ledger write)"
+say "launch_prepare_unconfined p50_ms $(prep plain) (chains only)"
+
 # one-shot CLI: bin/jvirt with its AOT cache trained on both paths (JDK >= 25), median wall time of 21 runs each
 "$JVIRT_ROOT/scripts/train-cli-aot.sh" "$sock" "tls://127.0.0.1:$port" "$client" >/dev/null 2>&1 \
     || say "# AOT cache not trained (needs JDK 25): one-shot times are without it"
