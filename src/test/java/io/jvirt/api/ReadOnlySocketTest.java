@@ -19,13 +19,18 @@ import org.junit.jupiter.api.Test;
  * forbidden and changes nothing; the read-write socket is 0660 and the read-only one 0666 from the start.
  */
 class ReadOnlySocketTest {
+    /** A group every test host has (the /dev/kvm group where there is one). */
+    static final String GROUP = io.jvirt.testing.Command.run(java.util.List.of("getent", "group", "kvm")).exit() == 0
+            ? "kvm" : "nogroup";
     static DaemonProcess daemon;
     static TestHttp rw;
     static TestHttp ro;
 
     @BeforeAll
     static void start() throws Exception {
-        daemon = DaemonProcess.startNew();
+        daemon = DaemonProcess.startNew("--socket-group", GROUP);
+        // reachable like /run/jvirt: the sockets' own modes decide who gets in
+        io.jvirt.files.FileModes.setMode(daemon.root(), 0755);
         rw = daemon.http();
         ro = new TestHttp(daemon.roSocket());
         assertThat(rw.post("/v1/vms", TestGuest.definition("watched")).status()).isEqualTo(201);
@@ -43,10 +48,25 @@ class ReadOnlySocketTest {
         assertThat(FileModes.octal(FileModes.modeOf(daemon.socket()))).isEqualTo("0660");
         assertThat(FileModes.octal(FileModes.modeOf(daemon.roSocket()))).isEqualTo("0666");
         assertThat(Files.readAttributes(daemon.roSocket(), java.nio.file.attribute.BasicFileAttributes.class).isOther()).isTrue();
+        assertThat(io.jvirt.testing.Command.ok("stat", "-c", "%G", daemon.socket().toString()).strip()).isEqualTo(GROUP);
+        // a real unprivileged user (a uid outside the socket group): the read-only socket answers, the other refuses
+        List<String> asUser = List.of("setpriv", "--reuid=70250", "--regid=70250", "--clear-groups", "--", "curl", "-s",
+                "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket");
+        var ro = io.jvirt.testing.Command.run(concat(asUser, daemon.roSocket().toString(), "http://jvirt/v1/vms"));
+        assertThat(ro.output()).isEqualTo("200");
+        var rw = io.jvirt.testing.Command.run(concat(asUser, daemon.socket().toString(), "http://jvirt/v1/vms"));
+        assertThat(rw.exit()).isNotZero(); // connect(2): permission denied
+        assertThat(rw.output()).isNotEqualTo("200");
         // no staging directory left behind
         try (var dirs = Files.list(daemon.runDir())) {
             assertThat(dirs.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".s")).toList()).isEmpty();
         }
+    }
+
+    static List<String> concat(List<String> a, String... b) {
+        List<String> out = new java.util.ArrayList<>(a);
+        out.addAll(List.of(b));
+        return out;
     }
 
     @Test

@@ -134,6 +134,20 @@ class TlsAccessTest {
     }
 
     @Test
+    void aHostCertificateIsReadWrite() throws Exception {
+        // the daemon-to-daemon identity of live migration: the host certificate used as a client certificate
+        Path host = Files.createDirectories(root.resolve("peer"));
+        Files.copy(ca.resolve("ca.pem"), host.resolve("ca.pem"));
+        Files.copy(ca.resolve("server.pem"), host.resolve("client.pem"));
+        Files.copy(ca.resolve("server-key.pem"), host.resolve("client-key.pem"));
+        io.jvirt.files.FileModes.setMode(host.resolve("client-key.pem"), 0600);
+        assertThat(remote("peer", "list").exit()).isZero();
+        Run suspend = remote("peer", "suspend", "remote"); // allowed, refused only for the VM's state
+        assertThat(suspend.exit()).as(suspend.toString()).isEqualTo(4);
+        assertThat(suspend.err()).doesNotContain("may only read");
+    }
+
+    @Test
     void noCertificateIsRefused() throws Exception {
         // the CLI says so before connecting
         Path empty = Files.createDirectories(root.resolve("nocert"));
