@@ -48,6 +48,20 @@ final class AccessGuard extends Handler.Wrapper {
     public boolean handle(Request request, Response response, Callback callback) throws Exception {
         JvirtException refusal = check(request);
         if (refusal == null) {
+            String origin = request.getHeaders().get(HttpHeader.ORIGIN);
+            if (origin != null) { // allowed (check passed): a browser UI there may read the answers
+                response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                response.getHeaders().put(HttpHeader.VARY, "Origin");
+                if (request.getMethod().equals("OPTIONS")
+                        && request.getHeaders().contains(HttpHeader.ACCESS_CONTROL_REQUEST_METHOD)) {
+                    response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT, DELETE");
+                    response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_HEADERS, "Content-Type");
+                    response.getHeaders().put(HttpHeader.ACCESS_CONTROL_MAX_AGE, "600");
+                    response.setStatus(204);
+                    callback.succeeded();
+                    return true;
+                }
+            }
             return super.handle(request, response, callback);
         }
         log.info("{} {} refused: {}", request.getMethod(), request.getHttpURI().getPath(), refusal.getMessage());

@@ -220,6 +220,11 @@ public final class VmConfinement implements Confinement {
         QemuUser user = userOf(vm, uid.getAsInt());
         AccessPlan plan = new AccessPlan(user);
         Path real = real(file);
+        Path runDir = real(settings.runDir()).resolve("vms").resolve(vm);
+        if (!real.startsWith(runDir)) {
+            // a file a client named (a copy destination) is held to the same rules as a disk at define
+            real = policy().checkFile("file given to VM '" + vm + "'", real);
+        }
         if (access == Access.WRITE) {
             plan.write(real);
         } else {

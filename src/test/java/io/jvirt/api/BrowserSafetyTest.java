@@ -63,6 +63,15 @@ class BrowserSafetyTest {
         TestHttp.Response allowed = raw("GET /v1/vms HTTP/1.1\r\nHost: jvirt\r\nOrigin: https://ui.example\r\n"
                 + "Connection: close\r\n\r\n");
         assertThat(allowed.status()).isEqualTo(200);
+        assertThat(allowed.headers()).containsEntry("access-control-allow-origin", "https://ui.example");
+        TestHttp.Response preflight = raw("OPTIONS /v1/vms/page/start HTTP/1.1\r\nHost: jvirt\r\nOrigin: https://ui.example\r\n"
+                + "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n");
+        assertThat(preflight.status()).isEqualTo(204);
+        assertThat(preflight.headers()).containsKey("access-control-allow-methods");
+        TestHttp.Response foreignPreflight = raw("OPTIONS /v1/vms/page/start HTTP/1.1\r\nHost: jvirt\r\nOrigin: http://evil.example\r\n"
+                + "Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n");
+        assertThat(foreignPreflight.status()).isEqualTo(403);
+        assertThat(foreignPreflight.headers()).doesNotContainKey("access-control-allow-origin");
         assertThat(api.get("/v1/vms/page").json().path("state").asText()).isEqualTo("shutoff");
     }
 

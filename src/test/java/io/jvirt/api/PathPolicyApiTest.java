@@ -75,7 +75,7 @@ class PathPolicyApiTest {
         ObjectNode kernel = TestGuest.definition("p1");
         ((ObjectNode) kernel.path("boot")).put("kernel", "/etc/passwd");
         assertRefused(api.post("/v1/vms", kernel), 400, "path-not-allowed", "system-directory");
-        assertThat(api.get("/v1/vms").json().size()).isZero();
+        assertThat(api.get("/v1/vms/p1").status()).isEqualTo(404);
     }
 
     @Test
@@ -113,6 +113,22 @@ class PathPolicyApiTest {
         assertRefused(api.post("/v1/vms", withDisk("thief", link.toString(), "qcow2")), 409, "disk-in-use", null);
         assertThat(api.get("/v1/vms/thief").status()).isEqualTo(404);
         assertThat(api.delete("/v1/vms/owner").status()).isEqualTo(200);
+    }
+
+    @Test
+    void aBlockCopyDestinationFollowsTheSameRules() throws Exception {
+        Path disk = TestGuest.newDisk(daemon.root().resolve("copied.qcow2"), "qcow2", "16M");
+        assertThat(api.post("/v1/vms", withDisk("copier", disk.toString(), "qcow2")).status()).isEqualTo(201);
+        assertThat(api.post("/v1/vms/copier/start?wait=true").status()).isEqualTo(200);
+        try {
+            Path dest = outside.resolve("copy.qcow2"); // outside pools and allowed directories
+            TestHttp.Response r = api.post("/v1/vms/copier/disks/vda/copy", Map.of("dest", dest.toString()));
+            assertThat(r.status()).as(r.toString()).isEqualTo(400);
+            assertThat(r.text()).contains("outside-pools");
+            assertThat(api.get("/v1/vms/copier/blockjobs").json().path("jobs").size()).isZero();
+        } finally {
+            assertThat(api.post("/v1/vms/copier/destroy").status()).isEqualTo(200);
+        }
     }
 
     @Test
