@@ -134,6 +134,18 @@ class TlsAccessTest {
     }
 
     @Test
+    void theRemoteCliLoadsNeitherBouncyCastleNorJetty() {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Command.Result r = Command.run(List.of(java, "-Xlog:class+load=info:stdout", "-cp",
+                System.getProperty("java.class.path"), "io.jvirt.cli.JvirtCli", "--connect", url, "--tls-dir",
+                root.resolve("alice").toString(), "list"), 60);
+        assertThat(r.exit()).as(r.output().lines().filter(l -> !l.contains("[class,load]")).toList().toString()).isZero();
+        assertThat(r.output()).contains("remote");
+        List<String> loaded = r.output().lines().filter(l -> l.contains("[class,load]")).toList();
+        assertThat(loaded).noneMatch(l -> l.contains("org.bouncycastle")).noneMatch(l -> l.contains("org.eclipse.jetty"));
+    }
+
+    @Test
     void aHostCertificateIsReadWrite() throws Exception {
         // the daemon-to-daemon identity of live migration: the host certificate used as a client certificate
         Path host = Files.createDirectories(root.resolve("peer"));
