@@ -103,8 +103,9 @@ class ConfinedVmTest {
         Map<String, String> b = status(pidB);
         int uidA = Integer.parseInt(a.get("Uid").split("\\s+")[0]);
         int uidB = Integer.parseInt(b.get("Uid").split("\\s+")[0]);
-        assertThat(uidA).isBetween(70000, 70255).isNotEqualTo(uidB);
-        assertThat(uidB).isBetween(70000, 70255);
+        int[] range = daemon.qemuUids();
+        assertThat(uidA).isBetween(range[0], range[1]).isNotEqualTo(uidB);
+        assertThat(uidB).isBetween(range[0], range[1]);
         assertThat(a.get("Uid")).isEqualTo(uidA + "\t" + uidA + "\t" + uidA + "\t" + uidA);
         assertThat(a.get("Gid").split("\\s+")[0]).isEqualTo(Integer.toString(uidA));
         assertThat(a.get("Seccomp")).isEqualTo("2");
