@@ -37,6 +37,7 @@ public final class ClientRegistry {
         private final AtomicInteger streams = new AtomicInteger();
         private final Runnable closer;
         private volatile String identityKey;
+        private volatile boolean readOnlySocket;
 
         Client(long id, Transport transport, PeerCredentials peer, String remote, Runnable closer) {
             this.id = id;
@@ -61,15 +62,28 @@ public final class ClientRegistry {
         }
 
         /**
-         * A TLS client's role from its certificate; a Unix (or plain TCP) client is read-write: whoever can open the
-         * socket (0660) has the whole API, as with libvirt's read-write socket.
+         * A TLS client's role from its certificate; a client of the read-only socket is read-only; one of the
+         * read-write socket is read-write: whoever can open it (0660) has the whole API, as with libvirt's.
          */
         public String role() {
+            if (readOnlySocket) {
+                return "read-only";
+            }
             Identity c = certificate;
             if (c != null && c.role() != null) {
                 return c.role().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
             }
             return c != null ? "none" : "read-write";
+        }
+
+        /** The verified client certificate of a TLS client, or null. */
+        public Identity certificate() {
+            return certificate;
+        }
+
+        /** A client of the read-only socket: GETs and the event stream only, whoever it is. */
+        public void connectedReadOnly() {
+            readOnlySocket = true;
         }
 
         public void streamOpened() {

@@ -123,7 +123,7 @@ public final class AdminServer implements AutoCloseable {
         http.setSendServerVersion(false);
         http.setSendDateHeader(false);
         Path socket = ctx.adminSocket();
-        ApiServer.prepareSocketPath(socket);
+        ApiConnectors.prepareSocketPath(socket);
         // bound in a 0700 staging directory, then renamed into place with mode 0600: never reachable by others
         Path staged = SocketFiles.stage(socket);
         UnixDomainServerConnector unix = new UnixDomainServerConnector(server, 1, 1, new HttpConnectionFactory(http));

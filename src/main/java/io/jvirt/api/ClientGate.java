@@ -76,6 +76,9 @@ final class ClientGate extends Handler.Wrapper {
             refuse(request, response, done, "max-connections", limits.maxConnections(), "open connections");
             return true;
         }
+        if (clients != null) {
+            clients.identify(connection, request);
+        }
         if (clients != null && clients.overIdentityLimit(connection)) {
             response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
             refuse(request, response, done, "max-clients-per-identity", limits.maxClientsPerIdentity(),

@@ -42,6 +42,11 @@ final class Exchange {
         this.pathParams = pathParams;
     }
 
+    /** The caller may only read (the read-only socket, a read-only certificate): see {@link AccessGuard}. */
+    boolean readOnlyCaller() {
+        return Boolean.TRUE.equals(request.getAttribute(AccessGuard.READ_ONLY_ATTRIBUTE));
+    }
+
     String param(String name) {
         return pathParams.get(name);
     }

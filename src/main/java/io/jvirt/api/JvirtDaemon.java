@@ -48,8 +48,8 @@ public final class JvirtDaemon implements Callable<Integer> {
             + "Default: <run-dir>/jvirtd-admin.sock")
     Path adminSocket;
 
-    @Option(names = "--listen", description = "Also serve the API on TCP, e.g. 127.0.0.1:8470 or just a port (loopback).")
-    String listen;
+    @CommandLine.Mixin
+    TrustOptions trust;
 
     @Option(names = "--accel", defaultValue = "auto",
             description = "Default accelerator: auto (KVM if it really runs a guest here, else TCG), kvm or tcg.")
@@ -118,12 +118,13 @@ public final class JvirtDaemon implements Callable<Integer> {
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
         ClientLimits limits = limitsFromFlags();
+        ApiConnectors.Endpoints endpoints = endpointsFromFlags();
         ObjectMapper mapper = Json.mapper();
         java.time.Instant started = java.time.Instant.now();
         io.jvirt.admin.LogControl logs = new io.jvirt.admin.LogControl();
-        // The directories VM files may be in, changed at run time by `jvirt admin allow-dir`. Issue 12's path policy
-        // (pools, --allow-dir) is the one the daemon consults: at its merge this instance becomes that one.
-        io.jvirt.confine.PathPolicy paths = io.jvirt.confine.PathPolicy.builder().stateDir(stateDir).stateDir(runDir).build();
+        // The --allow-dir directories, changed at run time by `jvirt admin allow-dir`; the confinement's path policy
+        // asks this instance on every check
+        io.jvirt.confine.PathPolicy paths = allowedDirsFromFlags();
         io.jvirt.admin.AdminSettings persisted = AdminServer.applyPersisted(stateDir, mapper, limits, logs, paths);
         Path emulatorPath = QemuBinaries.locate(emulator).orElseThrow(() ->
                 new IllegalStateException("QEMU binary '" + emulator + "' not found; install qemu-system-x86"));
@@ -140,8 +141,11 @@ public final class JvirtDaemon implements Callable<Integer> {
         io.jvirt.blockcopy.BlockCopyService blockCopies = new io.jvirt.blockcopy.BlockCopyService(vms, store,
                 new io.jvirt.storage.QemuImg());
         io.jvirt.network.NetworkService networks = new io.jvirt.network.NetworkService(stateDir, runDir, mapper, vms::definitions);
-        // taps are owned by the uid QEMU runs as: root today (the trust-boundaries issue changes this one place)
-        vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, 0));
+        io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
+        io.jvirt.confine.VmConfinement confinement = confinementFromFlags(pools, emulatorPath, paths);
+        vms.setConfinement(confinement);
+        // a VM's taps are owned by the uid its QEMU runs as
+        vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, vm -> confinement.uid(vm).orElse(0)));
         // VMs are reconciled in parallel, each holding its slot (vm-busy "recovery"), while the API already serves
         java.util.concurrent.CompletableFuture<Void> recovered = vms.startRecovery();
         // after the VMs are loaded: the DHCP hosts file names every defined VM
@@ -153,7 +157,6 @@ public final class JvirtDaemon implements Callable<Integer> {
             System.out.flush();
         });
 
-        io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
         QemuBinaries binaries = new QemuBinaries();
         // asked in the background: running `qemu -version` is not on the restart's critical path
         java.util.concurrent.CompletableFuture<String> qemuVersion = java.util.concurrent.CompletableFuture.supplyAsync(
@@ -188,14 +191,13 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("vms", vms.count());
             facts.put("pid", ProcessHandle.current().pid());
             facts.put("store", Map.of("vms", vms.storeReport(), "networks", networks.storeReport()));
+            facts.put("confinement", confinement.describe());
             return facts;
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
                 networks, guest, stats);
         awaitRecoveryWithinBudget(vms, recovered);
-        Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
-        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits,
-                new io.jvirt.admin.ClientRegistry());
+        ApiServer server = ApiServer.start(services, endpoints, limits, new io.jvirt.admin.ClientRegistry());
         AdminServer admin = AdminServer.start(new AdminServer.Context(server, limits, logs, paths, vms,
                 () -> Map.of("vms", vms.storeReport(), "networks", networks.storeReport()), stateDir, mapper, started,
                 adminSocket != null ? adminSocket : runDir.resolve("jvirtd-admin.sock"), persisted), mapper);
@@ -208,10 +210,14 @@ public final class JvirtDaemon implements Callable<Integer> {
                 // exiting anyway
             }
         }, "jvirtd-shutdown"));
-        String tcp = server.tcpPort() > 0 ? " and 127.0.0.1:" + server.tcpPort() : "";
-        log.info("jvirtd {} ready on {}{} with {} VM(s) in {} ms", VERSION, apiSocket, tcp, vms.count(),
-                (System.nanoTime() - t0) / 1_000_000);
-        System.out.println("jvirtd ready " + apiSocket + (server.tcpPort() > 0 ? " tcp=" + server.tcpPort() : ""));
+        Path apiSocket = endpoints.socket();
+        InetSocketAddress bound = server.tlsAddress();
+        String tls = bound == null ? "" : " tls=" + ApiConnectors.hostPort(bound);
+        log.info("jvirtd {} ready on {}{}{} with {} VM(s) in {} ms", VERSION, apiSocket,
+                endpoints.roSocket() == null ? "" : " (read-only " + endpoints.roSocket() + ")",
+                bound == null ? "" : " and tls://" + ApiConnectors.hostPort(bound) + " (client certificates from "
+                        + endpoints.tls().tlsDir() + ")", vms.count(), (System.nanoTime() - t0) / 1_000_000);
+        System.out.println("jvirtd ready " + apiSocket + tls);
         System.out.flush();
         server.join();
         return 0;
@@ -251,6 +257,38 @@ public final class JvirtDaemon implements Callable<Integer> {
         }
     }
 
+    private io.jvirt.confine.PathPolicy allowedDirsFromFlags() {
+        try {
+            return trust.allowedDirs(stateDir, runDir);
+        } catch (IllegalArgumentException | io.jvirt.error.JvirtException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    private io.jvirt.confine.VmConfinement confinementFromFlags(io.jvirt.storage.PoolManager pools, Path emulatorPath,
+            io.jvirt.confine.PathPolicy allowed) {
+        io.jvirt.confine.VmConfinement c;
+        try {
+            c = trust.confinement(stateDir, runDir, pools, emulatorPath, allowed);
+        } catch (IllegalArgumentException | io.jvirt.error.JvirtException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (c.probe().mode() == io.jvirt.confine.ConfinementProbe.Mode.ROOT) {
+            log.warn("QEMU {}", c.summary());
+        } else {
+            log.info("{}", c.summary());
+        }
+        return c;
+    }
+
+    private ApiConnectors.Endpoints endpointsFromFlags() {
+        try {
+            return trust.endpoints(socket != null ? socket : runDir.resolve("jvirtd.sock"), runDir);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
     private AccelProbe.Verdict chooseAccel(Path emulatorPath) {
         if (!"auto".equals(accel)) {
             return new AccelProbe.Verdict(Accelerator.parse(accel), "set by --accel");
@@ -279,16 +317,6 @@ public final class JvirtDaemon implements Callable<Integer> {
         dirs.add(stateDir.resolve("guest"));
         dirs.add(Path.of(System.getProperty("user.home"), ".cache", "jvirt", "guest"));
         return dirs;
-    }
-
-    static InetSocketAddress parseListen(String listen) {
-        if (listen == null || listen.isBlank()) {
-            return null;
-        }
-        int colon = listen.lastIndexOf(':');
-        String host = colon < 0 ? "127.0.0.1" : listen.substring(0, colon);
-        int port = Integer.parseInt(colon < 0 ? listen : listen.substring(colon + 1));
-        return new InetSocketAddress(host.isEmpty() ? "127.0.0.1" : host, port);
     }
 
     private static String hostname() {

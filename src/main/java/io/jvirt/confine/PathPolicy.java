@@ -102,7 +102,9 @@ public final class PathPolicy {
         public PathPolicy build() {
             PathPolicy p = new PathPolicy(this);
             p.pools.forEach((name, dir) -> p.checkRoot("pool '" + name + "'", dir));
-            p.allowedDirs.forEach(dir -> p.checkRoot("allowed directory", dir));
+            // an allowed directory may hold the state directory (a test's temp root, /srv holding /srv/jvirt):
+            // checkFile refuses every file of the state directory before it looks at the allowed directories
+            p.allowedDirs.forEach(dir -> p.checkRoot("allowed directory", dir, true));
             return p;
         }
     }
@@ -160,6 +162,10 @@ public final class PathPolicy {
      * the state directory only below its {@code pools}. Returns its real path.
      */
     public Path checkRoot(String what, Path dir) {
+        return checkRoot(what, dir, false);
+    }
+
+    private Path checkRoot(String what, Path dir, boolean mayHoldState) {
         Path real;
         try {
             real = dir.toRealPath();
@@ -182,7 +188,7 @@ public final class PathPolicy {
             }
         }
         for (Path s : stateDirs) {
-            if (s.startsWith(real)) {
+            if (s.startsWith(real) && !mayHoldState) {
                 throw refused(what, dir, "state-directory", describe(dir, real) + " contains jvirt's own directory " + s);
             }
             if (real.startsWith(s) && !real.startsWith(s.resolve("pools"))) {

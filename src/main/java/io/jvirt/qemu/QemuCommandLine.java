@@ -58,8 +58,12 @@ public final class QemuCommandLine {
 
         int bootIndex = 1;
         for (QemuLaunchSpec.Disk d : spec.disks()) {
-            a.addAll(List.of("-blockdev", fileNode(d)));
-            a.addAll(List.of("-blockdev", formatNode(d)));
+            if (d.blockdevs() != null) {
+                a.addAll(d.blockdevs()); // the whole checked chain, so no image header picks a file QEMU opens
+            } else {
+                a.addAll(List.of("-blockdev", fileNode(d)));
+                a.addAll(List.of("-blockdev", formatNode(d)));
+            }
             String frontend = switch (d.bus()) {
                 case "sata" -> "ide-hd,bus=ide." + (bootIndex - 1);
                 default -> "virtio-blk-pci";
@@ -76,6 +80,9 @@ public final class QemuCommandLine {
         if (spec.incomingDefer()) {
             // the manager names the stream later (migrate-incoming), e.g. to load a saved memory snapshot
             a.addAll(List.of("-incoming", "defer"));
+        }
+        if (spec.confined() != null) {
+            a.addAll(spec.confined().suffix());
         }
         return a;
     }

@@ -30,6 +30,7 @@ public final class PoolManager {
 
     private final Map<String, Pool> pools = new ConcurrentHashMap<>();
     private final Path definitions;
+    private volatile java.util.function.BiConsumer<String, Path> rootCheck = (name, dir) -> { };
 
     public PoolManager(Path stateDir) {
         Path dir = stateDir.resolve("pools").resolve(DEFAULT_POOL).toAbsolutePath().normalize();
@@ -64,6 +65,11 @@ public final class PoolManager {
         AtomicFiles.moveDurably(file, target);
         org.slf4j.LoggerFactory.getLogger(PoolManager.class).error("pool definition {} quarantined to {}: {}", file,
                 target, why.getMessage());
+    }
+
+    /** Refuses a pool directory QEMU must never be given (the daemon's path policy: system directories...). */
+    public void setRootCheck(java.util.function.BiConsumer<String, Path> check) {
+        this.rootCheck = check;
     }
 
     public List<Pool> list() {
@@ -110,6 +116,7 @@ public final class PoolManager {
         if (real.getParent() == null) {
             throw invalid("the root directory cannot be a pool");
         }
+        rootCheck.accept(d.name(), real);
         for (Pool p : pools.values()) {
             if (real.startsWith(p.path()) || p.path().startsWith(real)) {
                 throw invalid("pool path " + real + " overlaps pool '" + p.name() + "' at " + p.path());

@@ -51,7 +51,9 @@ public final class DocumentStore implements AutoCloseable {
     public static DocumentStore open(Path root, ObjectMapper mapper) throws IOException {
         AtomicFiles.createDirectories(root);
         restrict(root);
-        FileChannel ch = FileChannel.open(root.resolve("store.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileChannel ch = FileChannel.open(root.resolve("store.lock"), java.util.Set.of(StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
         FileLock lock;
         try {
             lock = ch.tryLock();
@@ -67,10 +69,19 @@ public final class DocumentStore implements AutoCloseable {
         return store;
     }
 
-    /** The state dir holds console history and secrets: 0700 whatever the umask made it (an existing one too). */
+    /**
+     * The state dir holds console history and secrets: created 0700, and an existing one loses whatever others
+     * could do. Its group bits are left alone: where running QEMUs were granted search permission by an ACL entry
+     * they show the ACL's mask, and a chmod would cut those QEMUs off (docs/security.md).
+     */
     private static void restrict(Path dir) throws IOException {
         try {
-            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+            var perms = Files.getPosixFilePermissions(dir);
+            if (perms.removeAll(java.util.Set.of(java.nio.file.attribute.PosixFilePermission.OTHERS_READ,
+                    java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE,
+                    java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE))) {
+                Files.setPosixFilePermissions(dir, perms);
+            }
         } catch (UnsupportedOperationException e) {
             // not a POSIX file system: nothing to restrict
         }

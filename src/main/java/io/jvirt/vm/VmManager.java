@@ -57,6 +57,7 @@ public final class VmManager {
     private final JobProgress jobProgress = new JobProgress();
     private final VmProcesses processes;
     private volatile NicPlumbing nicPlumbing = NicPlumbing.USER_ONLY;
+    private volatile Confinement confinement = Confinement.NONE;
     private final DiskSwitches switches;
     private final VmRecovery recovery;
     private final Vm.VmStateSink sink = new Vm.VmStateSink() {
@@ -75,7 +76,7 @@ public final class VmManager {
         this.config = config;
         this.store = store;
         this.validator = new DefinitionValidator(config.defaultEmulator());
-        this.processes = new VmProcesses(config, this::paths, () -> nicPlumbing);
+        this.processes = new VmProcesses(config, this::paths, () -> nicPlumbing, () -> confinement);
         this.switches = new DiskSwitches(store);
         this.recovery = new VmRecovery(this, processes, this::paths, recoveries, config.capabilities());
     }
@@ -83,6 +84,15 @@ public final class VmManager {
     /** Installs the network capability's NIC plumbing (taps); before {@link #loadAndRecover}. */
     public void setNicPlumbing(NicPlumbing plumbing) {
         this.nicPlumbing = plumbing;
+    }
+
+    /** Installs what QEMU may touch and who it runs as (io.jvirt.confine); before {@link #loadAndRecover}. */
+    public void setConfinement(Confinement confinement) {
+        this.confinement = confinement;
+    }
+
+    Confinement confinement() {
+        return confinement;
     }
 
     public Accelerator defaultAccel() {
@@ -183,11 +193,12 @@ public final class VmManager {
     // ---- define / undefine --------------------------------------------------------------------------------
 
     public VmView define(VmDefinition input) {
-        VmDefinition checked = validator.validate(input);
+        VmDefinition checked = confinement.checkFiles(validator.validate(input)); // real paths, checked chains
         nicPlumbing.checkDefinition(checked);
         VmDefinition d;
         synchronized (registryLock) { // guards only the name and uuid check-and-insert, never QEMU work
             d = MacAddresses.unique(input, checked, vms.values().stream().map(Vm::definition).toList());
+            confinement.checkSharing(d, definitions()); // chains as read above: no image is read under this lock
             if (vms.containsKey(d.name())) {
                 throw new JvirtException(ErrorCode.VM_EXISTS, "a VM named '" + d.name() + "' is already defined",
                         Map.of("vm", d.name()));
@@ -234,7 +245,7 @@ public final class VmManager {
             if (vm.state() != VmState.SHUTOFF && vm.state() != VmState.CRASHED || vm.instance() != null) {
                 throw VmErrors.invalidState(vm, "start", vm.state() == VmState.CRASHED ? "destroy it first" : "it is already running");
             }
-            DefinitionValidator.checkFilesStillExist(vm.definition());
+            checkFilesForStart(vm);
         } catch (RuntimeException e) {
             job.close();
             throw e;
@@ -377,8 +388,14 @@ public final class VmManager {
 
     /** Starts the VM within the job (its step record is cleared afterwards); {@code incoming} as in VmProcesses. */
     VmView startForJob(Vm vm, Job job, Consumer<Monitor> incoming) {
-        DefinitionValidator.checkFilesStillExist(vm.definition());
+        checkFilesForStart(vm);
         return processes.start(vm, job, incoming);
+    }
+
+    /** Images change while a VM is off (a rebase, a copy): its files and chains are checked again at each start. */
+    private void checkFilesForStart(Vm vm) {
+        confinement.checkFiles(vm.definition());
+        confinement.checkSharing(vm.definition(), definitions());
     }
 
     DiskSwitches switches() {
@@ -429,7 +446,11 @@ public final class VmManager {
             vms.put(name, vm);
             all.add(recovery.reconcileInBackground(vm, slot));
         }
-        return java.util.concurrent.CompletableFuture.allOf(all.toArray(java.util.concurrent.CompletableFuture[]::new));
+        // once every VM is reconciled: grants and QEMU uids of VMs whose QEMU is gone (e.g. killed while no daemon
+        // ran) are taken back
+        return java.util.concurrent.CompletableFuture.allOf(all.toArray(java.util.concurrent.CompletableFuture[]::new))
+                .thenRun(() -> confinement.reconcile(vms.values().stream().filter(vm -> vm.instance() != null)
+                        .map(Vm::name).collect(java.util.stream.Collectors.toSet())));
     }
 
     /** The job name a VM's slot carries while the daemon reconciles it after a start ({@code vm-busy} names it). */

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * A VM's QEMU process: starting it, shutting it down, ending it, and mapping its events (RESUME, STOP, SHUTDOWN)
  * and its exit onto the VM's states. Runs within the VM's job; holds no lock across a QMP call or a start.
  */
-record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, java.util.function.Supplier<NicPlumbing> nics) {
+record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, java.util.function.Supplier<NicPlumbing> nics,
+                   java.util.function.Supplier<Confinement> confinement) {
     private static final Logger log = LoggerFactory.getLogger(VmProcesses.class);
 
     /**
@@ -42,10 +43,12 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
                 .withJob(new VmRecord.JobRecord(job.name(), job.operationId(), job.since(), "start")));
         QemuInstance q;
         try {
-            QemuLaunchSpec spec = toSpec(d, accel, nics.get().prepare(d));
+            Confinement.Launch launch = ConfinedStart.prepare(confinement.get(), d, paths.apply(vm.name()));
+            QemuLaunchSpec spec = toSpec(d, accel, nics.get().prepare(d), launch); // taps for QEMU's uid
             q = QemuInstance.spawn(incoming == null ? spec : spec.withIncomingDefer(), paths.apply(vm.name()));
         } catch (QemuStartException | JvirtException e) {
             releaseNics(vm);
+            ConfinedStart.release(confinement.get(), vm.name());
             vm.update(r -> r.withState(VmState.SHUTOFF, "start-failed").withoutProcess().withJob(null));
             if (e instanceof JvirtException je) {
                 throw je;
@@ -153,6 +156,7 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
         }
         log.info("VM {}: QEMU {} ended ({}); {} -> {}", vm.name(), q.pid(), exit.description(), before.wire(), to.wire());
         releaseNics(vm);
+        ConfinedStart.release(confinement.get(), vm.name());
         vm.updateTruthfully(r -> r.withState(to, reason).withoutProcess());
     }
 
@@ -212,7 +216,8 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
         }
     }
 
-    private static QemuLaunchSpec toSpec(VmDefinition d, Accelerator accel, java.util.List<QemuLaunchSpec.Nic> nics) {
+    private static QemuLaunchSpec toSpec(VmDefinition d, Accelerator accel, java.util.List<QemuLaunchSpec.Nic> nics,
+                                         Confinement.Launch launch) {
         QemuLaunchSpec.DirectBoot boot = d.boot() == null ? null : new QemuLaunchSpec.DirectBoot(
                 d.boot().kernel() == null ? null : Path.of(d.boot().kernel()),
                 d.boot().initrd() == null ? null : Path.of(d.boot().initrd()),
@@ -220,7 +225,7 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
         return new QemuLaunchSpec(d.name(), d.uuid(), Path.of(d.emulator()), d.machine(), accel, d.memoryMiB(), d.vcpus(),
                 boot,
                 d.disks().stream().map(x -> new QemuLaunchSpec.Disk(x.name(), Path.of(x.path()), x.format(), x.bus(),
-                        !x.writable())).toList(),
-                nics);
+                        !x.writable(), launch.blockdevs().get(x.name()))).toList(),
+                nics).withConfined(launch.confined());
     }
 }
