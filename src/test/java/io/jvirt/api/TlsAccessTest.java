@@ -230,6 +230,40 @@ class TlsAccessTest {
         assertThat(wrongHost.output()).contains("misdirected-request").endsWith("421");
     }
 
+    @Test
+    void theAdminApiListsATlsClientByItsCertificate() throws Exception {
+        Path alice = root.resolve("alice");
+        // an event stream held open by curl: a TLS client that stays connected while the admin API is asked
+        Process stream = new ProcessBuilder("curl", "-sS", "-N", "--max-time", "30", "--cacert",
+                ca.resolve("ca.pem").toString(), "--cert", alice.resolve("client.pem").toString(), "--key",
+                alice.resolve("client-key.pem").toString(), "https://localhost:" + daemon.tlsPort() + "/v1/events")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            io.jvirt.testing.TestHttp admin = new io.jvirt.testing.TestHttp(daemon.runDir().resolve("jvirtd-admin.sock"));
+            JsonNode tls = null;
+            Instant deadline = Instant.now().plusSeconds(10);
+            while (tls == null && Instant.now().isBefore(deadline)) {
+                for (JsonNode c : admin.get("/v1/admin/clients").json().path("clients")) {
+                    if (c.path("transport").asText().equals("tls") && c.path("streams").asInt() == 1) {
+                        tls = c;
+                    }
+                }
+                if (tls == null) {
+                    Thread.sleep(100);
+                }
+            }
+            assertThat(tls).as("the TLS event stream's client").isNotNull();
+            assertThat(tls.path("role").asText()).isEqualTo("read-write");
+            assertThat(tls.path("identity").asText()).contains("alice");
+            JsonNode info = admin.get("/v1/admin/clients/" + tls.path("id").asText()).json();
+            assertThat(info.path("subject").asText()).contains("CN=alice");
+            assertThat(info.path("remote").asText()).contains("127.0.0.1");
+        } finally {
+            stream.destroy();
+            stream.waitFor();
+        }
+    }
+
     /** curl to the TLS listener by name (localhost), trusting only ca.pem; the status code last. */
     static Command.Result curl(List<String> extra, String path) {
         List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "20", "--cacert",
