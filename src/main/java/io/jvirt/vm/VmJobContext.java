@@ -116,6 +116,14 @@ public final class VmJobContext {
         return manager.startForJob(vm, job, load);
     }
 
+    /**
+     * The VM now runs on another host: ends this host's QEMU (reason {@code migrated}) and, with {@code undefine},
+     * removes the VM from this host, all within this job (nothing can start it in between).
+     */
+    public void migratedAway(boolean undefine) {
+        manager.migratedAway(vm, undefine);
+    }
+
     public Instant since() {
         return job.since();
     }

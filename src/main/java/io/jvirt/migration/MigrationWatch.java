@@ -1,0 +1,166 @@
+package io.jvirt.migration;
+
+import io.jvirt.qemu.monitor.BlockJobInfo;
+import io.jvirt.qemu.monitor.MigrationInfo;
+import io.jvirt.qemu.monitor.MigrationParameters;
+import io.jvirt.qemu.monitor.Monitor;
+import io.jvirt.qemu.monitor.MonitorException;
+import io.jvirt.vm.JobProgress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Progress and convergence of one outgoing migration. State is decided by events elsewhere; this only samples
+ * (query-migrate, query-block-jobs) for the numbers, on the waits between events. The ETA never runs backwards: it
+ * is the smaller of the new estimate and the last one minus the time since, so a burst of dirty pages holds it
+ * instead of pushing it up; the percentage never drops. Convergence: RAM remaining that has not shrunk over
+ * {@link #STALL_PASSES} passes is a stall; the policy then doubles the downtime limit up to the user's maximum.
+ */
+final class MigrationWatch {
+    private static final Logger log = LoggerFactory.getLogger(MigrationWatch.class);
+    static final int STALL_PASSES = 3;
+
+    private final String id;
+    private final String vm;
+    private final String destination;
+    private final Monitor monitor;
+    private final List<String> mirrorJobs;
+    private final JobProgress registry;
+    private final Consumer<MigrationProgress> listener;
+    private final Instant started = Instant.now();
+    private volatile String phase = "begin";
+    private long pass;
+    private Long eta;
+    private long etaAt;
+    private int percent;
+    private long bestRemaining = Long.MAX_VALUE;
+    private long passOfBest;
+    private long downtimeLimit;
+    private final long maxDowntime;
+    private String converging = "yes";
+    private volatile MigrationProgress last;
+
+    MigrationWatch(String id, String vm, String destination, Monitor monitor, List<String> mirrorJobs, JobProgress registry,
+                   Consumer<MigrationProgress> listener, long downtimeLimit, long maxDowntime) {
+        this.id = id;
+        this.vm = vm;
+        this.destination = destination;
+        this.monitor = monitor;
+        this.mirrorJobs = mirrorJobs;
+        this.registry = registry;
+        this.listener = listener;
+        this.downtimeLimit = downtimeLimit;
+        this.maxDowntime = maxDowntime;
+    }
+
+    void phase(String p) {
+        phase = p;
+        sample();
+    }
+
+    String phase() {
+        return phase;
+    }
+
+    void pass(long p) {
+        pass = p;
+    }
+
+    MigrationProgress last() {
+        return last;
+    }
+
+    /** Samples QEMU's counters, reports them, and applies the convergence policy on a stall. */
+    MigrationProgress sample() {
+        MigrationInfo info;
+        List<BlockJobInfo> jobs;
+        try {
+            info = monitor.migration().queryMigrate();
+            jobs = mirrorJobs.isEmpty() ? List.of() : monitor.block().queryBlockJobs();
+        } catch (MonitorException e) {
+            return last; // QEMU busy at switch-over: keep the last numbers
+        }
+        MigrationInfo.Ram ram = info.ram();
+        long rate = ram == null ? 0 : (long) (ram.mbps() * 1_000_000 / 8);
+        MigrationProgress.Counter r = ram == null ? new MigrationProgress.Counter("ram", 0, 0, 0, 0)
+                : new MigrationProgress.Counter("ram", ram.transferred(), ram.remaining(), ram.total(), rate);
+        List<MigrationProgress.Counter> disks = new ArrayList<>();
+        long diskLeft = 0;
+        long diskTotal = 0;
+        for (BlockJobInfo j : jobs) {
+            if (mirrorJobs.contains(j.device())) {
+                disks.add(new MigrationProgress.Counter(j.device().substring("migration-".length()), j.offset(),
+                        Math.max(0, j.len() - j.offset()), j.len(), j.speed()));
+                diskLeft += Math.max(0, j.len() - j.offset());
+                diskTotal += j.len();
+            }
+        }
+        long dirty = ram == null ? 0 : ram.dirtyBytesRate();
+        if (ram != null && ram.dirtySyncCount() > pass) {
+            pass = ram.dirtySyncCount();
+        }
+        converge(ram, dirty, rate);
+        long left = (ram == null ? 0 : ram.remaining()) + diskLeft;
+        long total = (ram == null ? 0 : ram.total()) + diskTotal;
+        long now = System.nanoTime();
+        if (rate > 0 && left > 0) {
+            long estimate = Math.max(1, left / Math.max(1, rate - Math.min(dirty, rate / 2)));
+            long held = eta == null ? estimate : Math.max(0, eta - (now - etaAt) / 1_000_000_000L);
+            eta = eta == null ? estimate : Math.min(estimate, Math.max(held, 0));
+            etaAt = now;
+        }
+        if (total > 0) {
+            percent = Math.max(percent, (int) Math.min(99, 100 * (total - left) / total));
+        }
+        if ("completed".equals(phase) || "finish-sent".equals(phase) || "confirmed".equals(phase)) {
+            percent = 100;
+            eta = 0L;
+        }
+        MigrationProgress p = new MigrationProgress(id, vm, destination, phase, pass, r, disks, dirty,
+                info.expectedDowntime(), info.downtime(), info.totalTime(), eta, percent, info.cpuThrottlePercentage(),
+                converging);
+        last = p;
+        registry.report(new JobProgress.Entry(vm, "migration", destination, id, phase, r.transferred() + (diskTotal - diskLeft),
+                total, left, rate, null, Instant.now(), null, null));
+        listener.accept(p);
+        return p;
+    }
+
+    private void converge(MigrationInfo.Ram ram, long dirty, long rate) {
+        if (ram == null || pass < 2) {
+            return;
+        }
+        if (ram.remaining() < bestRemaining * 9 / 10) {
+            bestRemaining = ram.remaining();
+            passOfBest = pass;
+            converging = "yes";
+            return;
+        }
+        if (pass - passOfBest < STALL_PASSES) {
+            return;
+        }
+        converging = "no: the guest dirties " + (dirty >> 20) + " MiB/s, the link moves " + (rate >> 20) + " MiB/s";
+        if (downtimeLimit < maxDowntime) {
+            downtimeLimit = Math.min(maxDowntime, downtimeLimit * 2);
+            log.info("migration {} of {}: not converging ({}); downtime limit raised to {} ms", id, vm, converging, downtimeLimit);
+            monitor.migration().migrateSetParameters(new MigrationParameters(null, downtimeLimit, null, null));
+            passOfBest = pass;
+        }
+    }
+
+    /** The migration ended: the registry keeps its outcome for a while. */
+    void ended(String outcome, String message) {
+        MigrationProgress p = last;
+        registry.report(new JobProgress.Entry(vm, "migration", destination, id, phase,
+                p == null ? 0 : p.ram().transferred(), p == null ? 0 : p.ram().total(), 0, 0, null, Instant.now(), outcome, message));
+    }
+
+    Duration elapsed() {
+        return Duration.between(started, Instant.now());
+    }
+}
