@@ -44,8 +44,8 @@ public final class JvirtDaemon implements Callable<Integer> {
     @Option(names = "--socket", description = "API Unix socket. Default: <run-dir>/jvirtd.sock")
     Path socket;
 
-    @Option(names = "--listen", description = "Also serve the API on TCP, e.g. 127.0.0.1:8470 or just a port (loopback).")
-    String listen;
+    @CommandLine.Mixin
+    TrustOptions trust;
 
     @Option(names = "--accel", defaultValue = "auto",
             description = "Default accelerator: auto (KVM if it really runs a guest here, else TCG), kvm or tcg.")
@@ -114,6 +114,7 @@ public final class JvirtDaemon implements Callable<Integer> {
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
         ClientLimits limits = limitsFromFlags();
+        ApiConnectors.Endpoints endpoints = endpointsFromFlags();
         ObjectMapper mapper = Json.mapper();
         Path emulatorPath = QemuBinaries.locate(emulator).orElseThrow(() ->
                 new IllegalStateException("QEMU binary '" + emulator + "' not found; install qemu-system-x86"));
@@ -173,8 +174,7 @@ public final class JvirtDaemon implements Callable<Integer> {
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
                 networks, guest, stats);
-        Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
-        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits);
+        ApiServer server = ApiServer.start(services, endpoints, limits);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 server.close();
@@ -183,10 +183,14 @@ public final class JvirtDaemon implements Callable<Integer> {
                 // exiting anyway
             }
         }, "jvirtd-shutdown"));
-        String tcp = server.tcpPort() > 0 ? " and 127.0.0.1:" + server.tcpPort() : "";
-        log.info("jvirtd {} ready on {}{} with {} VM(s) in {} ms", VERSION, apiSocket, tcp, vms.count(),
-                (System.nanoTime() - t0) / 1_000_000);
-        System.out.println("jvirtd ready " + apiSocket + (server.tcpPort() > 0 ? " tcp=" + server.tcpPort() : ""));
+        Path apiSocket = endpoints.socket();
+        InetSocketAddress bound = server.tlsAddress();
+        String tls = bound == null ? "" : " tls=" + ApiConnectors.hostPort(bound);
+        log.info("jvirtd {} ready on {}{}{} with {} VM(s) in {} ms", VERSION, apiSocket,
+                endpoints.roSocket() == null ? "" : " (read-only " + endpoints.roSocket() + ")",
+                bound == null ? "" : " and tls://" + ApiConnectors.hostPort(bound) + " (client certificates from "
+                        + endpoints.tls().tlsDir() + ")", vms.count(), (System.nanoTime() - t0) / 1_000_000);
+        System.out.println("jvirtd ready " + apiSocket + tls);
         System.out.flush();
         server.join();
         return 0;
@@ -201,6 +205,14 @@ public final class JvirtDaemon implements Callable<Integer> {
             return new ClientLimits().setMaxConnections(maxConnections).setMaxStreams(maxStreams).setMaxWaits(maxWaits)
                     .setHeaderTimeout(Duration.ofMillis((long) (headerTimeout * 1000)));
         } catch (RuntimeException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    private ApiConnectors.Endpoints endpointsFromFlags() {
+        try {
+            return trust.endpoints(socket != null ? socket : runDir.resolve("jvirtd.sock"), runDir);
+        } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
     }
@@ -233,16 +245,6 @@ public final class JvirtDaemon implements Callable<Integer> {
         dirs.add(stateDir.resolve("guest"));
         dirs.add(Path.of(System.getProperty("user.home"), ".cache", "jvirt", "guest"));
         return dirs;
-    }
-
-    static InetSocketAddress parseListen(String listen) {
-        if (listen == null || listen.isBlank()) {
-            return null;
-        }
-        int colon = listen.lastIndexOf(':');
-        String host = colon < 0 ? "127.0.0.1" : listen.substring(0, colon);
-        int port = Integer.parseInt(colon < 0 ? listen : listen.substring(colon + 1));
-        return new InetSocketAddress(host.isEmpty() ? "127.0.0.1" : host, port);
     }
 
     private static String hostname() {

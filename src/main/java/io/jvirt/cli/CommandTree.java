@@ -21,7 +21,7 @@ final class CommandTree {
             "suspend", "resume", "info", "console", "events", "guest", "domstats", "top", "snapshot", "blockcopy", "blockjob",
             "vol", "pool",
             "image", "net-define", "net-start", "net-destroy", "net-undefine", "net-list", "net-info", "net-autostart",
-            "net-dhcp-leases", "completion", "__complete", "help");
+            "net-dhcp-leases", "pki", "completion", "__complete", "help");
 
     private CommandTree() {
     }
@@ -49,6 +49,7 @@ final class CommandTree {
             case "vol" -> new StorageCommands.VolCmd();
             case "pool" -> new StorageCommands.PoolCmd();
             case "image" -> new ImageCommands();
+            case "pki" -> new PkiCommands();
             case "__complete" -> new Completion.NamesCmd();
             case "help" -> new CommandLine.HelpCommand();
             default -> NetworkCommands.newCommand(name); // null for "completion": it needs the whole tree, as help does
@@ -60,7 +61,7 @@ final class CommandTree {
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
-                case "--socket", "--url", "-o", "--output" -> i++; // their value follows
+                case "--socket", "--connect", "--tls-dir", "-o", "--output" -> i++; // their value follows
                 case "-h", "--help", "-V", "--version" -> {
                     return null;
                 }

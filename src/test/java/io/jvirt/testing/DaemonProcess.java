@@ -67,6 +67,28 @@ public final class DaemonProcess implements AutoCloseable {
         return runDir().resolve("jvirtd.sock");
     }
 
+    /** The read-only socket (mode 0666: GETs and the event stream). */
+    public Path roSocket() {
+        return runDir().resolve("jvirtd-ro.sock");
+    }
+
+    /** The port of the TLS listener ({@code --listen tls://127.0.0.1:0}), from the daemon's ready line; -1 without. */
+    public int tlsPort() {
+        try {
+            for (String line : Files.readAllLines(log())) {
+                int i = line.indexOf("jvirtd ready ");
+                int t = line.indexOf(" tls=");
+                if (i >= 0 && t > i) {
+                    String hp = line.substring(t + 5).strip();
+                    return Integer.parseInt(hp.substring(hp.lastIndexOf(':') + 1));
+                }
+            }
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        return -1;
+    }
+
     public TestHttp http() {
         return new TestHttp(socket());
     }
