@@ -45,6 +45,12 @@ public final class ApiServer implements AutoCloseable {
     /** {@code limits}: read on every connection and request, so changing them later takes effect at once. */
     public static ApiServer start(Services services, ApiConnectors.Endpoints endpoints, ClientLimits limits)
             throws Exception {
+        return start(services, endpoints, limits, null);
+    }
+
+    /** With live migration (issue 14): its routes, and the peer routes for other jvirtd hosts. */
+    public static ApiServer start(Services services, ApiConnectors.Endpoints endpoints, ClientLimits limits,
+                                  io.jvirt.migration.MigrationService migrations) throws Exception {
         ObjectMapper mapper = services.mapper();
         EventHub hub = new EventHub(mapper);
         Operations operations = new Operations(op -> hub.publish("operation", op.getVm(),
@@ -74,6 +80,10 @@ public final class ApiServer implements AutoCloseable {
         }
         if (services.networks() != null) {
             new NetworkRoutes(services.networks()).register(router);
+        }
+        if (migrations != null) {
+            migrations.addListener(p -> hub.publish("migration", p.vm(), p));
+            new MigrationRoutes(migrations, operations).register(router);
         }
         if (services.guest() != null) {
             new GuestRoutes(services.guest(), operations).register(router);

@@ -103,6 +103,10 @@ public final class JvirtDaemon implements Callable<Integer> {
             + "the guest to take it (a paused guest takes none); then the request fails with timeout. Default: 5")
     double consoleInputTimeout = io.jvirt.qemu.ConsolePolicy.DEFAULT_INPUT_TIMEOUT.toSeconds();
 
+    @Option(names = "--migration-peer-timeout", paramLabel = "S", description = "A migration's peer daemon that "
+            + "stays silent this long is lost and the migration cancelled on both sides. Default: 5")
+    double migrationPeerTimeout = 5;
+
     public static void main(String[] args) {
         int code = new CommandLine(new JvirtDaemon()).execute(args);
         if (code != 0) {
@@ -135,6 +139,11 @@ public final class JvirtDaemon implements Callable<Integer> {
         vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, 0));
         vms.loadAndRecover();
         blockCopies.recoverAll(); // needs the adopted QEMUs: after loadAndRecover
+        io.jvirt.migration.MigrationService migrations = new io.jvirt.migration.MigrationService(vms, store,
+                Files.isRegularFile(trust.tlsDir.resolve("server.pem")) ? new io.jvirt.tls.TlsDir(trust.tlsDir) : null, mapper,
+                new io.jvirt.storage.PoolManager(stateDir).get(io.jvirt.storage.PoolManager.DEFAULT_POOL).path(),
+                Duration.ofMillis((long) (migrationPeerTimeout * 1000)));
+        migrations.recoverAll(); // after loadAndRecover too: the records decide what the adopted QEMUs do
         // after the VMs: the DHCP hosts file names every defined VM
         io.jvirt.network.NetworkRecovery.recoverAll(networks, !noDefaultNetwork);
 
@@ -174,7 +183,7 @@ public final class JvirtDaemon implements Callable<Integer> {
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
                 networks, guest, stats);
-        ApiServer server = ApiServer.start(services, endpoints, limits);
+        ApiServer server = ApiServer.start(services, endpoints, limits, migrations);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 server.close();
