@@ -126,7 +126,7 @@ public final class PeerChannel implements AutoCloseable {
                 if (lock.tryLock()) {
                     lock.unlock();
                     try {
-                        call("POST", path, null, bound);
+                        call("POST", path, null, bound.minusMillis(every)); // a silent peer is lost within the bound
                     } catch (JvirtException e) {
                         if (e.code() != ErrorCode.PEER_LOST) {
                             lost.complete("the destination refused the heartbeat: " + e.getMessage());

@@ -1,0 +1,133 @@
+package io.jvirt.migration;
+
+import io.jvirt.pki.CertificateAuthority;
+import io.jvirt.pki.KeyType;
+import io.jvirt.pki.Validity;
+import io.jvirt.testing.DaemonProcess;
+import io.jvirt.testing.TestHttp;
+import io.jvirt.testing.TestNetns;
+import io.jvirt.tls.TlsDir;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Two jvirt hosts on one machine: each daemon in a network namespace of its own (a veth pair between them,
+ * addresses only inside: {@link #A_ADDRESS}, {@link #B_ADDRESS}), its own state dir, a host certificate from one
+ * test CA, and a TLS listener on its address. close() ends both daemons and their QEMUs, deletes the namespaces
+ * (TestNetns checks the host's network did not change) and every file, also when the test failed.
+ */
+final class TwoHosts implements AutoCloseable {
+    static final String A_ADDRESS = TestNetns.INSIDE_ADDRESS;
+    static final String B_ADDRESS = TestNetns.OUTSIDE_ADDRESS;
+    static final int PORT = 16514;
+
+    final TestNetns net;
+    final Path dir;
+    final TlsDir tlsA;
+    final TlsDir tlsB;
+    final CertificateAuthority ca;
+    DaemonProcess a;
+    DaemonProcess b;
+
+    private TwoHosts(TestNetns net, Path dir) throws IOException {
+        this.net = net;
+        this.dir = dir;
+        tlsA = new TlsDir(dir.resolve("tls-a"));
+        tlsB = new TlsDir(dir.resolve("tls-b"));
+        ca = CertificateAuthority.init(tlsA, "jvirt test CA", KeyType.EC_P256, Validity.caDefault());
+        ca.issueServer(List.of(A_ADDRESS), KeyType.EC_P256, Validity.leafDefault());
+        ca.issueHost(tlsB, List.of(B_ADDRESS), KeyType.EC_P256, Validity.leafDefault());
+    }
+
+    static TwoHosts start(String... extraArgs) throws IOException {
+        TestNetns net = TestNetns.create("mig");
+        Path dir = null;
+        TwoHosts h = null;
+        try {
+            dir = Files.createTempDirectory("jvirt-mig-");
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            h = new TwoHosts(net, dir);
+            h.a = DaemonProcess.startInNamespace(net.inside, args(h.tlsA, A_ADDRESS, extraArgs));
+            h.b = DaemonProcess.startInNamespace(net.outside, args(h.tlsB, B_ADDRESS, extraArgs));
+            return h;
+        } catch (IOException | RuntimeException | Error e) {
+            if (h != null) {
+                h.close();
+            } else {
+                net.close();
+                delete(dir);
+            }
+            throw e;
+        }
+    }
+
+    private static String[] args(TlsDir tls, String address, String... extra) {
+        List<String> args = new java.util.ArrayList<>(List.of("--listen", "tls://" + address + ":" + PORT,
+                "--tls-dir", tls.dir().toString(), "--no-default-network"));
+        args.addAll(List.of(extra));
+        return args.toArray(String[]::new);
+    }
+
+    TestHttp apiA() {
+        return a.http();
+    }
+
+    TestHttp apiB() {
+        return b.http();
+    }
+
+    static String toB() {
+        return "tls://" + B_ADDRESS + ":" + PORT;
+    }
+
+    static String toA() {
+        return "tls://" + A_ADDRESS + ":" + PORT;
+    }
+
+    /** Link A's end of the veth down (a silent peer for both sides) or up again. */
+    void link(boolean up) {
+        net.execOk(net.inside, "ip", "link", "set", net.veth + "0", up ? "up" : "down");
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (a != null) {
+                a.close();
+            }
+        } finally {
+            try {
+                if (b != null) {
+                    b.close();
+                }
+            } finally {
+                try {
+                    net.close();
+                } finally {
+                    delete(dir);
+                }
+            }
+        }
+    }
+
+    static void delete(Path root) {
+        if (root == null || !Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // best effort
+                }
+            });
+        } catch (IOException e) {
+            // best effort
+        }
+    }
+}
