@@ -15,7 +15,9 @@ public final class NbdCommands {
 
     /** Listens on {@code host:port}; {@code tlsCreds} (a server tls-creds-x509 object id) makes it TLS only. */
     public void nbdServerStart(String host, int port, String tlsCreds) {
-        var addr = QmpArgs.of("type", "inet", "host", host, "port", Integer.toString(port));
+        // nbd-server-start takes the legacy SocketAddress form: {type, data: {host, port}}
+        var addr = QmpArgs.of("type", "inet");
+        addr.set("data", QmpArgs.of("host", host, "port", Integer.toString(port)));
         var args = QmpArgs.of();
         args.set("addr", addr);
         if (tlsCreds != null) {
