@@ -156,6 +156,13 @@ final class MigrationWatch {
     /** The migration ended: the registry keeps its outcome for a while. */
     void ended(String outcome, String message) {
         MigrationProgress p = last;
+        phase = outcome;
+        if (p != null) {
+            last = new MigrationProgress(p.id(), p.vm(), p.destination(), outcome, p.pass(), p.ram(), p.disks(), p.dirtyRate(),
+                    p.expectedDowntimeMs(), p.downtimeMs(), p.totalTimeMs(), p.etaSeconds(), p.percent(), p.cpuThrottle(),
+                    message == null ? p.converging() : message);
+            listener.accept(last);
+        }
         registry.report(new JobProgress.Entry(vm, "migration", destination, id, phase,
                 p == null ? 0 : p.ram().transferred(), p == null ? 0 : p.ram().total(), 0, 0, null, Instant.now(), outcome, message));
     }

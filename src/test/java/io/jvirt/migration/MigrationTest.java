@@ -99,7 +99,7 @@ class MigrationTest {
         slow.put("bandwidthMiB", 1);
         TestHttp.Response first = a.post("/v1/vms/m/migrate", slow);
         assertThat(first.status()).as(first.toString()).isEqualTo(202);
-        awaitPhase(a, "migrating");
+        awaitPhase(a, first, "active");
         TestHttp.Response second = a.post("/v1/vms/m/migrate", body(TwoHosts.toB()));
         assertThat(second.errorCode()).as(second.toString()).isEqualTo("vm-busy");
         assertThat(second.json().path("error").path("message").asText()).contains("migration");
@@ -120,7 +120,7 @@ class MigrationTest {
         slow.put("bandwidthMiB", 1);
         TestHttp.Response started = a.post("/v1/vms/m/migrate", slow);
         assertThat(started.status()).as(started.toString()).isEqualTo(202);
-        awaitPhase(a, "migrating");
+        awaitPhase(a, started, "active");
         assertThat(hosts.b.qemuPids()).as("the destination QEMU waits").hasSize(1);
         long t0 = System.nanoTime();
         hosts.link(false);
@@ -190,9 +190,11 @@ class MigrationTest {
         return r.json();
     }
 
-    static void awaitPhase(TestHttp api, String phase) throws InterruptedException {
+    static void awaitPhase(TestHttp api, TestHttp.Response started, String phase) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!phase.equals(api.get("/v1/vms/m/migration").json().path("phase").asText())) {
+        String id = started.json().path("id").asText();
+        JsonNode p;
+        while (!phase.equals((p = api.get("/v1/vms/m/migration").json()).path("phase").asText()) || !id.equals(p.path("id").asText())) {
             assertThat(System.nanoTime()).as("migration reaches " + phase + ": " + api.get("/v1/vms/m/migration").text())
                     .isLessThan(deadline);
             Thread.sleep(50);
