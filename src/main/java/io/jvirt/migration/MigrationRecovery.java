@@ -112,7 +112,46 @@ final class MigrationRecovery {
         });
     }
 
-    private void decideWithPeer(VmJobContext ctx, MigrationRecords.Outgoing r) {
+    /**
+     * After Finish went unanswered (the source daemon still runs): asks the peer until it answers, holding the
+     * guest paused meanwhile (a resume or start asks first too). Runs on a thread of its own.
+     */
+    void settleUnknown(String vm, Duration every, Duration giveUp) {
+        long deadline = System.nanoTime() + giveUp.toNanos();
+        vms.runJob(vm, MigrationJob.OUTGOING, Duration.ofSeconds(30), ctx -> {
+            ctx.holdGuest("the destination did not answer Finish: the VM may run there; asking it",
+                    c -> {
+                        if (!decideWithPeer(c, records.outgoing(vm).orElseThrow())) {
+                            throw new JvirtException(ErrorCode.PEER_UNREACHABLE, "the destination still does not answer");
+                        }
+                    });
+            return null;
+        });
+        while (System.nanoTime() < deadline && records.outgoing(vm).filter(r -> r.phase().equals("finish-sent")).isPresent()) {
+            try {
+                Thread.sleep(every.toMillis());
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                boolean decided = vms.runJob(vm, MigrationJob.OUTGOING, Duration.ofSeconds(30), ctx -> {
+                    boolean d = decideWithPeer(ctx, records.outgoing(vm).orElseThrow());
+                    if (d && ctx.isHeld()) {
+                        ctx.releaseHold();
+                    }
+                    return d;
+                });
+                if (decided) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                log.info("VM {}: asking the destination again later: {}", vm, e.getMessage());
+            }
+        }
+    }
+
+    /** True when the peer answered and the VM is settled (ended here, or resumed here); false when it did not. */
+    private boolean decideWithPeer(VmJobContext ctx, MigrationRecords.Outgoing r) {
         String peerPhase;
         try (PeerChannel ch = connector.connect(URI.create(r.destination()))) {
             try {
@@ -136,15 +175,19 @@ final class MigrationRecovery {
                     records.removeOutgoing(ctx.vmName());
                 }
                 log.info("VM {}: the destination runs it; ended here", ctx.vmName());
-                return;
+                return true;
             }
         } catch (JvirtException e) {
             log.warn("VM {}: cannot ask {} whether it runs the VM ({}); it stays paused here, the record is kept",
                     ctx.vmName(), r.destination(), e.getMessage());
-            return;
+            return false;
         }
         log.info("VM {}: the destination says {}: resuming here", ctx.vmName(), peerPhase);
+        if (ctx.isHeld()) {
+            ctx.releaseHold();
+        }
         resume(ctx, r, List.of());
+        return true;
     }
 
     private void rollBack(VmJobContext ctx, MigrationRecords.Outgoing r) {

@@ -62,6 +62,13 @@ public final class MigrationService {
                 ctx -> source.begin(ctx, operationId, req), (ctx, plan) -> {
                     try {
                         return source.run(ctx, plan);
+                    } catch (JvirtException e) {
+                        if ("unknown".equals(e.details().get("outcome"))) {
+                            Thread.ofVirtual().name("migration-unknown-" + vm).start(() ->
+                                    new MigrationRecovery(vms, records, connector, target)
+                                            .settleUnknown(vm, Duration.ofSeconds(2), Duration.ofHours(1)));
+                        }
+                        throw e;
                     } finally {
                         outgoing.remove(vm, self[0]);
                     }

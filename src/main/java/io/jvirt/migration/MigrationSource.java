@@ -168,7 +168,7 @@ final class MigrationSource {
                 watch.ended("unknown", e.getMessage());
                 throw new JvirtException(ErrorCode.PEER_LOST, "the destination did not answer Finish (" + e.getMessage()
                         + "): VM '" + vm + "' stays paused here until the destination says whether it runs there",
-                        Map.of("vm", vm));
+                        Map.of("vm", vm, "outcome", "unknown"));
             }
             // ---- Confirm
             rec = step(ctx, rec, "confirmed", watch);
