@@ -227,12 +227,20 @@ class MigrationTest {
     }
 
     static long lastSeq(TestHttp api) {
-        return io.jvirt.blockcopy.CopyGuestAccess.lastSeq(api.get("/v1/vms/m/console").text());
+        return lastSeqOf(api, "m");
+    }
+
+    static long lastSeqOf(TestHttp api, String vm) {
+        return io.jvirt.blockcopy.CopyGuestAccess.lastSeq(api.get("/v1/vms/" + vm + "/console").text());
     }
 
     static void awaitSeqAbove(TestHttp api, long n) throws InterruptedException {
+        awaitSeqAbove(api, "m", n);
+    }
+
+    static void awaitSeqAbove(TestHttp api, String vm, long n) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (lastSeq(api) <= n) {
+        while (lastSeqOf(api, vm) <= n) {
             assertThat(System.nanoTime()).as("the guest goes on writing past SEQ " + n).isLessThan(deadline);
             Thread.sleep(200);
         }
