@@ -92,7 +92,7 @@ class MigrationCrashTest {
             assertThat(started.status()).as(started.toString()).isEqualTo(202);
             if (testKillsQemu) {
                 awaitActive(a, vm);
-                long pid = hosts.b.qemuPids().getFirst();
+                long pid = hosts.b.qemuPids().get(0);
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
                 JsonNode op = MigrationTest.waitOp(a, started);
                 assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("failure");
