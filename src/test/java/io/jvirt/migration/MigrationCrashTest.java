@@ -78,7 +78,7 @@ class MigrationCrashTest {
             MigrationTest.ok(a.post("/v1/vms/" + vm + "/start?wait=true"));
             try (ConsoleReader console = GuestConsole.ready(a, vm)) {
                 GuestConsole.type(a, vm, "seqwriter /dev/vda &");
-                console.await("SEQ 3", 0, GuestConsole.T);
+                console.await("SEQ 3", 0, GuestConsole.TIMEOUT);
             }
             ObjectNode body = MigrationTest.body(TwoHosts.toB());
             if (copy) {
