@@ -86,6 +86,14 @@ class MigrationTest {
         assertThat(r.json().path("error").path("message").asText()).contains("paused");
         ok(a.post("/v1/vms/m/resume"));
 
+        // a destination whose certificate is another CA's, or a jvirt client's (no role host): not a peer
+        assertThat(a.post("/v1/vms/m/migrate", body("tls://" + TwoHosts.B_ADDRESS + ":" + hosts.foreignPort())).errorCode())
+                .isEqualTo("peer-unreachable");
+        r = a.post("/v1/vms/m/migrate", body("tls://" + TwoHosts.B_ADDRESS + ":" + hosts.clientCertPort()));
+        assertThat(r.errorCode()).as(r.toString()).isEqualTo("peer-unreachable");
+        assertThat(r.json().path("error").path("message").asText()).contains("role 'host'");
+        assertRunsOnlyOnA();
+
         // the peer routes answer jvirtd hosts only: not the local socket
         r = b.post("/v1/peer/migrations", JSON.createObjectNode());
         assertThat(r.errorCode()).as(r.toString()).isEqualTo("forbidden");

@@ -93,6 +93,51 @@ final class TwoHosts implements AutoCloseable {
         net.execOk(net.inside, "ip", "link", "set", net.veth + "0", up ? "up" : "down");
     }
 
+    private int foreignPort = -1;
+    private int clientCertPort = -1;
+
+    /**
+     * A TLS server in B's namespace (openssl s_server) presenting a certificate of another CA: what a destination
+     * that is not ours looks like. Started on first use, ended with the namespaces.
+     */
+    int foreignPort() throws IOException {
+        if (foreignPort < 0) {
+            TlsDir other = new TlsDir(dir.resolve("tls-other"));
+            CertificateAuthority.init(other, "another CA", KeyType.EC_P256, Validity.caDefault())
+                    .issueServer(List.of(B_ADDRESS), KeyType.EC_P256, Validity.leafDefault());
+            foreignPort = PORT + 1;
+            serve(other.serverCert(), other.serverKey(), foreignPort);
+        }
+        return foreignPort;
+    }
+
+    /** The same, with a certificate of our CA that has the role read-write (a client's), not host. */
+    int clientCertPort() throws IOException {
+        if (clientCertPort < 0) {
+            var issued = ca.issueClient("alice", io.jvirt.tls.Role.READ_WRITE, KeyType.EC_P256, Validity.leafDefault());
+            clientCertPort = PORT + 2;
+            serve(issued.certFile(), issued.keyFile(), clientCertPort);
+        }
+        return clientCertPort;
+    }
+
+    private void serve(Path cert, Path key, int port) throws IOException {
+        net.spawn(net.outside, "openssl", "s_server", "-quiet", "-accept", B_ADDRESS + ":" + port, "-cert", cert.toString(),
+                "-key", key.toString(), "-tls1_3");
+        for (int i = 0; i < 100; i++) {
+            if (net.exec(net.outside, "bash", "-c", "exec 3<>/dev/tcp/" + B_ADDRESS + "/" + port).exit() == 0) {
+                return;
+            }
+            try {
+                Thread.sleep(50); // openssl binds a moment after exec; nothing else to wait on
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        throw new AssertionError("openssl s_server did not listen on " + port);
+    }
+
     @Override
     public void close() {
         try {
