@@ -56,7 +56,7 @@ class MigrationTest {
 
     @Test
     @Order(1)
-    void badInputIsRefusedAndChangesNothing() {
+    void badInputIsRefusedAndChangesNothing() throws Exception {
         TestHttp a = hosts.apiA();
         TestHttp b = hosts.apiB();
         TestHttp.Response r = a.post("/v1/vms/m/migrate", body("http://" + TwoHosts.B_ADDRESS));
@@ -91,7 +91,8 @@ class MigrationTest {
                 .isEqualTo("peer-unreachable");
         r = a.post("/v1/vms/m/migrate", body("tls://" + TwoHosts.B_ADDRESS + ":" + hosts.clientCertPort()));
         assertThat(r.errorCode()).as(r.toString()).isEqualTo("peer-unreachable");
-        assertThat(r.json().path("error").path("message").asText()).contains("role 'host'");
+        // the JDK already refuses a client certificate as a server's (extended key usage); the role check is behind it
+        assertThat(r.json().path("error").path("message").asText()).containsAnyOf("role 'host'", "key usage");
         assertRunsOnlyOnA();
 
         // the peer routes answer jvirtd hosts only: not the local socket
