@@ -7,6 +7,7 @@ source "$(dirname "$0")/../scripts/lib.sh"
 runs=5
 [ "${1:-}" = "--runs" ] && runs="$2"
 guest="${JVIRT_GUEST_DIR:-$HOME/.cache/jvirt/guest}"
+find_jdk
 cd "$JVIRT_ROOT"
 mvn -q -B -o -Djvirt.test.guest="$guest" -Dbench.runs="$runs" -Dtest=MigrationBenchmark \
     -Dsurefire.failIfNoSpecifiedTests=false test

@@ -104,7 +104,7 @@ final class MigrationSource {
         long downtime = req.maxDowntimeMs() == null ? DEFAULT_DOWNTIME_MS : Math.min(DEFAULT_DOWNTIME_MS, req.maxDowntimeMs());
         MigrationWatch watch = new MigrationWatch(plan.id(), vm, plan.destination().toString(), m,
                 plan.copied().stream().map(StorageMirrors::jobId).toList(), progress, listener, downtime,
-                req.maxDowntimeMs() == null ? downtime : req.maxDowntimeMs());
+                req.maxDowntimeMs() == null ? downtime : req.maxDowntimeMs(), Boolean.TRUE.equals(req.autoConverge()));
         Duration timeout = Duration.ofSeconds(req.timeoutSeconds() == null ? 3600 : req.timeoutSeconds());
         long deadline = System.nanoTime() + timeout.toNanos();
         String base = "/v1/peer/migrations/" + plan.id();
@@ -219,6 +219,9 @@ final class MigrationSource {
             }
             if (s == null) {
                 watch.sample();
+                if (watch.stalled() != null) {
+                    throw new JvirtException(ErrorCode.MIGRATION_FAILED, watch.stalled());
+                }
                 if (mirrors.anyEnded()) {
                     throw new JvirtException(ErrorCode.MIGRATION_FAILED, "a storage mirror failed during the migration");
                 }

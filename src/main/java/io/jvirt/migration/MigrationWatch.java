@@ -44,9 +44,13 @@ final class MigrationWatch {
     private final long maxDowntime;
     private String converging = "yes";
     private volatile MigrationProgress last;
+    private final boolean autoConverge;
+    /** Why the policy gives up (the source then cancels), or null while there is hope. */
+    private volatile String stalled;
 
     MigrationWatch(String id, String vm, String destination, Monitor monitor, List<String> mirrorJobs, JobProgress registry,
-                   Consumer<MigrationProgress> listener, long downtimeLimit, long maxDowntime) {
+                   Consumer<MigrationProgress> listener, long downtimeLimit, long maxDowntime, boolean autoConverge) {
+        this.autoConverge = autoConverge;
         this.id = id;
         this.vm = vm;
         this.destination = destination;
@@ -69,6 +73,11 @@ final class MigrationWatch {
 
     void pass(long p) {
         pass = p;
+    }
+
+    /** Why the convergence policy gave up, or null. */
+    String stalled() {
+        return stalled;
     }
 
     MigrationProgress last() {
@@ -150,6 +159,12 @@ final class MigrationWatch {
             log.info("migration {} of {}: not converging ({}); downtime limit raised to {} ms", id, vm, converging, downtimeLimit);
             monitor.migration().migrateSetParameters(new MigrationParameters(null, downtimeLimit, null, null));
             passOfBest = pass;
+        } else if (autoConverge) {
+            // QEMU throttles the vCPUs more with each pass; the timeout bounds the wait
+        } else {
+            stalled = "the migration does not converge: the guest dirties " + (dirty >> 20) + " MiB/s, more than the"
+                    + " link's " + (rate >> 20) + " MiB/s (downtime limit already " + downtimeLimit + " ms; allow a longer"
+                    + " --max-downtime, --auto-converge, or more --bandwidth)";
         }
     }
 
