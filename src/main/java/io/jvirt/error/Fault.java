@@ -18,7 +18,8 @@ import java.nio.file.Path;
  * </ul>
  * Areas and steps in use: {@code snapshot:} after-intent, after-freeze, before-transaction, after-switch,
  * after-merge, after-definition, after-memory; {@code blockcopy:} copying, ready, pivot-requested, pivot-done,
- * after; {@code vm:} definition-write.
+ * after; {@code vm:} definition-write; {@code migration:} (source) begin, prepared, mirroring, mirrors-ready,
+ * migrating, switchover, device, completed, finish-sent, confirmed, (destination) defined, incoming, finishing.
  */
 public final class Fault {
     private Fault() {

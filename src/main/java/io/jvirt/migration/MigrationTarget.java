@@ -142,7 +142,7 @@ final class MigrationTarget {
             records.removeIncoming(d.name());
             throw e;
         }
-        Fault.point("migration", "prepared");
+        Fault.point("migration", "defined");
         PendingJob<?> job;
         try {
             job = vms.prepareJob(d.name(), MigrationJob.INCOMING, req.id(), Duration.ZERO, ctx -> null,

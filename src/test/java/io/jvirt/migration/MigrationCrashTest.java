@@ -36,7 +36,7 @@ class MigrationCrashTest {
                 Arguments.of("B", "daemon-incoming", false, "A"),
                 Arguments.of("A", "daemon-mirrors-ready", true, "A"),
                 Arguments.of("A", "daemon-migrating", false, "A"),
-                Arguments.of("A", "daemon-switchover", false, "A"),
+                Arguments.of("A", "daemon-switchover", true, "A"),
                 Arguments.of("A", "daemon-completed", false, "A"),
                 Arguments.of("A", "daemon-finish-sent", false, "A"),
                 Arguments.of("B", "daemon-finishing", false, "B"),
