@@ -115,6 +115,15 @@ class MigrationTest {
         long t0 = System.nanoTime();
         assertThat(a.get("/v1/vms/m").status()).isEqualTo(200);
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("info while migrating").isLessThan(Duration.ofSeconds(1));
+        // other VMs are not held up: a second VM starts and answers while m migrates
+        assertThat(a.post("/v1/vms", TestGuest.definition("other")).status()).isEqualTo(201);
+        t0 = System.nanoTime();
+        ok(a.post("/v1/vms/other/start?wait=true"));
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("start of another VM while migrating").isLessThan(Duration.ofSeconds(20));
+        assertThat(a.get("/v1/vms/other").json().path("state").asText()).isEqualTo("running");
+        assertThat(a.get("/v1/vms/m/migration").json().path("id").asText()).isEqualTo(first.json().path("id").asText());
+        ok(a.post("/v1/vms/other/destroy"));
+        assertThat(a.send("DELETE", "/v1/vms/other", null, null).status()).isLessThan(300);
         ok(a.post("/v1/vms/m/migrate/cancel"));
         JsonNode op = waitOp(a, first);
         assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("cancelled");
@@ -178,6 +187,44 @@ class MigrationTest {
         long onDisk = Long.parseLong(io.jvirt.blockcopy.CopyGuestAccess.sector0(Path.of(copied), "qcow2"));
         assertThat(onDisk).as("the copy on A holds every acknowledged write").isGreaterThanOrEqualTo(last);
         ok(a.post("/v1/vms/m/start?wait=true")); // for later cases: the guest boots again on A
+    }
+
+    @Test
+    @Order(5)
+    void cliMigratesAndRefusesWhatIsNotSupported() {
+        var r = io.jvirt.cli.CliRun.run(hosts.a, "migrate", "m", TwoHosts.toB(), "--copy-storage-inc");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(2);
+        r = io.jvirt.cli.CliRun.run(hosts.a, "migrate-cancel", "m");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(1);
+        assertThat(r.err()).contains("not migrating");
+        r = io.jvirt.cli.CliRun.run(hosts.a, "migrate", "m", TwoHosts.toB());
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("Migrated m to " + TwoHosts.toB()).contains("downtime");
+        assertThat(r.err()).as("progress line").contains("RAM").contains("pass");
+        r = io.jvirt.cli.CliRun.run(hosts.b, "-o", "json", "migrate", "m", TwoHosts.toA());
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("\"status\" : \"success\"");
+        assertThat(hosts.apiA().get("/v1/vms/m").json().path("state").asText()).isEqualTo("running");
+    }
+
+    @Test
+    @Order(6)
+    void aGuestDirtyingFasterThanTheLinkIsGivenUpWithItsRates() throws Exception {
+        TestHttp a = hosts.apiA();
+        // random data (zero pages cost the migration next to nothing), copied over and over: 32 MiB kept dirty
+        try (ConsoleReader console = new ConsoleReader(a, "m")) {
+            GuestConsole.type(a, "m", "dd if=/dev/urandom of=/tmp/r bs=1M count=8 2>/dev/null; echo RANDOM-READY");
+            console.await("RANDOM-READY", 0, T);
+        }
+        GuestConsole.type(a, "m", "while true; do cat /tmp/r /tmp/r /tmp/r /tmp/r > /tmp/dirty; done &");
+        ObjectNode req = body(TwoHosts.toB());
+        req.put("bandwidthMiB", 8).put("maxDowntimeMs", 400);
+        JsonNode op = waitOp(a, a.post("/v1/vms/m/migrate", req));
+        assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("failure");
+        assertThat(op.path("error").path("code").asText()).isEqualTo("migration-failed");
+        assertThat(op.path("error").path("message").asText()).as(hosts.logs()).contains("does not converge").contains("dirties")
+                .contains("MiB/s, more than the link's");
+        assertRunsOnlyOnA();
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------------

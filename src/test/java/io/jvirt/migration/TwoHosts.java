@@ -88,6 +88,21 @@ final class TwoHosts implements AutoCloseable {
         return "tls://" + A_ADDRESS + ":" + PORT;
     }
 
+    /** The last lines of both daemons' logs, for failure messages. */
+    String logs() {
+        StringBuilder out = new StringBuilder();
+        for (DaemonProcess d : new DaemonProcess[] {a, b}) {
+            try {
+                List<String> lines = Files.readAllLines(d.log());
+                out.append("--- ").append(d.log()).append('\n');
+                lines.subList(Math.max(0, lines.size() - 25), lines.size()).forEach(l -> out.append(l).append('\n'));
+            } catch (IOException e) {
+                out.append(e).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
     /** Link A's end of the veth down (a silent peer for both sides) or up again. */
     void link(boolean up) {
         net.execOk(net.inside, "ip", "link", "set", net.veth + "0", up ? "up" : "down");
