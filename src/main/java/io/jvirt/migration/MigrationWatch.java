@@ -19,11 +19,10 @@ import org.slf4j.LoggerFactory;
  * (query-migrate, query-block-jobs) for the numbers, on the waits between events. The ETA never runs backwards: it
  * is the smaller of the new estimate and the last one minus the time since, so a burst of dirty pages holds it
  * instead of pushing it up; the percentage never drops. Convergence: RAM remaining that has not shrunk over
- * {@link #STALL_PASSES} passes is a stall; the policy then doubles the downtime limit up to the user's maximum.
+ * {@link Convergence#STALL_PASSES} passes is a stall; {@link Convergence} says what to do then.
  */
 final class MigrationWatch {
     private static final Logger log = LoggerFactory.getLogger(MigrationWatch.class);
-    static final int STALL_PASSES = 3;
 
     private final String id;
     private final String vm;
@@ -38,19 +37,15 @@ final class MigrationWatch {
     private Long eta;
     private long etaAt;
     private int percent;
-    private long bestRemaining = Long.MAX_VALUE;
-    private long passOfBest;
-    private long downtimeLimit;
-    private final long maxDowntime;
+    private final Convergence policy;
     private String converging = "yes";
     private volatile MigrationProgress last;
-    private final boolean autoConverge;
     /** Why the policy gives up (the source then cancels), or null while there is hope. */
     private volatile String stalled;
 
     MigrationWatch(String id, String vm, String destination, Monitor monitor, List<String> mirrorJobs, JobProgress registry,
                    Consumer<MigrationProgress> listener, long downtimeLimit, long maxDowntime, boolean autoConverge) {
-        this.autoConverge = autoConverge;
+        this.policy = new Convergence(downtimeLimit, maxDowntime, autoConverge);
         this.id = id;
         this.vm = vm;
         this.destination = destination;
@@ -58,8 +53,6 @@ final class MigrationWatch {
         this.mirrorJobs = mirrorJobs;
         this.registry = registry;
         this.listener = listener;
-        this.downtimeLimit = downtimeLimit;
-        this.maxDowntime = maxDowntime;
     }
 
     void phase(String p) {
@@ -141,30 +134,22 @@ final class MigrationWatch {
     }
 
     private void converge(MigrationInfo.Ram ram, long dirty, long rate) {
-        if (ram == null || pass < 2) {
+        if (ram == null) {
             return;
         }
-        if (ram.remaining() < bestRemaining * 9 / 10) {
-            bestRemaining = ram.remaining();
-            passOfBest = pass;
-            converging = "yes";
-            return;
-        }
-        if (pass - passOfBest < STALL_PASSES) {
-            return;
-        }
-        converging = "no: the guest dirties " + (dirty >> 20) + " MiB/s, the link moves " + (rate >> 20) + " MiB/s";
-        if (downtimeLimit < maxDowntime) {
-            downtimeLimit = Math.min(maxDowntime, downtimeLimit * 2);
-            log.info("migration {} of {}: not converging ({}); downtime limit raised to {} ms", id, vm, converging, downtimeLimit);
-            monitor.migration().migrateSetParameters(new MigrationParameters(null, downtimeLimit, null, null));
-            passOfBest = pass;
-        } else if (autoConverge) {
-            // QEMU throttles the vCPUs more with each pass; the timeout bounds the wait
-        } else {
-            stalled = "the migration does not converge: the guest dirties " + (dirty >> 20) + " MiB/s, more than the"
-                    + " link's " + (rate >> 20) + " MiB/s (downtime limit already " + downtimeLimit + " ms; allow a longer"
-                    + " --max-downtime, --auto-converge, or more --bandwidth)";
+        Convergence.Action a = policy.sample(pass, ram.remaining());
+        converging = policy.stalled() ? "no: the guest dirties " + (dirty >> 20) + " MiB/s, the link moves "
+                + (rate >> 20) + " MiB/s" : "yes";
+        switch (a) {
+            case RAISE_DOWNTIME -> {
+                log.info("migration {} of {}: not converging ({}); downtime limit raised to {} ms", id, vm, converging,
+                        policy.downtimeLimit());
+                monitor.migration().migrateSetParameters(new MigrationParameters(null, policy.downtimeLimit(), null, null));
+            }
+            case GIVE_UP -> stalled = "the migration does not converge: the guest dirties " + (dirty >> 20)
+                    + " MiB/s, more than the link's " + (rate >> 20) + " MiB/s (downtime limit already "
+                    + policy.downtimeLimit() + " ms; allow a longer --max-downtime, --auto-converge, or more --bandwidth)";
+            default -> { }
         }
     }
 
