@@ -207,6 +207,7 @@ final class MigrationSource {
         records.put(next);
         ctx.recordStep(phase);
         watch.phase(phase);
+        log.info("migration {} of {}: {} at {} ms", rec.id(), rec.vm(), phase, watch.elapsed().toMillis());
         Fault.point("migration", phase, ctx.qemuPid());
         return next;
     }
@@ -268,7 +269,7 @@ final class MigrationSource {
             } catch (RuntimeException e) {
                 log.warn("cannot cancel the migration in QEMU: {}", e.getMessage());
             }
-            mirrors.abort();
+            mirrors.abort(ch.lost().isDone());
             resumeIfPaused(m, ctx.vmName());
             try {
                 m.migration().objectDel(TLS_ID);

@@ -74,7 +74,9 @@ final class StorageMirrors implements AutoCloseable {
                 throw new JvirtException(ErrorCode.CANCELLED, "interrupted while copying storage");
             }
             if (abandon.isDone()) {
-                throw new JvirtException(ErrorCode.CANCELLED, "storage copy given up: " + abandon.getNow(null));
+                String why = String.valueOf(abandon.getNow(null));
+                throw new JvirtException(why.startsWith("peer lost") ? ErrorCode.PEER_LOST : ErrorCode.CANCELLED,
+                        "storage copy given up: " + why);
             }
             if (!job.ready().isDone()) {
                 String why = job.concluded().isDone() ? job.dismiss().orElse("it ended before it was ready") : "QEMU exited";
@@ -106,8 +108,20 @@ final class StorageMirrors implements AutoCloseable {
         deleteNodes();
     }
 
-    /** On failure: force-cancels what still runs, waits for it, deletes the NBD nodes; never throws. */
-    void abort() {
+    /**
+     * On failure: force-cancels what still runs, waits for it, deletes the NBD nodes; never throws. With
+     * {@code peerLost}, the NBD connections are yanked first (a dead peer never answers the requests in flight).
+     */
+    void abort(boolean peerLost) {
+        if (peerLost) {
+            for (String node : nodes) {
+                try {
+                    monitor.nbd().yankNode(node);
+                } catch (RuntimeException e) {
+                    log.warn("cannot yank NBD node {}: {}", node, e.getMessage());
+                }
+            }
+        }
         for (QemuJob job : jobs) {
             try {
                 if (!job.concluded().isDone()) {

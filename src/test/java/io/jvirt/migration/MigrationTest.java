@@ -124,7 +124,8 @@ class MigrationTest {
         assertThat(a.get("/v1/vms/m/migration").json().path("id").asText()).isEqualTo(first.json().path("id").asText());
         ok(a.post("/v1/vms/other/destroy"));
         assertThat(a.send("DELETE", "/v1/vms/other", null, null).status()).isLessThan(300);
-        ok(a.post("/v1/vms/m/migrate/cancel"));
+        TestHttp.Response cancel = a.post("/v1/vms/m/migrate/cancel");
+        assertThat(cancel.status()).as(cancel + "\n" + hosts.logs()).isEqualTo(200);
         JsonNode op = waitOp(a, first);
         assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("cancelled");
         assertRunsOnlyOnA();
@@ -152,6 +153,39 @@ class MigrationTest {
         } finally {
             hosts.link(true);
         }
+        assertRunsOnlyOnA();
+    }
+
+    @Test
+    @Order(3)
+    void linkCutDuringStorageCopyIsCancelledWithinTheBoundAndLeavesNoImage() throws Exception {
+        TestHttp a = hosts.apiA();
+        // 8 MiB of data past the sequence sector, so the mirror has something to copy at 1 MiB/s
+        try (ConsoleReader console = new ConsoleReader(a, "m")) {
+            GuestConsole.type(a, "m", "dd if=/dev/urandom of=/dev/vda bs=1M count=8 seek=1 conv=fsync 2>/dev/null; echo FILLED-UP");
+            console.await("FILLED-UP", 0, T);
+        }
+        ObjectNode slow = body(TwoHosts.toB());
+        slow.put("copyStorage", "all").put("bandwidthMiB", 1);
+        TestHttp.Response started = a.post("/v1/vms/m/migrate", slow);
+        assertThat(started.status()).as(started.toString()).isEqualTo(202);
+        awaitPhase(a, started, "mirroring");
+        Path image = hosts.b.stateDir().resolve("pools/default/m-vda.qcow2");
+        assertThat(image).as("the destination made the copy's image").exists();
+        long t0 = System.nanoTime();
+        hosts.link(false);
+        try {
+            JsonNode op = waitOp(a, started);
+            assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("failure");
+            assertThat(op.path("error").path("code").asText()).isEqualTo("peer-lost");
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(8));
+            awaitNoVmOnB(Duration.ofSeconds(8));
+        } finally {
+            hosts.link(true);
+        }
+        assertThat(image).as("the copy's image is deleted").doesNotExist();
+        assertThat(a.get("/v1/vms/m").json().path("definition").path("disks").get(0).path("path").asText())
+                .isEqualTo(disk.toString());
         assertRunsOnlyOnA();
     }
 
@@ -187,6 +221,24 @@ class MigrationTest {
         long onDisk = Long.parseLong(io.jvirt.blockcopy.CopyGuestAccess.sector0(Path.of(copied), "qcow2"));
         assertThat(onDisk).as("the copy on A holds every acknowledged write").isGreaterThanOrEqualTo(last);
         ok(a.post("/v1/vms/m/start?wait=true")); // for later cases: the guest boots again on A
+    }
+
+    @Test
+    @Order(6)
+    void destroyOnTheSourceAbortsTheMigrationCleanly() throws Exception {
+        TestHttp a = hosts.apiA();
+        ObjectNode slow = body(TwoHosts.toB());
+        slow.put("bandwidthMiB", 1);
+        TestHttp.Response started = a.post("/v1/vms/m/migrate", slow);
+        awaitPhase(a, started, "active");
+        long t0 = System.nanoTime();
+        ok(a.post("/v1/vms/m/destroy"));
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("destroy answers at once").isLessThan(Duration.ofSeconds(8));
+        JsonNode op = waitOp(a, started);
+        assertThat(op.path("status").asText()).as(op.toString()).isIn("failure", "cancelled");
+        awaitNoVmOnB(Duration.ofSeconds(10));
+        assertThat(a.get("/v1/vms/m").json().path("state").asText()).isEqualTo("shutoff");
+        assertThat(hosts.a.qemuPids()).isEmpty();
     }
 
     @Test

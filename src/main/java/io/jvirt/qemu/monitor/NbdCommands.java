@@ -36,6 +36,16 @@ public final class NbdCommands {
                 "writable", writable));
     }
 
+    /**
+     * Cuts the NBD client node's connection at once ({@code yank}): its in-flight requests fail instead of waiting
+     * for a dead peer's TCP timeout, so a mirror into it can be cancelled and the node deleted.
+     */
+    public void yankNode(String nodeName) {
+        var args = QmpArgs.of();
+        args.putArray("instances").add(QmpArgs.of("type", "block-node", "node-name", nodeName));
+        monitor.call("yank", args);
+    }
+
     public void blockExportDel(String name) {
         monitor.call("block-export-del", QmpArgs.of("id", name));
     }
