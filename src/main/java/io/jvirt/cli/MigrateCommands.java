@@ -22,7 +22,8 @@ final class MigrateCommands {
         @Option(names = "--copy-storage-all", description = "Copy every writable disk into the destination's default "
                 + "pool (otherwise every disk must be shared).")
         boolean copyAll;
-        @Option(names = "--copy-storage-inc", description = "Copy only the top image of each disk (not supported yet).")
+        @Option(names = "--copy-storage-inc", description = "Copy only the top image of each disk; the destination has the "
+                + "base images at the same paths (same format and size, checked).")
         boolean copyInc;
         @Option(names = {"--postcopy", "--postcopy-after-precopy"}, description = "Post-copy (not supported yet).")
         boolean postcopy;
@@ -52,11 +53,12 @@ final class MigrateCommands {
 
         @Override
         JsonNode run() throws Exception {
-            if (copyInc) throw usage("--copy-storage-inc is not supported yet; use --copy-storage-all or shared storage");
+            if (copyInc && copyAll) throw usage("--copy-storage-all and --copy-storage-inc exclude each other");
             if (postcopy || resume) throw usage("post-copy migration is not supported yet");
             if (keepSource && undefineSource) throw usage("--keep-source and --undefine-source exclude each other");
             ObjectNode body = Json.object().put("destination", dest);
             if (copyAll) body.put("copyStorage", "all");
+            if (copyInc) body.put("copyStorage", "inc");
             if (bandwidth != null) body.put("bandwidthMiB", bandwidth);
             if (maxDowntime != null) body.put("maxDowntimeMs", maxDowntime);
             if (autoConverge) body.put("autoConverge", true);

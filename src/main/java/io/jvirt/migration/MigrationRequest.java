@@ -4,7 +4,8 @@ package io.jvirt.migration;
  * What the user asks ({@code POST /v1/vms/{name}/migrate}); null fields take their defaults.
  *
  * @param destination   {@code tls://HOST:PORT} of the destination jvirtd
- * @param copyStorage   {@code all}: copy every writable disk over NBD; null: every disk is shared
+ * @param copyStorage   {@code all}: copy every writable disk over NBD; {@code inc}: only each disk's top image, over a
+ *                      base the destination has at the same path; null: every disk is shared
  * @param bandwidthMiB  MiB/s for RAM (and mirrors), null: unlimited
  * @param maxDowntimeMs the guest's pause at switch-over may be this long (QEMU's downtime-limit)
  * @param autoConverge  throttle the guest's vCPUs when RAM does not converge
@@ -16,5 +17,10 @@ public record MigrationRequest(String destination, String copyStorage, Long band
 
     boolean copyAll() {
         return "all".equals(copyStorage);
+    }
+
+    /** Only the top image of each disk; the destination has the base at the same path. */
+    boolean copyInc() {
+        return "inc".equals(copyStorage);
     }
 }

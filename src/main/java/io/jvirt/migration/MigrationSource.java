@@ -56,8 +56,8 @@ final class MigrationSource {
     /** Begin: refuses what cannot migrate, changing nothing; connects the peer channel. */
     Plan begin(VmJobContext ctx, String id, MigrationRequest req) {
         URI dest = PeerConnector.parse(req.destination());
-        if (req.copyStorage() != null && !req.copyAll()) {
-            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "copyStorage is 'all' (or absent: shared storage);"
+        if (req.copyStorage() != null && !req.copyAll() && !req.copyInc()) {
+            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "copyStorage is 'all' or 'inc' (or absent: shared storage);"
                     + " '" + req.copyStorage() + "' is not supported yet", Map.of("copyStorage", req.copyStorage()));
         }
         if (Boolean.TRUE.equals(req.postcopy())) {
@@ -79,9 +79,14 @@ final class MigrationSource {
         m.require(Feature.MIGRATION_EVENTS, "following a migration by its events");
         m.require(Feature.PAUSE_BEFORE_SWITCHOVER, "a migration that ends storage copies before the switch-over");
         List<String> copied = new ArrayList<>();
-        if (req.copyAll()) {
+        if (req.copyAll() || req.copyInc()) {
+            BlockGraph graph = req.copyInc() ? BlockGraph.query(m) : null;
             for (VmDefinition.Disk d : ctx.definition().disks()) {
                 if (d.writable()) {
+                    if (graph != null && graph.require(d.name()).image().backingFilename() == null) {
+                        throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "disk " + d.name() + " has no backing file:"
+                                + " --copy-storage-inc copies only top images; use --copy-storage-all", Map.of("disk", d.name()));
+                    }
                     copied.add(d.name());
                 }
             }
@@ -119,7 +124,11 @@ final class MigrationSource {
                 BlockGraph graph = plan.copied().isEmpty() ? null : BlockGraph.query(m);
                 for (String d : plan.copied()) {
                     var top = graph.require(d);
-                    copies.add(new PeerMessages.CopiedDisk(d, top.image().format(), top.image().virtualSize()));
+                    var below = req.copyInc() ? top.image().backingImage() : null;
+                    copies.add(new PeerMessages.CopiedDisk(d, top.image().format(), top.image().virtualSize(),
+                            below == null ? null : top.image().fullBackingFilename() != null ? top.image().fullBackingFilename()
+                                    : top.image().backingFilename(),
+                            below == null ? null : below.format(), below == null ? null : below.virtualSize()));
                 }
                 PeerMessages.Prepared dest = prepare(ch, plan, ctx, copies);
                 ch.startHeartbeat(base + "/ping");
@@ -139,7 +148,7 @@ final class MigrationSource {
                 m.migration().migrateSetParameters(new MigrationParameters(bandwidth == 0 ? 1L << 40 : bandwidth,
                         downtime, TLS_ID, dest.host()));
                 if (!plan.copied().isEmpty()) {
-                    mirrors.start(dest, TLS_ID, bandwidth == 0 ? null : bandwidth);
+                    mirrors.start(dest, TLS_ID, bandwidth == 0 ? null : bandwidth, req.copyInc());
                     rec = step(ctx, rec, "mirroring", watch);
                     var abandon = new java.util.concurrent.CompletableFuture<String>();
                     ctx.job().cancellation().thenAccept(abandon::complete);

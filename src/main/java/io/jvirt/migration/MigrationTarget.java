@@ -132,7 +132,9 @@ final class MigrationTarget {
         try {
             for (PeerMessages.CopiedDisk c : req.copied()) {
                 Path image = Path.of(mapped.get(c.name()));
-                qemuImg.create(image, c.format(), c.virtualSize(), null, null);
+                // --copy-storage-inc: an overlay on the same base; the mirror fills only the top layer
+                qemuImg.create(image, c.format(), c.virtualSize(), c.backing() == null ? null : Path.of(c.backing()),
+                        c.backingFormat());
                 created.add(image.toString());
                 // trust boundary (#12): grant before QEMU opens it (the copied disk's new image, written over NBD)
             }
@@ -185,11 +187,33 @@ final class MigrationTarget {
                     + " needs " + d.memoryMiB() + " MiB", Map.of("vm", d.name()));
         }
         for (VmDefinition.Disk disk : d.disks()) {
-            boolean copied = req.copied().stream().anyMatch(c -> c.name().equals(disk.name()));
+            var copy = req.copied().stream().filter(c -> c.name().equals(disk.name())).findFirst();
+            if (copy.isPresent() && copy.get().backing() != null) {
+                checkBase(copy.get());
+            }
+            boolean copied = copy.isPresent();
             if (!copied && !Files.exists(Path.of(disk.path()))) {
                 throw new JvirtException(ErrorCode.INVALID_STATE, "disk " + disk.name() + " (" + disk.path() + ") is not"
                         + " shared: this host does not see it; migrate with --copy-storage-all", Map.of("disk", disk.name()));
             }
+        }
+    }
+
+    /**
+     * {@code --copy-storage-inc}: the base must be here at the same path, of the same format and size (checked;
+     * its contents are the operator's promise, as with libvirt: comparing them would read the whole image).
+     */
+    private void checkBase(PeerMessages.CopiedDisk c) {
+        Path base = Path.of(c.backing());
+        if (!Files.isRegularFile(base)) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "disk " + c.name() + ": the base image " + base + " that"
+                    + " --copy-storage-inc needs is not on this host", Map.of("disk", c.name(), "base", base.toString()));
+        }
+        QemuImg.Image here = qemuImg.image(base, c.backingFormat());
+        if (c.backingSize() != null && here.virtualSize() != c.backingSize()) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "disk " + c.name() + ": the base image " + base + " here is "
+                    + here.virtualSize() + " bytes, the source's " + c.backingSize() + ": not the same base",
+                    Map.of("disk", c.name(), "base", base.toString()));
         }
     }
 

@@ -10,7 +10,8 @@ public final class PeerMessages {
     }
 
     /** A disk the destination creates and exports for {@code --copy-storage-all}. */
-    public record CopiedDisk(String name, String format, long virtualSize) {
+    public record CopiedDisk(String name, String format, long virtualSize, String backing, String backingFormat,
+                             Long backingSize) {
     }
 
     /** Prepare: the destination defines the VM and starts its QEMU waiting for the migration. */

@@ -49,7 +49,7 @@ final class StorageMirrors implements AutoCloseable {
     }
 
     /** Adds the NBD nodes and starts the mirrors (following each job before its command). */
-    void start(PeerMessages.Prepared dest, String tlsCreds, Long speed) {
+    void start(PeerMessages.Prepared dest, String tlsCreds, Long speed, boolean topOnly) {
         BlockGraph graph = BlockGraph.query(monitor);
         for (String disk : disks) {
             String node = nodeName(disk);
@@ -57,7 +57,7 @@ final class StorageMirrors implements AutoCloseable {
             nodes.add(node);
             QemuJob job = QemuJob.follow(monitor, jobId(disk), null);
             jobs.add(job);
-            monitor.block().blockdevMirror(new MirrorOptions(jobId(disk), graph.require(disk).node(), node, false, speed,
+            monitor.block().blockdevMirror(new MirrorOptions(jobId(disk), graph.require(disk).node(), node, topOnly, speed,
                     null, null, false));
         }
     }

@@ -11,6 +11,17 @@ public final class CopyGuestAccess {
         return CopyGuest.sector0(image, format);
     }
 
+    /** The backing file qemu-img records in an image's header. */
+    public static String backing(Path image) {
+        String out = CopyGuest.run("qemu-img", "info", "-U", "--output=json", image.toString());
+        int i = out.indexOf("\"backing-filename\":");
+        if (i < 0) {
+            return null;
+        }
+        int q = out.indexOf('"', out.indexOf(':', i) + 1);
+        return out.substring(q + 1, out.indexOf('"', q + 1));
+    }
+
     public static long lastSeq(String console) {
         return CopyGuest.lastSeq(console);
     }

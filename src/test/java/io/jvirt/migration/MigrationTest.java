@@ -79,6 +79,13 @@ class MigrationTest {
         assertThat(b.send("DELETE", "/v1/vms/m", null, null).status()).isLessThan(300);
         assertRunsOnlyOnA();
 
+        // --copy-storage-inc of a disk without a backing file: nothing to keep below the top
+        ObjectNode inc = body(TwoHosts.toB());
+        inc.put("copyStorage", "inc");
+        r = a.post("/v1/vms/m/migrate", inc);
+        assertThat(r.errorCode()).as(r.toString()).isEqualTo("invalid-argument");
+        assertThat(r.json().path("error").path("message").asText()).contains("no backing file");
+
         // a paused VM is refused (jvirt migrates running VMs only)
         ok(a.post("/v1/vms/m/suspend"));
         r = a.post("/v1/vms/m/migrate", body(TwoHosts.toB()));
@@ -257,6 +264,39 @@ class MigrationTest {
         assertThat(r.exit()).as(r.toString()).isZero();
         assertThat(r.out()).contains("\"status\" : \"success\"");
         assertThat(hosts.apiA().get("/v1/vms/m").json().path("state").asText()).isEqualTo("running");
+    }
+
+    @Test
+    @Order(7)
+    void copyStorageIncCopiesTheTopOverTheSameBase() throws Exception {
+        TestHttp a = hosts.apiA();
+        TestHttp b = hosts.apiB();
+        Path base = TestGuest.newDisk(hosts.dir.resolve("base.qcow2"), "qcow2", "64M");
+        Path top = hosts.dir.resolve("inc.qcow2");
+        TestGuest.run(java.util.List.of("qemu-img", "create", "-q", "-f", "qcow2", "-b", base.toString(), "-F", "qcow2",
+                top.toString()), 60);
+        ObjectNode d = TestGuest.definition("inc");
+        d.putArray("disks").addObject().put("name", "vda").put("path", top.toString()).put("format", "qcow2");
+        assertThat(a.post("/v1/vms", d).status()).isEqualTo(201);
+        ok(a.post("/v1/vms/inc/start?wait=true"));
+        try (ConsoleReader console = GuestConsole.ready(a, "inc")) {
+            GuestConsole.type(a, "inc", "seqwriter /dev/vda &");
+            console.await("SEQ 3", 0, T);
+        }
+        ObjectNode req = body(TwoHosts.toB());
+        req.put("copyStorage", "inc");
+        JsonNode op = waitOp(a, a.post("/v1/vms/inc/migrate", req));
+        assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("success");
+        String copied = b.get("/v1/vms/inc").json().path("definition").path("disks").get(0).path("path").asText();
+        assertThat(copied).startsWith(hosts.b.stateDir().toString());
+        assertThat(io.jvirt.blockcopy.CopyGuestAccess.backing(Path.of(copied))).isEqualTo(base.toString());
+        long seq = lastSeqOf(b, "inc");
+        awaitSeqAbove(b, "inc", seq);
+        ok(b.post("/v1/vms/inc/destroy"));
+        long last = lastSeqOf(b, "inc");
+        assertThat(Long.parseLong(io.jvirt.blockcopy.CopyGuestAccess.sector0(Path.of(copied), "qcow2")))
+                .isGreaterThanOrEqualTo(last);
+        assertThat(a.get("/v1/vms/inc").status()).isEqualTo(404);
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------------
