@@ -251,8 +251,11 @@ class MigrationTest {
     @Test
     @Order(5)
     void cliMigratesAndRefusesWhatIsNotSupported() {
-        var r = io.jvirt.cli.CliRun.run(hosts.a, "migrate", "m", TwoHosts.toB(), "--copy-storage-inc");
+        var r = io.jvirt.cli.CliRun.run(hosts.a, "migrate", "m", TwoHosts.toB(), "--postcopy");
         assertThat(r.exit()).as(r.toString()).isEqualTo(2);
+        r = io.jvirt.cli.CliRun.run(hosts.a, "migrate", "m", TwoHosts.toB(), "--copy-storage-inc");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(7);
+        assertThat(r.err()).contains("no backing file");
         r = io.jvirt.cli.CliRun.run(hosts.a, "migrate-cancel", "m");
         assertThat(r.exit()).as(r.toString()).isEqualTo(1);
         assertThat(r.err()).contains("not migrating");
