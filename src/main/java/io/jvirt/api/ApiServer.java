@@ -50,12 +50,15 @@ public final class ApiServer implements AutoCloseable {
     /** {@code limits}: read on every connection and request, so changing them later takes effect at once. */
     public static ApiServer start(Services services, ApiConnectors.Endpoints endpoints, ClientLimits limits)
             throws Exception {
-        return start(services, endpoints, limits, new ClientRegistry());
+        return start(services, endpoints, limits, new ClientRegistry(), null);
     }
 
-    /** {@code clients}: every connection of the API listeners is registered there (the admin API lists them). */
+    /**
+     * {@code clients}: every connection of the API listeners is registered there (the admin API lists them);
+     * {@code migrations} (or null): live migration's routes, and the peer routes for other jvirtd hosts.
+     */
     public static ApiServer start(Services services, ApiConnectors.Endpoints endpoints, ClientLimits limits,
-                                  ClientRegistry clients) throws Exception {
+                                  ClientRegistry clients, io.jvirt.migration.MigrationService migrations) throws Exception {
         ObjectMapper mapper = services.mapper();
         EventHub hub = new EventHub(mapper);
         Operations operations = new Operations(op -> hub.publish("operation", op.getVm(),
@@ -85,6 +88,10 @@ public final class ApiServer implements AutoCloseable {
         }
         if (services.networks() != null) {
             new NetworkRoutes(services.networks()).register(router);
+        }
+        if (migrations != null) {
+            migrations.addListener(p -> hub.publish("migration", p.vm(), p));
+            new MigrationRoutes(migrations, operations).register(router);
         }
         if (services.guest() != null) {
             new GuestRoutes(services.guest(), operations).register(router);

@@ -178,6 +178,27 @@ final class Exchange {
         return Content.Sink.asOutputStream(response);
     }
 
+    /** The verified client certificate's identity on the TLS listener; empty on the Unix sockets. */
+    Optional<io.jvirt.tls.Identity> peerIdentity() {
+        return io.jvirt.tls.JettyTls.identity(request);
+    }
+
+    /** The address of this host the request came to (where a migration's QEMU should listen). */
+    String localAddress() {
+        return request.getConnectionMetaData().getLocalSocketAddress() instanceof java.net.InetSocketAddress a
+                ? a.getAddress().getHostAddress() : "127.0.0.1";
+    }
+
+    /** Runs {@code r} once when the connection this request came on closes (the peer channel's end). */
+    void onConnectionClose(Runnable r) {
+        request.getConnectionMetaData().getConnection().addEventListener(new org.eclipse.jetty.io.Connection.Listener() {
+            @Override
+            public void onClosed(org.eclipse.jetty.io.Connection connection) {
+                r.run();
+            }
+        });
+    }
+
     /** Adds a response header; before {@link #json}, {@link #stream} or {@link #noContent}. */
     void header(String name, String value) {
         response.getHeaders().put(name, value);

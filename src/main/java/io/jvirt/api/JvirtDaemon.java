@@ -107,6 +107,10 @@ public final class JvirtDaemon implements Callable<Integer> {
             + "the guest to take it (a paused guest takes none); then the request fails with timeout. Default: 5")
     double consoleInputTimeout = io.jvirt.qemu.ConsolePolicy.DEFAULT_INPUT_TIMEOUT.toSeconds();
 
+    @Option(names = "--migration-peer-timeout", paramLabel = "S", description = "A migration's peer daemon that "
+            + "stays silent this long is lost and the migration cancelled on both sides. Default: 5")
+    double migrationPeerTimeout = 5;
+
     public static void main(String[] args) {
         int code = new CommandLine(new JvirtDaemon()).execute(args);
         if (code != 0) {
@@ -148,9 +152,14 @@ public final class JvirtDaemon implements Callable<Integer> {
         vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, vm -> confinement.uid(vm).orElse(0)));
         // VMs are reconciled in parallel, each holding its slot (vm-busy "recovery"), while the API already serves
         java.util.concurrent.CompletableFuture<Void> recovered = vms.startRecovery();
+        io.jvirt.migration.MigrationService migrations = new io.jvirt.migration.MigrationService(vms, store,
+                Files.isRegularFile(trust.tlsDir.resolve("server.pem")) ? new io.jvirt.tls.TlsDir(trust.tlsDir) : null, mapper,
+                pools.get(io.jvirt.storage.PoolManager.DEFAULT_POOL).path(),
+                Duration.ofMillis((long) (migrationPeerTimeout * 1000)));
         // after the VMs are loaded: the DHCP hosts file names every defined VM
         io.jvirt.network.NetworkRecovery.recoverAll(networks, !noDefaultNetwork);
         recovered.thenRun(() -> {
+            migrations.recoverAll(); // the records decide what the adopted QEMUs of a migration do
             blockCopies.recoverAll(); // needs the adopted QEMUs
             log.info("recovery done: {} VM(s) reconciled in {} ms", vms.count(), (System.nanoTime() - t0) / 1_000_000);
             System.out.println("jvirtd recovered");
@@ -197,7 +206,7 @@ public final class JvirtDaemon implements Callable<Integer> {
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
                 networks, guest, stats);
         awaitRecoveryWithinBudget(vms, recovered);
-        ApiServer server = ApiServer.start(services, endpoints, limits, new io.jvirt.admin.ClientRegistry());
+        ApiServer server = ApiServer.start(services, endpoints, limits, new io.jvirt.admin.ClientRegistry(), migrations);
         AdminServer admin = AdminServer.start(new AdminServer.Context(server, limits, logs, paths, vms,
                 () -> Map.of("vms", vms.storeReport(), "networks", networks.storeReport()), stateDir, mapper, started,
                 adminSocket != null ? adminSocket : runDir.resolve("jvirtd-admin.sock"), persisted), mapper);

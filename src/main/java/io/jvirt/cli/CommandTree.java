@@ -19,7 +19,7 @@ final class CommandTree {
     /** Every subcommand, in the order help lists them. */
     static final List<String> SUBCOMMANDS = List.of("list", "define", "undefine", "start", "shutdown", "destroy",
             "suspend", "resume", "info", "console", "events", "guest", "domstats", "top", "snapshot", "blockcopy", "blockjob",
-            "vol", "pool",
+            "migrate", "migrate-cancel", "vol", "pool",
             "image", "net-define", "net-start", "net-destroy", "net-undefine", "net-list", "net-info", "net-autostart",
             "net-dhcp-leases", "nodeinfo", "admin", "pki", "completion", "__complete", "help");
 
@@ -46,6 +46,8 @@ final class CommandTree {
             case "snapshot" -> new SnapshotCommands();
             case "blockcopy" -> new BlockCopyCommands.BlockCopyCmd();
             case "blockjob" -> new BlockCopyCommands.BlockJobCmd();
+            case "migrate" -> new MigrateCommands.MigrateCmd();
+            case "migrate-cancel" -> new MigrateCommands.MigrateCancelCmd();
             case "vol" -> new StorageCommands.VolCmd();
             case "pool" -> new StorageCommands.PoolCmd();
             case "image" -> new ImageCommands();

@@ -69,6 +69,12 @@ public enum ErrorCode {
     LIMIT_REACHED("limit-reached", 503, Kind.UNAVAILABLE),
     /** The guest agent answered with an error, sent something that is no reply, or its channel is not there. */
     AGENT_ERROR("agent-error", 502, Kind.FAILURE),
+    /** A migration's destination daemon cannot be reached or refused our certificate (details: peer). */
+    PEER_UNREACHABLE("peer-unreachable", 502, Kind.UNAVAILABLE),
+    /** The connection to a migration's peer daemon broke or went silent; the migration was cancelled. */
+    PEER_LOST("peer-lost", 502, Kind.FAILURE),
+    /** A migration failed in QEMU, or does not converge under the user's policy; the source keeps running. */
+    MIGRATION_FAILED("migration-failed", 500, Kind.FAILURE),
     INTERNAL("internal", 500, Kind.FAILURE);
 
     /** What kind of failure a code is, for clients that only need the class (the CLI's exit codes). */

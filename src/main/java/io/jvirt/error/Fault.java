@@ -19,7 +19,8 @@ import java.nio.file.Path;
  * Areas and steps in use: {@code snapshot:} after-intent, after-freeze, before-transaction, after-switch,
  * after-merge, after-definition, after-memory; {@code blockcopy:} copying, ready, pivot-requested, pivot-done,
  * after; {@code vm:} definition-write; {@code store:} write (every document write, e.g.
- * {@code store:fail-write:/tmp/flag}).
+ * {@code store:fail-write:/tmp/flag}); {@code migration:} (source) begin, prepared, mirroring, mirrors-ready,
+ * migrating, switchover, device, completed, finish-sent, confirmed, (destination) defined, incoming, finishing.
  */
 public final class Fault {
     private Fault() {

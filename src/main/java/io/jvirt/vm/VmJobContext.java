@@ -136,6 +136,14 @@ public final class VmJobContext {
         // deliberately nothing beyond documentation: per-file release would race with the holders' bookkeeping
     }
 
+    /**
+     * The VM now runs on another host: ends this host's QEMU (reason {@code migrated}) and, with {@code undefine},
+     * removes the VM from this host, all within this job (nothing can start it in between).
+     */
+    public void migratedAway(boolean undefine) {
+        manager.migratedAway(vm, undefine);
+    }
+
     public Instant since() {
         return job.since();
     }

@@ -63,6 +63,9 @@ public final class VmManager {
     private final Vm.VmStateSink sink = new Vm.VmStateSink() {
         @Override
         public void persist(Vm vm, VmRecord record) {
+            if (vms.get(vm.name()) != vm) {
+                return; // undefined (e.g. migrated away) within its job: the job's last clean-up writes nothing
+            }
             store.put(vm.name(), STATE, record);
         }
 
@@ -384,6 +387,29 @@ public final class VmManager {
 
     void stopForJob(Vm vm) {
         VmProcesses.stopForJob(vm);
+    }
+
+    /** See {@link VmJobContext#migratedAway}. */
+    void migratedAway(Vm vm, boolean undefine) {
+        QemuInstance q = vm.instance();
+        if (q != null && q.isAlive()) {
+            vm.shutdownReason("migrated");
+            q.terminate(Duration.ofSeconds(5));
+            try {
+                q.exited().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception e) {
+                log.warn("VM {}: QEMU did not end after the migration: {}", vm.name(), e.toString());
+            }
+        }
+        vm.update(r -> r.withState(VmState.SHUTOFF, "migrated").withoutProcess().withJob(null));
+        if (undefine) {
+            synchronized (registryLock) {
+                store.removeOwner(vm.name(), DEFINITION);
+                vms.remove(vm.name(), vm);
+            }
+            deleteRunDir(vm.name());
+            publish(VmEvent.lifecycle(vm.name(), "undefined", null, "migrated"));
+        }
     }
 
     /** Starts the VM within the job (its step record is cleared afterwards); {@code incoming} as in VmProcesses. */

@@ -124,7 +124,7 @@ record VmRecovery(VmManager manager, VmProcesses processes, Function<String, Qem
                     startWasUnderway ? "booted" : x.state() == VmState.RUNNING ? x.reason() : "resumed",
                     x.state() == VmState.RUNNING ? x.since() : Instant.now()).withJob(keptJob(x)));
             case PRELAUNCH -> {
-                if (startWasUnderway) {
+                if (startWasUnderway && !incomingMigration(r)) {
                     q.monitor().cont(); // the start was admitted and recorded: finish it
                     vm.update(x -> x.withState(VmState.RUNNING, "booted").withJob(keptJob(x)));
                 } else {
@@ -142,6 +142,14 @@ record VmRecovery(VmManager manager, VmProcesses processes, Function<String, Qem
             default -> vm.update(x -> x.withState(VmState.PAUSED, x.state() == VmState.PAUSED ? x.reason() : runstate.wire(),
                     x.state() == VmState.PAUSED ? x.since() : Instant.now()).withJob(keptJob(x)));
         }
+    }
+
+    /**
+     * An incoming migration's QEMU waits paused for the source's go-ahead: only the migration's recovery may let
+     * it run (resuming it here could run the guest on two hosts).
+     */
+    private static boolean incomingMigration(VmRecord r) {
+        return r.job() != null && r.job().name().equals("migration-in");
     }
 
     private static void killOrphan(QemuPaths p, String emulator) {

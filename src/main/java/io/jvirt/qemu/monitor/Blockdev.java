@@ -20,6 +20,19 @@ public final class Blockdev {
         return new Blockdev(QmpArgs.of("driver", "file", "filename", filename.toString(), "node-name", nodeName));
     }
 
+    /**
+     * A raw NBD client node on export {@code export} of {@code host:port}; {@code tlsCreds} (a client
+     * tls-creds-x509 object id, or null) makes the connection TLS.
+     */
+    public static Blockdev nbd(String nodeName, String host, int port, String export, String tlsCreds) {
+        ObjectNode o = QmpArgs.of("driver", "nbd", "node-name", nodeName, "export", export);
+        o.set("server", QmpArgs.of("type", "inet", "host", host, "port", Integer.toString(port)));
+        if (tlsCreds != null) {
+            o.put("tls-creds", tlsCreds);
+        }
+        return new Blockdev(o);
+    }
+
     /** A format node ({@code qcow2}, {@code raw}) on the file node named {@code fileNode}. */
     public static Blockdev format(String driver, String nodeName, String fileNode) {
         return new Blockdev(QmpArgs.of("driver", driver, "file", fileNode, "node-name", nodeName));

@@ -16,7 +16,14 @@ public enum Feature {
     /** A background job's status as events (QEMU 2.12). */
     JOB_EVENTS("the JOB_STATUS_CHANGE event", event("JOB_STATUS_CHANGE")),
     /** A migration's status as events. */
-    MIGRATION_EVENTS("the migration capability 'events'", migrationCapability(MigrationCapability.EVENTS.wire()));
+    MIGRATION_EVENTS("the migration capability 'events'", migrationCapability(MigrationCapability.EVENTS.wire())),
+    /** Stopping a migration before its switch-over, so storage mirrors end before device state is sent (QEMU 2.11). */
+    PAUSE_BEFORE_SWITCHOVER("the migration capability 'pause-before-switchover'",
+            migrationCapability(MigrationCapability.PAUSE_BEFORE_SWITCHOVER.wire())),
+    /** Writable NBD exports of block nodes (QEMU 5.2). */
+    BLOCK_EXPORT("the block-export-add command", command("block-export-add")),
+    /** Post-copy migration. */
+    POSTCOPY("the migration capability 'postcopy-ram'", migrationCapability(MigrationCapability.POSTCOPY_RAM.wire()));
 
     private final String description;
     private final Predicate<QemuCapabilities> test;

@@ -41,6 +41,57 @@ public final class MigrationCommands {
     }
 
     public void migrateSetParameters(MigrationParameters p) {
-        monitor.call("migrate-set-parameters", QmpArgs.of("max-bandwidth", p.maxBandwidth()));
+        ObjectNode args = QmpJson.object();
+        if (p.maxBandwidth() != null) {
+            args.put("max-bandwidth", p.maxBandwidth());
+        }
+        if (p.downtimeLimit() != null) {
+            args.put("downtime-limit", p.downtimeLimit());
+        }
+        if (p.tlsCreds() != null) {
+            args.put("tls-creds", p.tlsCreds());
+        }
+        if (p.tlsHostname() != null) {
+            args.put("tls-hostname", p.tlsHostname());
+        }
+        monitor.call("migrate-set-parameters", args);
+    }
+
+    /** Lets a migration stopped at {@code state} (pause-before-switchover: {@code pre-switchover}) go on. */
+    public void migrateContinue(MigrationStatus state) {
+        monitor.call("migrate-continue", QmpArgs.of("state", state.wire()));
+    }
+
+    /** Switches a running migration with {@code postcopy-ram} to post-copy. */
+    public void migrateStartPostcopy() {
+        monitor.call("migrate-start-postcopy", null);
+    }
+
+    /** Destination of a post-copy paused by a broken link: listens again on {@code uri}. */
+    public void migrateRecover(String uri) {
+        monitor.call("migrate-recover", QmpArgs.of("uri", uri));
+    }
+
+    /** Source of a paused post-copy: resumes it to a destination that ran {@link #migrateRecover}. */
+    public void migrateResume(String uri) {
+        monitor.call("migrate", QmpArgs.of("uri", uri, "resume", true));
+    }
+
+    /**
+     * Adds a {@code tls-creds-x509} object named {@code id} reading QEMU's file names in {@code dir}; a server
+     * endpoint verifies its client's certificate, a client always verifies the server's.
+     */
+    public void addTlsCreds(String id, java.nio.file.Path dir, boolean server) {
+        ObjectNode args = QmpArgs.of("qom-type", "tls-creds-x509", "id", id, "dir", dir.toString(),
+                "endpoint", server ? "server" : "client");
+        if (server) {
+            args.put("verify-peer", true);
+        }
+        monitor.call("object-add", args);
+    }
+
+    /** Removes an object added by {@link #addTlsCreds}. */
+    public void objectDel(String id) {
+        monitor.call("object-del", QmpArgs.of("id", id));
     }
 }

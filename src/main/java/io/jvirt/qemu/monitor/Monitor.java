@@ -102,6 +102,11 @@ public final class Monitor {
         return migration;
     }
 
+    /** The built-in NBD server and its exports (storage migration). */
+    public NbdCommands nbd() {
+        return new NbdCommands(this);
+    }
+
     /** Counters and the reads stats need: block I/O, vCPU threads, balloon, IOThreads, KVM's own statistics. */
     public StatsCommands stats() {
         return stats;

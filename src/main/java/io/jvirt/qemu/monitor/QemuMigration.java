@@ -18,14 +18,44 @@ public final class QemuMigration implements AutoCloseable {
     private final Monitor monitor;
     private final CompletableFuture<MigrationStatus> end = new CompletableFuture<>();
     private final Subscription subscription;
+    private final Subscription passes;
+    private final java.util.concurrent.LinkedBlockingQueue<Step> steps = new java.util.concurrent.LinkedBlockingQueue<>();
+
+    /**
+     * What happened next to the migration: a new {@code status}, a new {@code pass} over dirty RAM, or an
+     * {@code interruption} (QEMU exited, or the follower's own reason from {@link #interrupt}).
+     */
+    public record Step(MigrationStatus status, long pass, String interruption) {
+    }
 
     private QemuMigration(Monitor monitor) {
         this.monitor = monitor;
         this.subscription = monitor.on(MonitorEvent.MIGRATION, e -> {
+            steps.add(new Step(e.status(), 0, null));
             if (e.status().isEnd()) {
                 end.complete(e.status());
             }
         });
+        this.passes = monitor.on(MonitorEvent.MIGRATION_PASS, e -> steps.add(new Step(null, e.pass(), null)));
+        monitor.closed().whenComplete((v, t) -> steps.add(new Step(null, 0, "QEMU exited")));
+    }
+
+    /**
+     * The next status change, pass or interruption, in order; null when nothing happened within {@code timeout}
+     * (the caller samples progress then and waits again).
+     */
+    public Step next(Duration timeout) {
+        try {
+            return steps.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Step(null, 0, "interrupted");
+        }
+    }
+
+    /** Makes the waiter in {@link #next} see {@code why} at once (a lost peer, a cancel). */
+    public void interrupt(String why) {
+        steps.add(new Step(null, 0, why));
     }
 
     /** Subscribes to the migration's events; start the migration after this. */
@@ -87,5 +117,6 @@ public final class QemuMigration implements AutoCloseable {
     @Override
     public void close() {
         subscription.close();
+        passes.close();
     }
 }

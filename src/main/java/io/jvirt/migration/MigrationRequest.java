@@ -1,0 +1,26 @@
+package io.jvirt.migration;
+
+/**
+ * What the user asks ({@code POST /v1/vms/{name}/migrate}); null fields take their defaults.
+ *
+ * @param destination   {@code tls://HOST:PORT} of the destination jvirtd
+ * @param copyStorage   {@code all}: copy every writable disk over NBD; {@code inc}: only each disk's top image, over a
+ *                      base the destination has at the same path; null: every disk is shared
+ * @param bandwidthMiB  MiB/s for RAM (and mirrors), null: unlimited
+ * @param maxDowntimeMs the guest's pause at switch-over may be this long (QEMU's downtime-limit)
+ * @param autoConverge  throttle the guest's vCPUs when RAM does not converge
+ * @param keepSource    keep the VM defined (shut off, reason migrated) on the source instead of undefining it
+ * @param timeoutSeconds the whole migration; then it is cancelled
+ */
+public record MigrationRequest(String destination, String copyStorage, Long bandwidthMiB, Long maxDowntimeMs,
+                               Boolean autoConverge, Boolean keepSource, Long timeoutSeconds, Boolean postcopy) {
+
+    boolean copyAll() {
+        return "all".equals(copyStorage);
+    }
+
+    /** Only the top image of each disk; the destination has the base at the same path. */
+    boolean copyInc() {
+        return "inc".equals(copyStorage);
+    }
+}

@@ -1,0 +1,396 @@
+package io.jvirt.migration;
+
+import io.jvirt.error.ErrorCode;
+import io.jvirt.error.Fault;
+import io.jvirt.error.JvirtException;
+import io.jvirt.qemu.monitor.BlockGraph;
+import io.jvirt.qemu.monitor.Feature;
+import io.jvirt.qemu.monitor.MigrationCapability;
+import io.jvirt.qemu.monitor.MigrationParameters;
+import io.jvirt.qemu.monitor.MigrationStatus;
+import io.jvirt.qemu.monitor.Monitor;
+import io.jvirt.qemu.monitor.QemuMigration;
+import io.jvirt.storage.QemuImg;
+import io.jvirt.vm.PendingJob;
+import io.jvirt.vm.VmDefinition;
+import io.jvirt.vm.VmManager;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The destination's side (Prepare and Finish): defines the VM, starts its QEMU waiting for the migration, exports
+ * copied disks over NBD, and lets the guest run only when the source says Finish. Until then the source owns the
+ * VM: a lost peer (silence over the bound, or the close of the connection that carried the migration) or an Abort
+ * destroys the QEMU, undefines the VM and deletes the images made for it.
+ */
+final class MigrationTarget {
+    private static final Logger log = LoggerFactory.getLogger(MigrationTarget.class);
+    static final String TLS_ID = "jvirt-migration-tls";
+
+    private final VmManager vms;
+    private final MigrationRecords records;
+    private final PeerConnector tls;
+    private final Path copyDir;
+    private final QemuImg qemuImg;
+    private final Map<String, Incoming> byId = new ConcurrentHashMap<>();
+
+    /** One incoming migration in this daemon. */
+    final class Incoming {
+        final PeerMessages.Prepare req;
+        final CompletableFuture<PeerMessages.Prepared> prepared = new CompletableFuture<>();
+        /** "finish" or the reason to abort; completed once. */
+        final CompletableFuture<String> decision = new CompletableFuture<>();
+        final CompletableFuture<String> outcome = new CompletableFuture<>();
+        volatile long lastHeard = System.nanoTime();
+        volatile String phase = "prepare";
+
+        Incoming(PeerMessages.Prepare req) {
+            this.req = req;
+        }
+
+        void heard() {
+            lastHeard = System.nanoTime();
+        }
+
+        void abort(String why) {
+            if (decision.complete("abort: " + why)) {
+                log.warn("incoming migration {} of VM {}: aborted: {}", req.id(), req.definition().name(), why);
+            }
+        }
+    }
+
+    MigrationTarget(VmManager vms, MigrationRecords records, PeerConnector tls, Path copyDir, QemuImg qemuImg) {
+        this.vms = vms;
+        this.records = records;
+        this.tls = tls;
+        this.copyDir = copyDir;
+        this.qemuImg = qemuImg;
+    }
+
+    Incoming find(String id) {
+        Incoming in = byId.get(id);
+        if (in == null) {
+            throw new JvirtException(ErrorCode.NOT_FOUND, "no incoming migration " + id + " on this host", Map.of("id", id));
+        }
+        return in;
+    }
+
+    /** Phase of migration {@code id} here; a finished one is found in its VM's record even after a restart. */
+    PeerMessages.Phase phase(String id) {
+        Incoming in = byId.get(id);
+        if (in != null) {
+            in.heard();
+            return new PeerMessages.Phase(id, in.req.definition().name(), in.phase, null);
+        }
+        for (String vm : records.withIncoming()) {
+            var r = records.incoming(vm);
+            if (r.isPresent() && r.get().id().equals(id)) {
+                return new PeerMessages.Phase(id, vm, r.get().phase(), null);
+            }
+        }
+        throw new JvirtException(ErrorCode.NOT_FOUND, "no migration " + id + " on this host (never prepared, or aborted)",
+                Map.of("id", id));
+    }
+
+    /**
+     * Prepare: refuses what this host cannot take (changing nothing), then defines the VM and starts its QEMU in
+     * a job of its own, and answers once QEMU listens. {@code localAddress}: where the source reached us, so
+     * where QEMU listens.
+     */
+    PeerMessages.Prepared prepare(PeerMessages.Prepare req, String localAddress, Duration timeout) {
+        VmDefinition d = req.definition();
+        checkHostable(req);
+        Map<String, String> mapped = new LinkedHashMap<>();
+        List<String> created = new ArrayList<>();
+        for (PeerMessages.CopiedDisk c : req.copied()) {
+            mapped.put(c.name(), copyDir.resolve(d.name() + "-" + c.name() + "." + c.format()).toString());
+        }
+        for (String path : mapped.values()) {
+            if (Files.exists(Path.of(path))) {
+                throw new JvirtException(ErrorCode.DESTINATION_EXISTS, "the image " + path + " for a copied disk already"
+                        + " exists on this host", Map.of("path", path));
+            }
+        }
+        VmDefinition local = d.withDisks(d.disks().stream().map(x -> mapped.containsKey(x.name())
+                ? new VmDefinition.Disk(x.name(), mapped.get(x.name()), x.format(), x.bus(), x.readOnly()) : x).toList());
+        records.put(new MigrationRecords.Incoming(req.id(), d.name(), req.source(), "prepare", List.copyOf(mapped.values()),
+                Instant.now()));
+        Incoming in = new Incoming(req);
+        try {
+            for (PeerMessages.CopiedDisk c : req.copied()) {
+                Path image = Path.of(mapped.get(c.name()));
+                // --copy-storage-inc: an overlay on the same base; the mirror fills only the top layer
+                qemuImg.create(image, c.format(), c.virtualSize(), c.backing() == null ? null : Path.of(c.backing()),
+                        c.backingFormat());
+                created.add(image.toString());
+                // granted to the destination's QEMU by its start (ConfinedStart), as every disk of the definition
+            }
+            vms.define(local);
+        } catch (RuntimeException e) {
+            deleteImages(created);
+            records.removeIncoming(d.name());
+            throw e;
+        }
+        Fault.point("migration", "defined");
+        PendingJob<?> job;
+        try {
+            job = vms.prepareJob(d.name(), MigrationJob.INCOMING, req.id(), Duration.ZERO, ctx -> null,
+                    (ctx, none) -> ctx.startQemuIncoming(m -> incoming(in, ctx, m, localAddress)));
+        } catch (RuntimeException e) {
+            cleanUp(d.name(), created);
+            throw e;
+        }
+        byId.put(req.id(), in);
+        Thread.ofVirtual().name("migration-in-" + d.name()).start(() -> runIncoming(in, job, created));
+        Thread.ofVirtual().name("migration-in-watch-" + d.name()).start(() -> watchdog(in));
+        try {
+            return in.prepared.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof JvirtException je ? je
+                    : new JvirtException(ErrorCode.QEMU_FAILED, "prepare failed: " + e.getCause().getMessage());
+        } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
+            in.abort("prepare took longer than " + timeout.toSeconds() + " s");
+            throw new JvirtException(ErrorCode.TIMEOUT, "the destination's QEMU was not ready within " + timeout.toSeconds() + " s");
+        }
+    }
+
+    private void checkHostable(PeerMessages.Prepare req) {
+        VmDefinition d = req.definition();
+        if (vms.definitions().stream().anyMatch(x -> x.name().equals(d.name()))) {
+            throw new JvirtException(ErrorCode.VM_EXISTS, "a VM named '" + d.name() + "' is already defined on this host",
+                    Map.of("vm", d.name()));
+        }
+        vms.definitions().stream().filter(x -> x.uuid().equals(d.uuid())).findFirst().ifPresent(x -> {
+            throw new JvirtException(ErrorCode.VM_EXISTS, "VM '" + x.name() + "' on this host already has uuid " + d.uuid(),
+                    Map.of("vm", x.name(), "uuid", d.uuid()));
+        });
+        if (d.emulator() != null && !Files.isExecutable(Path.of(d.emulator()))) {
+            throw new JvirtException(ErrorCode.INVALID_DEFINITION, "this host has no emulator " + d.emulator(),
+                    Map.of("emulator", d.emulator()));
+        }
+        long availableMiB = HostMemory.availableMiB();
+        if (d.memoryMiB() != null && availableMiB >= 0 && d.memoryMiB() > availableMiB) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "this host has " + availableMiB + " MiB available, the VM"
+                    + " needs " + d.memoryMiB() + " MiB", Map.of("vm", d.name()));
+        }
+        for (VmDefinition.Disk disk : d.disks()) {
+            var copy = req.copied().stream().filter(c -> c.name().equals(disk.name())).findFirst();
+            if (copy.isPresent() && copy.get().backing() != null) {
+                checkBase(copy.get());
+            }
+            boolean copied = copy.isPresent();
+            if (!copied && !Files.exists(Path.of(disk.path()))) {
+                throw new JvirtException(ErrorCode.INVALID_STATE, "disk " + disk.name() + " (" + disk.path() + ") is not"
+                        + " shared: this host does not see it; migrate with --copy-storage-all", Map.of("disk", disk.name()));
+            }
+        }
+    }
+
+    /**
+     * {@code --copy-storage-inc}: the base must be here at the same path, of the same format and size (checked;
+     * its contents are the operator's promise, as with libvirt: comparing them would read the whole image).
+     */
+    private void checkBase(PeerMessages.CopiedDisk c) {
+        Path base = Path.of(c.backing());
+        if (!Files.isRegularFile(base)) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "disk " + c.name() + ": the base image " + base + " that"
+                    + " --copy-storage-inc needs is not on this host", Map.of("disk", c.name(), "base", base.toString()));
+        }
+        QemuImg.Image here = qemuImg.image(base, c.backingFormat());
+        if (c.backingSize() != null && here.virtualSize() != c.backingSize()) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "disk " + c.name() + ": the base image " + base + " here is "
+                    + here.virtualSize() + " bytes, the source's " + c.backingSize() + ": not the same base",
+                    Map.of("disk", c.name(), "base", base.toString()));
+        }
+    }
+
+    /** Runs inside the VM's start, on its monitor, between QEMU's start (paused, -incoming defer) and cont. */
+    private void incoming(Incoming in, io.jvirt.vm.VmJobContext ctx, Monitor m, String localAddress) {
+        String vm = in.req.definition().name();
+        try (QemuMigration migration = QemuMigration.follow(m)) {
+            m.require(Feature.MIGRATION_EVENTS, "following a migration by its events");
+            Map<MigrationCapability, Boolean> caps = new LinkedHashMap<>();
+            caps.put(MigrationCapability.EVENTS, true);
+            caps.put(MigrationCapability.LATE_BLOCK_ACTIVATE, true);
+            if (in.req.postcopy()) {
+                m.require(Feature.POSTCOPY, "post-copy migration");
+                caps.put(MigrationCapability.POSTCOPY_RAM, true);
+            }
+            m.migration().migrateSetCapabilities(caps);
+            // the host's credentials, granted to this VM's QEMU only while it loads them
+            QemuTlsFiles.withStaged(ctx, tls.tlsDir(), dir -> m.migration().addTlsCreds(TLS_ID, dir, true));
+            m.migration().migrateSetParameters(new MigrationParameters(null, null, TLS_ID, null));
+            Map<String, String> exports = new LinkedHashMap<>();
+            int nbdPort = -1;
+            if (!in.req.copied().isEmpty()) {
+                m.require(Feature.BLOCK_EXPORT, "copying storage during a migration");
+                nbdPort = freePort(localAddress);
+                m.nbd().nbdServerStart(localAddress, nbdPort, TLS_ID);
+                BlockGraph graph = BlockGraph.query(m);
+                for (PeerMessages.CopiedDisk c : in.req.copied()) {
+                    m.nbd().blockExportAdd(c.name(), graph.require(c.name()).node(), true);
+                    exports.put(c.name(), c.name());
+                }
+            }
+            m.migration().migrateIncoming("tcp:" + uriHost(localAddress) + ":0");
+            int port = m.migration().queryMigrate().listeningPort();
+            if (port <= 0) {
+                throw new JvirtException(ErrorCode.QEMU_FAILED, "the destination's QEMU reports no listening port");
+            }
+            records.put(records.incoming(vm).orElseThrow().at("incoming"));
+            in.phase = "incoming";
+            in.prepared.complete(new PeerMessages.Prepared("tcp:" + uriHost(localAddress) + ":" + port, localAddress, port,
+                    localAddress, nbdPort, exports, vms.get(vm).definition()));
+            Fault.point("migration", "incoming");
+            CompletableFuture.anyOf(in.decision, m.closed()).join();
+            if (!in.decision.isDone()) {
+                in.abort("the destination's QEMU exited");
+            }
+            String decision = in.decision.join();
+            if (!decision.equals("finish")) {
+                throw new JvirtException(ErrorCode.CANCELLED, "incoming migration " + decision);
+            }
+            // the source saw its side completed; ours must have too (its event may still be on the way)
+            MigrationStatus end = migration.awaitEnd(Duration.ofSeconds(30));
+            if (end != MigrationStatus.COMPLETED) {
+                throw new JvirtException(ErrorCode.MIGRATION_FAILED, "the destination's incoming migration ended "
+                        + end.wire() + ": " + migration.error());
+            }
+            if (!in.req.copied().isEmpty()) {
+                m.nbd().nbdServerStop();
+            }
+            records.put(records.incoming(vm).orElseThrow().at("finishing"));
+            in.phase = "finishing";
+            Fault.point("migration", "finishing");
+        } catch (RuntimeException e) {
+            in.prepared.completeExceptionally(e);
+            throw e;
+        }
+    }
+
+    private void runIncoming(Incoming in, PendingJob<?> job, List<String> created) {
+        String vm = in.req.definition().name();
+        try {
+            job.run(); // returns once the guest runs here (cont after Finish), or throws with QEMU destroyed
+            records.put(records.incoming(vm).orElseThrow().at("done"));
+            in.phase = "done";
+            log.info("incoming migration {}: VM {} runs on this host", in.req.id(), vm);
+            in.outcome.complete("done");
+        } catch (RuntimeException e) {
+            in.prepared.completeExceptionally(e);
+            log.warn("incoming migration {} of VM {} failed: {}", in.req.id(), vm, e.getMessage());
+            cleanUp(vm, created);
+            in.phase = "aborted";
+            in.outcome.completeExceptionally(e);
+            byId.remove(in.req.id());
+        }
+    }
+
+    /** Aborts when the source goes silent for longer than its bound (until Finish has been decided). */
+    private void watchdog(Incoming in) {
+        long bound = TimeUnit.MILLISECONDS.toNanos(Math.max(500, in.req.peerTimeoutMs()));
+        while (!in.decision.isDone() && !in.outcome.isDone()) {
+            long silent = System.nanoTime() - in.lastHeard;
+            if (silent > bound) {
+                in.abort("peer lost: nothing heard from the source for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms");
+                return;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** Finish: lets the guest run here; answers once it runs (or why it cannot). */
+    PeerMessages.Phase finish(String id, Duration timeout) {
+        Incoming in = find(id);
+        in.heard();
+        if (!in.decision.complete("finish") && !in.decision.join().equals("finish")) {
+            throw new JvirtException(ErrorCode.MIGRATION_FAILED, "migration " + id + " was already " + in.decision.join());
+        }
+        try {
+            in.outcome.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return new PeerMessages.Phase(id, in.req.definition().name(), "done", null);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new JvirtException(ErrorCode.MIGRATION_FAILED, "the destination could not run the VM: "
+                    + e.getCause().getMessage(), Map.of("id", id));
+        } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
+            throw new JvirtException(ErrorCode.TIMEOUT, "the destination did not finish within " + timeout.toSeconds() + " s");
+        }
+    }
+
+    /** The source confirmed: the migration is over, its record goes. */
+    void confirmed(String id) {
+        Incoming in = byId.remove(id);
+        String vm = in != null ? in.req.definition().name() : phase(id).vm();
+        records.removeIncoming(vm);
+    }
+
+    void abort(String id, String why) {
+        Incoming in = find(id);
+        in.abort(why);
+        try {
+            in.outcome.get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // aborted: the outcome is the failure
+        }
+    }
+
+    /** A peer's connection closed: every migration it carried that has not been told Finish is aborted. */
+    void connectionClosed(String id) {
+        Incoming in = byId.get(id);
+        if (in != null) {
+            in.abort("peer lost: the source's connection closed");
+        }
+    }
+
+    /** Undefines the VM (its QEMU is gone) and deletes the images made for it; then the record. */
+    void cleanUp(String vm, List<String> created) {
+        try {
+            if (vms.definitions().stream().anyMatch(x -> x.name().equals(vm))) {
+                vms.undefine(vm, Duration.ofSeconds(30));
+            }
+        } catch (RuntimeException e) {
+            log.warn("VM {}: cannot undefine after an aborted incoming migration: {}", vm, e.getMessage());
+        }
+        deleteImages(created);
+        records.removeIncoming(vm);
+    }
+
+    private static void deleteImages(List<String> created) {
+        for (String f : created) {
+            try {
+                Files.deleteIfExists(Path.of(f));
+            } catch (IOException e) {
+                log.warn("cannot delete {}: {}", f, e.toString());
+            }
+        }
+    }
+
+    private static int freePort(String host) {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new JvirtException(ErrorCode.INTERNAL, "no free port for the NBD server on " + host + ": " + e.getMessage());
+        }
+    }
+
+    private static String uriHost(String address) {
+        return address.indexOf(':') >= 0 ? "[" + address + "]" : address;
+    }
+}

@@ -1,0 +1,36 @@
+package io.jvirt.migration;
+
+import io.jvirt.vm.VmDefinition;
+import java.util.List;
+import java.util.Map;
+
+/** What the source and destination daemons send each other on the peer channel (JSON bodies). */
+public final class PeerMessages {
+    private PeerMessages() {
+    }
+
+    /** A disk the destination creates and exports for {@code --copy-storage-all}. */
+    public record CopiedDisk(String name, String format, long virtualSize, String backing, String backingFormat,
+                             Long backingSize) {
+    }
+
+    /** Prepare: the destination defines the VM and starts its QEMU waiting for the migration. */
+    public record Prepare(String id, String source, VmDefinition definition, List<CopiedDisk> copied,
+                          long peerTimeoutMs, boolean postcopy) {
+    }
+
+    /**
+     * The destination is ready: migrate to {@code uri}; with storage, mirror disk {@code exports.key} into the NBD
+     * export {@code exports.value} at {@code nbdHost:nbdPort}; {@code tlsHostname} is the name its certificate has.
+     */
+    public record Prepared(String uri, String host, int port, String nbdHost, int nbdPort, Map<String, String> exports,
+                           VmDefinition definition) {
+    }
+
+    /** A side's phase of one migration (the answer to a heartbeat, a query, a finish). */
+    public record Phase(String id, String vm, String phase, String message) {
+    }
+
+    public record Abort(String reason) {
+    }
+}

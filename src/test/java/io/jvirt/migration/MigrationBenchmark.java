@@ -1,0 +1,169 @@
+package io.jvirt.migration;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jvirt.qmp.QmpClient;
+import io.jvirt.testing.GuestConsole;
+import io.jvirt.testing.TestGuest;
+import io.jvirt.testing.TestHttp;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * On demand (bench/migration.sh; not in the suite): an idle 256 MiB tiny guest migrated over the veth link of
+ * TwoHosts, by jvirt (peer to peer, TLS) and by hand with two QEMUs and raw QMP (the floor), with and without
+ * QEMU's TLS, in the same run. Medians of {@code -Dbench.runs} (default 5); the table goes to stdout and to
+ * bench/results/.
+ */
+class MigrationBenchmark {
+    static final int RUNS = Integer.getInteger("bench.runs", 5);
+
+    record Sample(long wallMs, long totalMs, long downtimeMs) {
+    }
+
+    @Test
+    void measure() throws Exception {
+        StringBuilder out = new StringBuilder();
+        try (TwoHosts h = TwoHosts.start()) {
+            List<Sample> jvirt = jvirt(h);
+            List<Sample> floorTls = new ArrayList<>();
+            List<Sample> floorPlain = new ArrayList<>();
+            for (int i = 0; i < RUNS; i++) {
+                floorTls.add(byHand(h, true, i));
+                floorPlain.add(byHand(h, false, i));
+            }
+            out.append(String.format("idle 256 MiB tiny guest (TCG), veth between two namespaces, medians of %d%n", RUNS));
+            out.append(String.format("%-34s %10s %12s %12s%n", "", "wall ms", "QEMU total", "downtime ms"));
+            line(out, "jvirt migrate (TLS, request->done)", jvirt);
+            line(out, "raw QMP, TLS (migrate->completed)", floorTls);
+            line(out, "raw QMP, plain", floorPlain);
+            out.append(String.format("jvirt wall / floor(TLS) wall = %.2f; jvirt downtime - floor(TLS) downtime = %d ms;"
+                            + " TLS cost on the floor: total %+d ms, downtime %+d ms%n",
+                    median(jvirt, Sample::wallMs) / (double) Math.max(1, median(floorTls, Sample::wallMs)),
+                    median(jvirt, Sample::downtimeMs) - median(floorTls, Sample::downtimeMs),
+                    median(floorTls, Sample::totalMs) - median(floorPlain, Sample::totalMs),
+                    median(floorTls, Sample::downtimeMs) - median(floorPlain, Sample::downtimeMs)));
+        }
+        System.out.println(out);
+        Path results = Path.of("bench", "results");
+        Files.createDirectories(results);
+        Files.writeString(results.resolve("migration-" + System.currentTimeMillis() / 1000 + ".txt"), out.toString());
+    }
+
+    private static List<Sample> jvirt(TwoHosts h) throws Exception {
+        ObjectNode d = TestGuest.definition("bench");
+        d.put("memoryMiB", 256);
+        TestHttp a = h.apiA();
+        TestHttp b = h.apiB();
+        MigrationTest.ok(a.post("/v1/vms", d));
+        MigrationTest.ok(a.post("/v1/vms/bench/start?wait=true"));
+        GuestConsole.ready(a, "bench").close();
+        List<Sample> samples = new ArrayList<>();
+        TestHttp from = a;
+        TestHttp to = b;
+        for (int i = 0; i < RUNS; i++) {
+            long t0 = System.nanoTime();
+            JsonNode op = MigrationTest.waitOp(from, from.post("/v1/vms/bench/migrate",
+                    MigrationTest.body(to == b ? TwoHosts.toB() : TwoHosts.toA())));
+            long wall = (System.nanoTime() - t0) / 1_000_000;
+            if (!"success".equals(op.path("status").asText())) {
+                throw new AssertionError(op.toString());
+            }
+            JsonNode r = op.path("result");
+            samples.add(new Sample(wall, r.path("totalTimeMs").asLong(), r.path("downtimeMs").asLong()));
+            TestHttp t = from;
+            from = to;
+            to = t;
+        }
+        from.post("/v1/vms/bench/destroy");
+        return samples;
+    }
+
+    /** Two QEMUs started by hand in the two namespaces, migrated with raw QMP (what jvirt adds nothing to). */
+    private static Sample byHand(TwoHosts h, boolean tls, int run) throws Exception {
+        Path dir = Files.createTempDirectory(h.dir, "floor");
+        Process src = qemu(h, h.net.inside, dir.resolve("a.sock"), false);
+        Process dst = qemu(h, h.net.outside, dir.resolve("b.sock"), true);
+        try (QmpClient qa = QmpClient.connect(dir.resolve("a.sock"), Duration.ofSeconds(30));
+             QmpClient qb = QmpClient.connect(dir.resolve("b.sock"), Duration.ofSeconds(30))) {
+            Thread.sleep(6000); // let the source guest boot and go idle (it has no console to wait on)
+            caps(qa);
+            caps(qb);
+            if (tls) {
+                qb.execute("object-add", QmpClient.args("qom-type", "tls-creds-x509", "id", "t", "endpoint", "server",
+                        "dir", h.tlsB.qemuDir().toString(), "verify-peer", true));
+                qb.execute("migrate-set-parameters", QmpClient.args("tls-creds", "t"));
+                qa.execute("object-add", QmpClient.args("qom-type", "tls-creds-x509", "id", "t", "endpoint", "client",
+                        "dir", h.tlsA.qemuDir().toString()));
+                qa.execute("migrate-set-parameters", QmpClient.args("tls-creds", "t", "tls-hostname", TwoHosts.B_ADDRESS));
+            }
+            qa.execute("migrate-set-parameters", QmpClient.args("max-bandwidth", 1L << 40));
+            qb.execute("migrate-incoming", QmpClient.args("uri", "tcp:" + TwoHosts.B_ADDRESS + ":0"));
+            String port = qb.execute("query-migrate").path("socket-address").get(0).path("port").asText();
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            qa.onEvent("MIGRATION", e -> {
+                String s = e.data().path("status").asText();
+                if (s.equals("completed") || s.equals("failed") || s.equals("cancelled")) {
+                    done.complete(null);
+                }
+            });
+            long t0 = System.nanoTime();
+            qa.execute("migrate", QmpClient.args("uri", "tcp:" + TwoHosts.B_ADDRESS + ":" + port));
+            done.get(120, TimeUnit.SECONDS);
+            long wall = (System.nanoTime() - t0) / 1_000_000;
+            JsonNode info = qa.execute("query-migrate");
+            if (!info.path("status").asText().equals("completed")) {
+                throw new AssertionError("floor migration: " + info);
+            }
+            qb.execute("cont");
+            return new Sample(wall, info.path("total-time").asLong(), info.path("downtime").asLong());
+        } finally {
+            for (Process p : List.of(src, dst)) {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static void caps(QmpClient q) {
+        ObjectNode args = QmpClient.args();
+        args.putArray("capabilities").addObject().put("capability", "events").put("state", true);
+        q.execute("migrate-set-capabilities", args);
+    }
+
+    private static Process qemu(TwoHosts h, String ns, Path qmp, boolean incoming) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "qemu-system-x86_64", "-machine", "pc",
+                "-accel", TestGuest.accel(), "-m", "256", "-smp", "1", "-nodefaults", "-display", "none",
+                "-kernel", TestGuest.kernel().toString(), "-initrd", TestGuest.initrd().toString(),
+                "-append", "console=ttyS0", "-serial", "null", "-qmp", "unix:" + qmp + ",server=on,wait=off"));
+        if (incoming) {
+            cmd.addAll(List.of("-S", "-incoming", "defer"));
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        for (int i = 0; i < 200 && !Files.exists(qmp); i++) {
+            try {
+                Thread.sleep(25); // QEMU creates its socket a moment after exec
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return p;
+    }
+
+    private static void line(StringBuilder out, String name, List<Sample> s) {
+        out.append(String.format("%-34s %10d %12d %12d%n", name, median(s, Sample::wallMs), median(s, Sample::totalMs),
+                median(s, Sample::downtimeMs)));
+    }
+
+    private static long median(List<Sample> s, java.util.function.ToLongFunction<Sample> f) {
+        long[] v = s.stream().mapToLong(f).sorted().toArray();
+        return v.length == 0 ? 0 : v[v.length / 2];
+    }
+}

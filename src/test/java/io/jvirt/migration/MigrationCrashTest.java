@@ -1,0 +1,159 @@
+package io.jvirt.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jvirt.testing.ConsoleReader;
+import io.jvirt.testing.DaemonProcess;
+import io.jvirt.testing.GuestConsole;
+import io.jvirt.testing.TestGuest;
+import io.jvirt.testing.TestHttp;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Cells of docs/migration.md's phase x failure table: the source daemon (A), the destination daemon (B) or a QEMU is
+ * killed right after a phase is recorded; afterwards the VM runs on exactly one host (or is crashed where its
+ * only up-to-date QEMU died), the other host has neither the VM nor a QEMU, and the running side's disk holds the
+ * last number the guest acknowledged.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MigrationCrashTest {
+    TwoHosts hosts;
+    int n;
+
+    static Stream<Arguments> cells() {
+        return Stream.of(
+                Arguments.of("A", "daemon-prepared", false, "A"),
+                Arguments.of("B", "daemon-incoming", false, "A"),
+                Arguments.of("A", "daemon-mirrors-ready", true, "A"),
+                Arguments.of("A", "daemon-migrating", false, "A"),
+                Arguments.of("A", "daemon-switchover", true, "A"),
+                Arguments.of("A", "daemon-completed", false, "A"),
+                Arguments.of("A", "daemon-finish-sent", false, "A"),
+                Arguments.of("B", "daemon-finishing", false, "B"),
+                Arguments.of("A", "daemon-confirmed", false, "B"),
+                Arguments.of("A", "qemu-migrating", false, "A-crashed"),
+                Arguments.of("A", "qemu-completed", false, "B"),
+                Arguments.of("B", "qemu-while-migrating", false, "A"));
+    }
+
+    @BeforeAll
+    void start() throws Exception {
+        hosts = TwoHosts.start();
+    }
+
+    @AfterAll
+    void stop() {
+        if (hosts != null) {
+            hosts.close();
+        }
+    }
+
+    @ParameterizedTest(name = "kill {0} at {1} (copy storage: {2}) -> {3}")
+    @MethodSource("cells")
+    void cell(String who, String fault, boolean copy, String expect) throws Exception {
+        String vm = "c" + (++n);
+        Path disk = TestGuest.newDisk(hosts.dir.resolve(vm + ".qcow2"), "qcow2", "64M");
+        ObjectNode d = TestGuest.definition(vm);
+        d.putArray("disks").addObject().put("name", "vda").put("path", disk.toString()).put("format", "qcow2");
+        DaemonProcess faulted = who.equals("A") ? hosts.a : hosts.b;
+        boolean testKillsQemu = fault.equals("qemu-while-migrating");
+        if (!testKillsQemu) {
+            faulted.kill9();
+            faulted.env.put("JVIRT_FAULT", "migration:" + fault);
+            faulted.restart();
+        }
+        TestHttp a = hosts.apiA();
+        try {
+            assertThat(a.post("/v1/vms", d).status()).isEqualTo(201);
+            MigrationTest.ok(a.post("/v1/vms/" + vm + "/start?wait=true"));
+            try (ConsoleReader console = GuestConsole.ready(a, vm)) {
+                GuestConsole.type(a, vm, "seqwriter /dev/vda &");
+                console.await("SEQ 3", 0, GuestConsole.TIMEOUT);
+            }
+            ObjectNode body = MigrationTest.body(TwoHosts.toB());
+            if (copy) {
+                body.put("copyStorage", "all");
+            }
+            if (testKillsQemu) {
+                body.put("bandwidthMiB", 2);
+            }
+            long daemonPid = faulted.pid();
+            TestHttp.Response started = a.post("/v1/vms/" + vm + "/migrate", body);
+            assertThat(started.status()).as(started.toString()).isEqualTo(202);
+            if (testKillsQemu) {
+                awaitActive(a, vm);
+                long pid = hosts.b.qemuPids().get(0);
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                JsonNode op = MigrationTest.waitOp(a, started);
+                assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("failure");
+            } else if (fault.startsWith("daemon-")) {
+                DaemonProcess.awaitGone(daemonPid, Duration.ofSeconds(60));
+                faulted.env.put("JVIRT_FAULT", null);
+                faulted.restart();
+            } else {
+                MigrationTest.waitOp(a, started);
+                faulted.kill9();
+                faulted.env.put("JVIRT_FAULT", null);
+                faulted.restart();
+            }
+            settle(vm, expect, disk, copy);
+        } finally {
+            for (DaemonProcess h : new DaemonProcess[] {hosts.a, hosts.b}) {
+                h.http().post("/v1/vms/" + vm + "/destroy");
+                h.http().send("DELETE", "/v1/vms/" + vm, null, null);
+            }
+        }
+    }
+
+    private void settle(String vm, String expect, Path disk, boolean copy) throws Exception {
+        TestHttp a = hosts.apiA();
+        TestHttp b = hosts.apiB();
+        TestHttp running = expect.equals("B") ? b : a;
+        TestHttp other = expect.equals("B") ? a : b;
+        DaemonProcess otherHost = expect.equals("B") ? hosts.a : hosts.b;
+        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        String want = expect.equals("A-crashed") ? "crashed" : "running";
+        while (true) {
+            JsonNode v = running.get("/v1/vms/" + vm).json();
+            boolean ok = want.equals(v.path("state").asText()) && (v.path("job").isNull() || v.path("job").isMissingNode())
+                    && other.get("/v1/vms/" + vm).status() == 404 && otherHost.qemuPids().isEmpty();
+            if (ok) {
+                break;
+            }
+            assertThat(System.nanoTime()).as("settles: on the running side " + v + "; other side "
+                    + other.get("/v1/vms/" + vm).text() + ", its QEMUs " + otherHost.qemuPids()).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+        if (want.equals("crashed")) {
+            return;
+        }
+        long seq = MigrationTest.lastSeqOf(running, vm);
+        MigrationTest.awaitSeqAbove(running, vm, seq);
+        String path = running.get("/v1/vms/" + vm).json().path("definition").path("disks").get(0).path("path").asText();
+        MigrationTest.ok(running.post("/v1/vms/" + vm + "/destroy"));
+        long last = MigrationTest.lastSeqOf(running, vm);
+        long onDisk = Long.parseLong(io.jvirt.blockcopy.CopyGuestAccess.sector0(Path.of(path), "qcow2"));
+        assertThat(onDisk).as("the running side's disk holds every acknowledged write").isGreaterThanOrEqualTo(last);
+        if (!copy) {
+            assertThat(path).isEqualTo(disk.toString());
+        }
+    }
+
+    private static void awaitActive(TestHttp a, String vm) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!a.get("/v1/vms/" + vm + "/migration").json().path("phase").asText().equals("active")) {
+            assertThat(System.nanoTime()).isLessThan(deadline);
+            Thread.sleep(50);
+        }
+    }
+}
