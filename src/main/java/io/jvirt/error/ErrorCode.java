@@ -65,6 +65,8 @@ public enum ErrorCode {
     LIMIT_REACHED("limit-reached", 503, Kind.UNAVAILABLE),
     /** The guest agent answered with an error, sent something that is no reply, or its channel is not there. */
     AGENT_ERROR("agent-error", 502, Kind.FAILURE),
+    /** The guest refused (or did not finish) releasing a device; the device stays (docs/hotplug.md). */
+    GUEST_REFUSED("guest-refused", 409, Kind.CONFLICT),
     INTERNAL("internal", 500, Kind.FAILURE);
 
     /** What kind of failure a code is, for clients that only need the class (the CLI's exit codes). */

@@ -18,11 +18,23 @@ public record QemuLaunchSpec(
         DirectBoot boot,
         List<Disk> disks,
         List<Nic> nics,
-        boolean incomingDefer) {
+        boolean incomingDefer,
+        Resizable resizable) {
 
     public QemuLaunchSpec {
         disks = List.copyOf(disks);
         nics = List.copyOf(nics);
+        resizable = resizable == null ? Resizable.NONE : resizable;
+    }
+
+    public QemuLaunchSpec(String name, String uuid, Path emulator, String machine, Accelerator accel, int memoryMiB,
+                          int vcpus, DirectBoot boot, List<Disk> disks, List<Nic> nics, boolean incomingDefer) {
+        this(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, incomingDefer, Resizable.NONE);
+    }
+
+    /** The same QEMU with room to grow: memory slots and devices, vCPU slots, NUMA, IOThreads, hot-plug ports. */
+    public QemuLaunchSpec withResizable(Resizable r) {
+        return new QemuLaunchSpec(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, incomingDefer, r);
     }
 
     public QemuLaunchSpec(String name, String uuid, Path emulator, String machine, Accelerator accel, int memoryMiB,
@@ -32,7 +44,7 @@ public record QemuLaunchSpec(
 
     /** The same QEMU, waiting for a migration stream (RAM and device state) before it may run. */
     public QemuLaunchSpec withIncomingDefer() {
-        return new QemuLaunchSpec(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, true);
+        return new QemuLaunchSpec(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, true, resizable);
     }
 
     /** Kernel + initrd direct boot; null fields are left out. */
@@ -43,7 +55,37 @@ public record QemuLaunchSpec(
      * A disk: {@code id} is the guest-visible target name (vda) and the stem of the stable node and device ids.
      * {@code format} is passed to QEMU explicitly: an image's format is never probed.
      */
-    public record Disk(String id, Path path, String format, String bus, boolean readOnly) {
+    public record Disk(String id, Path path, String format, String bus, boolean readOnly, String iothread) {
+        public Disk(String id, Path path, String format, String bus, boolean readOnly) {
+            this(id, path, format, bus, readOnly, null);
+        }
+    }
+
+    /**
+     * What lets a VM change while it runs ({@link HotplugArgs} turns it into arguments): {@code maxMemoryMiB} null
+     * means no memory hotplug; {@code numa} nodes (cpus as a CPU list, memory in MiB); {@code iothreads}; memory
+     * devices present at start; {@code ports}: device id -> the hot-plug port a device added live sits on.
+     */
+    public record Resizable(Integer maxMemoryMiB, int memorySlots, int maxVcpus, List<NumaNode> numa,
+                            List<IoThread> iothreads, List<MemoryDevice> memoryDevices, java.util.Map<String, String> ports) {
+        public static final Resizable NONE = new Resizable(null, 0, 0, List.of(), List.of(), List.of(), java.util.Map.of());
+
+        public Resizable {
+            numa = List.copyOf(numa);
+            iothreads = List.copyOf(iothreads);
+            memoryDevices = List.copyOf(memoryDevices);
+            ports = java.util.Map.copyOf(ports);
+        }
+    }
+
+    public record NumaNode(int id, String cpus, int memoryMiB) {
+    }
+
+    public record IoThread(String id, Long pollMaxNs) {
+    }
+
+    /** A DIMM ({@code dimm}: {@code sizeMiB}) or virtio-mem ({@code sizeMiB} the most, {@code requestedMiB} asked). */
+    public record MemoryDevice(String id, String kind, int sizeMiB, int node, Integer requestedMiB) {
     }
 
     /**

@@ -116,6 +116,20 @@ public final class VmJobContext {
         return manager.startForJob(vm, job, load);
     }
 
+    /**
+     * Replaces the stored definition (a change for the next boot): validated as a define is, written durably, then
+     * the VM's definition. Throws the validation's error, nothing changed.
+     */
+    public VmDefinition redefine(VmDefinition changed) {
+        return manager.writeDefinition(vm, changed);
+    }
+
+    /** The running QEMU's pid and start time, the stamp of records that hold only for this QEMU; null when none. */
+    public String qemuStamp() {
+        VmRecord r = vm.record();
+        return r.pid() == null ? null : r.pid() + "@" + r.startedAt();
+    }
+
     public Instant since() {
         return job.since();
     }

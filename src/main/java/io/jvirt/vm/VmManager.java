@@ -85,6 +85,11 @@ public final class VmManager {
         this.nicPlumbing = plumbing;
     }
 
+    /** What the VMs' NICs need on the host (a hot-plugged NIC goes through it as a started VM's do). */
+    public NicPlumbing nicPlumbing() {
+        return nicPlumbing;
+    }
+
     public Accelerator defaultAccel() {
         return config.defaultAccel();
     }
@@ -368,6 +373,23 @@ public final class VmManager {
 
     DiskSwitches switches() {
         return switches;
+    }
+
+    /** A job's change of the stored definition (hotplug's --config): validated as a define is, durable, then seen. */
+    VmDefinition writeDefinition(Vm vm, VmDefinition changed) {
+        VmDefinition checked = validator.validate(changed);
+        nicPlumbing.checkDefinition(checked);
+        if (!checked.name().equals(vm.name()) || !checked.uuid().equals(vm.definition().uuid())) {
+            throw new JvirtException(ErrorCode.INTERNAL, "a definition change may not rename VM '" + vm.name() + "'");
+        }
+        store.put(vm.name(), DEFINITION, checked);
+        vm.redefine(checked);
+        return checked;
+    }
+
+    /** The store capabilities keep their per-VM documents in (beside the VM's definition and state). */
+    public DocumentStore store() {
+        return store;
     }
 
     // ---- console -------------------------------------------------------------------------------------------
