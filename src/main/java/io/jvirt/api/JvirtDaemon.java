@@ -132,7 +132,15 @@ public final class JvirtDaemon implements Callable<Integer> {
         io.jvirt.network.NetworkService networks = new io.jvirt.network.NetworkService(stateDir, runDir, mapper, vms::definitions);
         // taps are owned by the uid QEMU runs as: root today (the trust-boundaries issue changes this one place)
         vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, 0));
+        io.jvirt.hotplug.HotplugService hotplug = new io.jvirt.hotplug.HotplugService(vms, vm -> {
+            try {
+                return java.util.Optional.of(guest.resources(vm, Duration.ofSeconds(2)));
+            } catch (RuntimeException e) {
+                return java.util.Optional.empty(); // no agent answer: the view says "unknown"
+            }
+        });
         vms.loadAndRecover();
+        hotplug.recoverAll(); // QEMU is the authority on what is plugged: after the QEMUs are adopted
         blockCopies.recoverAll(); // needs the adopted QEMUs: after loadAndRecover
         // after the VMs: the DHCP hosts file names every defined VM
         io.jvirt.network.NetworkRecovery.recoverAll(networks, !noDefaultNetwork);
@@ -172,7 +180,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             return facts;
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
-                networks, guest, stats);
+                networks, guest, stats, hotplug);
         Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
         ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
