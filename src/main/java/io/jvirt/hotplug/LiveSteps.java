@@ -115,11 +115,12 @@ final class LiveSteps {
     /** The balloon's target; waits for BALLOON_CHANGE to reach it (the guest's driver acts), then reads its stats. */
     HotplugService.Outcome balloon(VmJobContext ctx, HotplugService.Plan p, int mib) {
         Monitor mon = p.monitor();
+        // the balloon covers boot memory and DIMMs (query-balloon counts them); virtio-mem resizes itself
         long total = p.live().memoryMiB() + p.live().hotplugOrEmpty().memoryDevices().stream()
-                .mapToLong(Hotplug.MemoryDevice::effectiveMiB).sum();
+                .filter(Hotplug.MemoryDevice::dimm).mapToLong(Hotplug.MemoryDevice::sizeMiB).sum();
         if (mib < 16 || mib > total) {
             throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "the balloon target must be between 16 MiB and the VM's "
-                    + "current memory " + total + " MiB, got " + mib, Map.of("vm", ctx.vmName()));
+                    + "boot memory plus DIMMs, " + total + " MiB, got " + mib, Map.of("vm", ctx.vmName()));
         }
         long want = mib * LiveApply.MIB;
         CompletableFuture<Long> reached = new CompletableFuture<>();

@@ -81,8 +81,8 @@ final class Unplugs {
         all.add(pending);
         state.write(vm, state.read(vm, p.qemu(), p.record().live()).withPending(all)); // durable before device_del
         Fault.point("hotplug", "unplug-requested", ctx.qemuPid());
-        UnplugWait.Result r = UnplugWait.unplug(m, device, () -> m.device().deviceDel(device), p.timeout(),
-                ctx.job().cancellation());
+        UnplugWait.Result r = UnplugWait.unplug(m, device, "vcpu".equals(kind), () -> m.device().deviceDel(device),
+                p.timeout(), ctx.job().cancellation());
         switch (r.outcome()) {
             case DELETED -> {
                 release(m, kind, name, vm, p.record().live());
@@ -142,7 +142,7 @@ final class Unplugs {
                 }
                 LiveRecord r = state.read(vm, q, ctx.definition());
                 for (LiveRecord.PendingUnplug p : r.pending()) {
-                    if (UnplugWait.names(p.device(), device, path)) {
+                    if (UnplugWait.ends(p.device(), "vcpu".equals(p.kind()), device, path)) {
                         finish(ctx, q, p);
                     }
                 }

@@ -14,7 +14,7 @@ record GuestInfo(long memKb, String cpus, int ncpus, String disks, String nics) 
     static GuestInfo read(TestHttp api, ConsoleReader console, String vm) {
         int at = console.length();
         GuestConsole.type(api, vm, "guestinfo");
-        int start = console.await("GUESTINFO mem_kb=", at, GuestConsole.TIMEOUT) - "GUESTINFO mem_kb=".length();
+        int start = console.await("GUESTINFO mem_kb=", at, Duration.ofSeconds(20)) - "GUESTINFO mem_kb=".length();
         int end = console.await("=END", start, GuestConsole.TIMEOUT);
         String line = console.text().substring(start, end);
         Map<String, String> f = new LinkedHashMap<>();
