@@ -250,6 +250,7 @@ public final class HotplugService {
             VmDefinition live = null;
             if (scope.live()) {
                 record = state.read(vm, q.get(), ctx.definition());
+                refuseCrashingPlug(vm, kind, record);
                 live = DefinitionEdits.validated(liveEdit.apply(record.live()));
             }
             VmDefinition config = scope.config() ? DefinitionEdits.validated(configEdit.apply(ctx.definition())) : null;
@@ -277,6 +278,20 @@ public final class HotplugService {
             return new Result(vm, kind.wire(), plan.scope().toString(), plan.scope().live(), plan.scope().config() && configNow,
                     details);
         });
+    }
+
+    /**
+     * Checked on QEMU 7.2 under TCG: after a vCPU was unplugged, the next device_add of any kind (DIMM, virtio-mem,
+     * disk, NIC, vCPU) makes QEMU abort ("double free or corruption"), killing the guest. Refused instead.
+     */
+    private void refuseCrashingPlug(String vm, HotplugJob kind, LiveRecord record) {
+        boolean plugs = kind == HotplugJob.MEMORY_ATTACH || kind == HotplugJob.DISK_ATTACH || kind == HotplugJob.NIC_ATTACH
+                || kind == HotplugJob.SETVCPUS;
+        if (plugs && record.vcpuUnplugged() && "tcg".equals(vms.live(vm).accel())) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "VM '" + vm + "' had a vCPU unplugged: QEMU 7.2 under TCG "
+                    + "aborts on any device plug after that (the guest would die); restart the VM first, or change it "
+                    + "with config", Map.of("vm", vm));
+        }
     }
 
     private static int require(Integer value, String field) {

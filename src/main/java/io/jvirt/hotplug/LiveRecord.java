@@ -12,9 +12,13 @@ import java.util.List;
  * and after it completed; re-read from QEMU after a daemon restart (QEMU is the authority on live state).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record LiveRecord(String qemu, VmDefinition live, List<PendingUnplug> pending, Instant updated) {
+public record LiveRecord(String qemu, VmDefinition live, List<PendingUnplug> pending, Instant updated, boolean vcpuUnplugged) {
     public LiveRecord {
         pending = pending == null ? List.of() : List.copyOf(pending);
+    }
+
+    public LiveRecord(String qemu, VmDefinition live, List<PendingUnplug> pending, Instant updated) {
+        this(qemu, live, pending, updated, false);
     }
 
     /**
@@ -26,10 +30,15 @@ public record LiveRecord(String qemu, VmDefinition live, List<PendingUnplug> pen
     }
 
     LiveRecord withLive(VmDefinition d) {
-        return new LiveRecord(qemu, d, pending, Instant.now());
+        return new LiveRecord(qemu, d, pending, Instant.now(), vcpuUnplugged);
     }
 
     LiveRecord withPending(List<PendingUnplug> p) {
-        return new LiveRecord(qemu, live, p, Instant.now());
+        return new LiveRecord(qemu, live, p, Instant.now(), vcpuUnplugged);
+    }
+
+    /** A vCPU was unplugged from this QEMU (under TCG, QEMU 7.2 then aborts on any further device_add). */
+    LiveRecord withVcpuUnplugged() {
+        return new LiveRecord(qemu, live, pending, Instant.now(), true);
     }
 }

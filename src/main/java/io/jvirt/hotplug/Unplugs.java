@@ -87,6 +87,9 @@ final class Unplugs {
             case DELETED -> {
                 release(m, kind, name, vm, p.record().live());
                 dropPending(vm, p.qemu(), device);
+                if ("vcpu".equals(kind)) {
+                    state.write(vm, state.read(vm, p.qemu(), null).withVcpuUnplugged());
+                }
                 return new HotplugService.Outcome(p.live(), Map.of(kind, name, "guestMs", r.millis()));
             }
             case REFUSED -> {
@@ -167,7 +170,8 @@ final class Unplugs {
             default -> r.live().withVcpus((int) q.monitor().device().queryHotpluggableCpus().stream()
                     .filter(io.jvirt.qemu.monitor.DeviceReplies.HotpluggableCpu::plugged).count());
         };
-        state.write(vm, r.withLive(live).withPending(r.pending().stream().filter(x -> !x.device().equals(p.device())).toList()));
+        LiveRecord done = r.withLive(live).withPending(r.pending().stream().filter(x -> !x.device().equals(p.device())).toList());
+        state.write(vm, "vcpu".equals(p.kind()) ? done.withVcpuUnplugged() : done);
         if (p.config()) {
             VmDefinition d = ctx.definition();
             VmDefinition changed = switch (p.kind()) {

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Hotplug on one booted tiny guest (192 MiB on 2 NUMA nodes of 128 and 64 MiB, max 1 GiB, 4 slots, 1 of 4 vCPUs, IOThreads io1 and io2,
+ * Hotplug on one booted tiny guest (192 MiB on 2 NUMA nodes of 128 and 64 MiB, max 2 GiB, 4 slots, 1 of 4 vCPUs, IOThreads io1 and io2,
  * vda on io1), each change asserted from inside the guest (guestinfo on its console): DIMM plug and unplug,
  * virtio-mem resize, balloon, vCPUs 1 -> 3 -> 2, disk attach/write/detach, NIC attach/detach, IOThread hot-add with
  * pinning checked on the host thread, poll-max-ns, config-only and live+config changes, bad input refused with
@@ -49,7 +49,7 @@ class HotplugTest {
         ObjectNode d = TestGuest.definition(VM).put("memoryMiB", 192);
         d.putArray("disks").addObject().put("name", "vda").put("path", vda.toString()).put("format", "raw").put("iothread", "io1");
         ObjectNode h = d.putObject("hotplug");
-        h.put("maxMemoryMiB", 1024).put("memorySlots", 4).put("maxVcpus", 4);
+        h.put("maxMemoryMiB", 2048).put("memorySlots", 4).put("maxVcpus", 4);
         // the guest's initramfs unpacks on node 0: with 64 MiB there the kernel runs out of memory at boot
         h.putArray("numa").add(node(0, "0-1", 128)).add(node(1, "2-3", 64));
         h.putArray("iothreads").add(JSON.createObjectNode().put("id", "io1")).add(JSON.createObjectNode().put("id", "io2"));
@@ -105,7 +105,7 @@ class HotplugTest {
         assertThat(boot.disks()).isEqualTo("vda");
         JsonNode v = view();
         assertThat(v.path("memory").path("bootMiB").asInt()).isEqualTo(192);
-        assertThat(v.path("memory").path("maxMiB").asInt()).isEqualTo(1024);
+        assertThat(v.path("memory").path("maxMiB").asInt()).isEqualTo(2048);
         assertThat(v.path("vcpus").path("plugged").asInt()).isEqualTo(1);
         assertThat(v.path("vcpus").path("max").asInt()).isEqualTo(4);
         assertThat(v.path("iothreads").findValuesAsText("id")).containsExactly("io1", "io2");
@@ -164,7 +164,7 @@ class HotplugTest {
     }
 
     @Test
-    @Order(5)
+    @Order(10)
     void vcpusOneToThreeToTwo() throws Exception {
         change("/setvcpus", Map.of("vcpus", 3));
         GuestInfo.await(api, console, VM, g -> g.ncpus() == 3, GUEST);
@@ -172,10 +172,14 @@ class HotplugTest {
         change("/setvcpus", Map.of("vcpus", 2, "options", Map.of("timeoutSeconds", 60)));
         GuestInfo.await(api, console, VM, g -> g.ncpus() == 2, GUEST);
         assertThat(view().path("vcpus").path("plugged").asInt()).isEqualTo(2);
+        // QEMU 7.2 under TCG aborts on a device_add after a vCPU unplug: refused, the guest lives on
+        if ("tcg".equals(TestGuest.accel())) {
+            assertThat(refused("/memory", Map.of("id", "late", "sizeMiB", 128)).text()).contains("had a vCPU unplugged");
+        }
     }
 
     @Test
-    @Order(6)
+    @Order(5)
     void diskAttachWriteDetach() throws Exception {
         Path vdb = TestGuest.newDisk(daemon.root().resolve("vdb.raw"), "raw", "8M");
         change("/disks", Map.of("target", "vdb", "path", vdb.toString(), "iothread", "io2"));
@@ -191,7 +195,7 @@ class HotplugTest {
     }
 
     @Test
-    @Order(7)
+    @Order(6)
     void nicAttachDetach() throws Exception {
         change("/nics", Map.of("name", "net1", "type", "user", "mac", "52:54:00:15:00:01"));
         GuestInfo.await(api, console, VM, g -> g.nics().contains("52:54:00:15:00:01"), GUEST);
@@ -200,7 +204,7 @@ class HotplugTest {
     }
 
     @Test
-    @Order(8)
+    @Order(7)
     void iothreadHotAddPinnedAndPollMaxNs() throws Exception {
         JsonNode res = change("/iothreads", Map.of("id", "io3", "pinning", "0"));
         long tid = res.path("details").path("threadId").asLong();
@@ -214,11 +218,11 @@ class HotplugTest {
     }
 
     @Test
-    @Order(9)
+    @Order(8)
     void badInputIsRefusedAndNothingChanges() {
         JsonNode before = definition();
         int plugged = view().path("memory").path("pluggedMiB").asInt();
-        assertThat(refused("/memory", Map.of("id", "big", "sizeMiB", 1024)).text()).contains("beyond hotplug.maxMemoryMiB");
+        assertThat(refused("/memory", Map.of("id", "big", "sizeMiB", 2048)).text()).contains("beyond hotplug.maxMemoryMiB");
         assertThat(refused("/memory", Map.of("id", "n9", "sizeMiB", 128, "node", 5)).text()).contains("node 5 does not exist");
         assertThat(refused("/setvcpus", Map.of("vcpus", 5)).text()).contains("maxVcpus 4");
         assertThat(refused("/iothreads/io2/pin", Map.of("cpus", "999")).text()).contains("host CPU 999");
@@ -236,7 +240,7 @@ class HotplugTest {
     }
 
     @Test
-    @Order(10)
+    @Order(9)
     void configOnlyWaitsForTheNextBootLiveAndConfigDoBoth() throws Exception {
         Path vdc = TestGuest.newDisk(daemon.root().resolve("vdc.raw"), "raw", "8M");
         change("/disks", Map.of("target", "vdc", "path", vdc.toString(), "options", Map.of("config", true)));
