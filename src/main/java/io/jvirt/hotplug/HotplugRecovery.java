@@ -72,11 +72,7 @@ final class HotplugRecovery {
                 }
             }
             if (d.hotplugOrEmpty().emulatorPinning() != null) {
-                Set<Long> others = new HashSet<>();
-                m.stats().queryCpusFast().forEach(c -> others.add(c.threadId()));
-                m.stats().queryIothreads().forEach(t -> others.add(t.threadId()));
-                Pinning.threads(q.pid()).stream().filter(t -> !others.contains(t))
-                        .forEach(t -> Pinning.pin(t, d.hotplugOrEmpty().emulatorPinning()));
+                LiveSteps.emulatorThreads(m, q.pid()).forEach(t -> Pinning.pin(t, d.hotplugOrEmpty().emulatorPinning()));
             }
         } catch (RuntimeException e) {
             log.warn("VM {}: cannot apply its pinning at start: {}", vm, e.getMessage());

@@ -213,16 +213,16 @@ final class LiveSteps {
     /** The emulator's threads: every QEMU thread but the vCPUs and IOThreads. */
     HotplugService.Outcome pinEmulator(VmJobContext ctx, HotplugService.Plan p, String cpus) {
         String list = CpuList.checkOnHost("cpus", cpus);
-        List<Long> threads = emulatorThreads(p);
+        List<Long> threads = emulatorThreads(p.monitor(), p.qemu().pid());
         threads.forEach(t -> Pinning.pin(t, list));
         return new HotplugService.Outcome(p.live(), Map.of("threads", threads.size(), "cpus", list));
     }
 
-    static List<Long> emulatorThreads(HotplugService.Plan p) {
+    static List<Long> emulatorThreads(Monitor mon, long qemuPid) {
         java.util.Set<Long> others = new java.util.HashSet<>();
-        p.monitor().stats().queryCpusFast().forEach(c -> others.add(c.threadId()));
-        p.monitor().stats().queryIothreads().forEach(t -> others.add(t.threadId()));
-        return Pinning.threads(p.qemu().pid()).stream().filter(t -> !others.contains(t)).toList();
+        mon.stats().queryCpusFast().forEach(c -> others.add(c.threadId()));
+        mon.stats().queryIothreads().forEach(t -> others.add(t.threadId()));
+        return Pinning.threads(qemuPid).stream().filter(t -> !others.contains(t)).toList();
     }
 
     // ---- disks and NICs -----------------------------------------------------------------------------------------

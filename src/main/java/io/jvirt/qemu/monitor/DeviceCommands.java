@@ -22,13 +22,7 @@ public final class DeviceCommands {
 
     /** Adds device {@code id} of type {@code driver} with its properties (values as QEMU's JSON types). */
     public void deviceAdd(String driver, String id, Map<String, ?> properties) {
-        ObjectNode args = QmpArgs.of("driver", driver, "id", id);
-        properties.forEach((k, v) -> {
-            if (v != null) {
-                args.set(k, QmpJson.mapper().valueToTree(v));
-            }
-        });
-        monitor.call("device_add", args);
+        monitor.call("device_add", with(QmpArgs.of("driver", driver, "id", id), properties));
     }
 
     /** Asks the guest to release device {@code id}; returns at once (completion is DEVICE_DELETED). */
@@ -38,13 +32,17 @@ public final class DeviceCommands {
 
     /** Adds a QOM object ({@code memory-backend-ram}, {@code iothread}...) with its properties. */
     public void objectAdd(String qomType, String id, Map<String, ?> properties) {
-        ObjectNode args = QmpArgs.of("qom-type", qomType, "id", id);
+        monitor.call("object-add", with(QmpArgs.of("qom-type", qomType, "id", id), properties));
+    }
+
+    /** {@code args} with the properties that have a value (an absent one takes QEMU's default). */
+    private static ObjectNode with(ObjectNode args, Map<String, ?> properties) {
         properties.forEach((k, v) -> {
             if (v != null) {
                 args.set(k, QmpJson.mapper().valueToTree(v));
             }
         });
-        monitor.call("object-add", args);
+        return args;
     }
 
     public void objectDel(String id) {
