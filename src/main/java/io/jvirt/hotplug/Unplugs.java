@@ -9,6 +9,7 @@ import io.jvirt.qemu.monitor.BlockGraph;
 import io.jvirt.qemu.monitor.Monitor;
 import io.jvirt.qemu.monitor.MonitorEvent;
 import io.jvirt.qemu.monitor.Subscription;
+import io.jvirt.vm.Hotplug;
 import io.jvirt.vm.LiveVm;
 import io.jvirt.vm.VmDefinition;
 import io.jvirt.vm.VmJobContext;
@@ -65,7 +66,14 @@ final class Unplugs {
                         + ", which cannot be unplugged live: detach it with config", Map.of("disk", name));
             }
         }
-        return unplug(ctx, p, kind, name, deviceOf(kind, name));
+        String device = deviceOf(kind, name);
+        boolean pci = !"memory".equals(kind) || !live.hotplugOrEmpty().findMemoryDevice(name).map(Hotplug.MemoryDevice::dimm).orElse(true);
+        if (pci && HotplugArgs.hasPorts(live.machine()) && !live.hotplugOrEmpty().ports().containsKey(device)) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, kind + " " + name + " of VM '" + ctx.vmName() + "' was plugged "
+                    + "at boot on q35's root bus, which cannot unplug a device (only hot-plug ports can); detach it with "
+                    + "config (the next boot goes without it)", Map.of("vm", ctx.vmName(), "device", device));
+        }
+        return unplug(ctx, p, kind, name, device);
     }
 
     void detachVcpu(VmJobContext ctx, HotplugService.Plan p, String qomPath) {
@@ -81,8 +89,14 @@ final class Unplugs {
         all.add(pending);
         state.write(vm, state.read(vm, p.qemu(), p.record().live()).withPending(all)); // durable before device_del
         Fault.point("hotplug", "unplug-requested", ctx.qemuPid());
-        UnplugWait.Result r = UnplugWait.unplug(m, device, "vcpu".equals(kind), () -> m.device().deviceDel(device),
-                p.timeout(), ctx.job().cancellation());
+        UnplugWait.Result r;
+        try {
+            r = UnplugWait.unplug(m, device, "vcpu".equals(kind), () -> m.device().deviceDel(device), p.timeout(),
+                    ctx.job().cancellation());
+        } catch (RuntimeException e) { // QEMU refused device_del: nothing was asked of the guest
+            dropPending(vm, p.qemu(), device);
+            throw e;
+        }
         switch (r.outcome()) {
             case DELETED -> {
                 release(m, kind, name, vm, p.record().live());
