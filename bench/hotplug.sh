@@ -57,9 +57,11 @@ api -X POST "http://j/v1/vms/hb1/start?wait=true" >/dev/null
 for _ in $(seq 600); do api "http://j/v1/vms/hb1/console" | grep -q JVIRT-GUEST-READY && break; sleep 0.2; done
 sleep 2
 python3 "$root/bench/hotplug.py" jvirt "$sock" hb1 "$work/run/vms/hb1/qga.sock" "$work/vdb.raw" >"$work/jvirt.json"
+echo "  jvirt: $(cat "$work/jvirt.json")" >>"$out"
 grep -m1 -a 'qemu-system' "$work/state/owners/hb1/qemu.log" | sed 's/^.*LC_ALL/LC_ALL/' >"$work/cmdline"
 api -X POST "http://j/v1/vms/hb1/destroy" >/dev/null
 python3 "$root/bench/hotplug.py" qmp "$work/cmdline" "$work/byhand" "$work/vdb.raw" >"$work/qmp.json"
+echo "  qmp: $(cat "$work/qmp.json")" >>"$out"
 
 if [ "$with_libvirt" = 1 ]; then
     libvirt_start "$work"
@@ -70,7 +72,7 @@ if [ "$with_libvirt" = 1 ]; then
 <cpu><topology sockets='4' cores='1' threads='1'/><numa><cell id='0' cpus='0-1' memory='128' unit='MiB'/><cell id='1' cpus='2-3' memory='64' unit='MiB'/></numa></cpu>
 <os><type arch='x86_64' machine='q35'>hvm</type><kernel>$guest/vmlinux</kernel><initrd>$guest/initrd.img</initrd><cmdline>console=ttyS0</cmdline></os>
 <devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$work/vda.raw'/><target dev='vda' bus='virtio'/></disk>
-<controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/>
+<controller type='pci' index='0' model='pcie-root'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/>
 <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel><serial type='pty'/><memballoon model='virtio'/></devices></domain>
 XML
     $V define "$work/virsh/hb1.xml" >/dev/null
