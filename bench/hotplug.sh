@@ -70,9 +70,10 @@ if [ "$with_libvirt" = 1 ]; then
 <domain type='qemu'><name>hb1</name><memory unit='MiB'>192</memory><maxMemory slots='4' unit='MiB'>1024</maxMemory>
 <vcpu placement='static' current='1'>4</vcpu>
 <cpu><topology sockets='4' cores='1' threads='1'/><numa><cell id='0' cpus='0-1' memory='128' unit='MiB'/><cell id='1' cpus='2-3' memory='64' unit='MiB'/></numa></cpu>
+<features><acpi/><apic/></features>
 <os><type arch='x86_64' machine='q35'>hvm</type><kernel>$guest/vmlinux</kernel><initrd>$guest/initrd.img</initrd><cmdline>console=ttyS0</cmdline></os>
 <devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$work/vda.raw'/><target dev='vda' bus='virtio'/></disk>
-<controller type='pci' index='0' model='pcie-root'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/>
+<controller type='pci' index='0' model='pcie-root'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/><controller type='pci' model='pcie-root-port'/>
 <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel><serial type='pty'/><memballoon model='virtio'/></devices></domain>
 XML
     $V define "$work/virsh/hb1.xml" >/dev/null
