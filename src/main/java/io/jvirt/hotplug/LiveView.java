@@ -115,6 +115,7 @@ final class LiveView {
         } catch (MonitorException e) {
             mem.put("balloonMiB", null);
         }
+        mem.put("balloonGuestStats", balloonStats(m));
         long total = live.memoryMiB() + plugged / LiveApply.MIB;
         if (seen.isPresent()) {
             long online = seen.get().onlineMemoryMiB();
@@ -126,6 +127,29 @@ final class LiveView {
                     : "unknown (no guest agent answer)");
         }
         return mem;
+    }
+
+    /**
+     * The guest's own memory counters as its balloon driver last sent them (after a setmem turned the polling on):
+     * bytes, with {@code lastUpdate}; a counter the guest does not report (2^64-1) is left out; null before any.
+     */
+    private static Map<String, Object> balloonStats(Monitor m) {
+        try {
+            StatsReplies.BalloonStats b = m.stats().balloonGuestStats("balloon0");
+            if (b.lastUpdate() == 0) {
+                return null;
+            }
+            Map<String, Object> out = new TreeMap<>();
+            b.stats().forEach((k, v) -> {
+                if (!(v instanceof java.math.BigInteger)) {
+                    out.put(k, v.longValue());
+                }
+            });
+            out.put("lastUpdate", b.lastUpdate());
+            return out;
+        } catch (MonitorException e) {
+            return null;
+        }
     }
 
     private static Map<String, Object> vcpus(Monitor m, VmDefinition live, Optional<GuestViews.Resources> seen) {

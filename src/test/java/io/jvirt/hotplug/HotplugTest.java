@@ -161,9 +161,15 @@ class HotplugTest {
 
     @Test
     @Order(4)
-    void balloonTo96AndBack() {
+    void balloonTo96AndBack() throws InterruptedException {
         JsonNode res = change("/setmem", Map.of("memoryMiB", 96));
         assertThat(res.path("details").path("actualMiB").asInt()).as(res.toString()).isEqualTo(96);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos(); // the guest reports every 2 s from now on
+        while (view().path("memory").path("balloonGuestStats").isNull() || view().path("memory").path("balloonGuestStats").isMissingNode()) {
+            assertThat(System.nanoTime()).as("the guest's memory stats arrive").isLessThan(deadline);
+            Thread.sleep(200);
+        }
+        assertThat(view().path("memory").path("balloonGuestStats").path("stat-total-memory").asLong()).isPositive();
         int full = view().path("memory").path("bootMiB").asInt(); // the balloon covers boot memory and DIMMs
         res = change("/setmem", Map.of("memoryMiB", full));
         assertThat(res.path("details").path("actualMiB").asInt()).as(res.toString()).isEqualTo(full);
