@@ -60,9 +60,12 @@ install_deps() {
     apt_install gnupg e2fsprogs fdisk openssl
     # networks: bridges and taps (iproute2), DHCP/DNS per network (dnsmasq-base), NAT rules (nftables), kill -HUP (procps)
     apt_install iproute2 dnsmasq-base nftables procps
-    # confinement (docs/security.md): QEMU runs as jvirt-qemu (setpriv: util-linux), granted its VM's files by
-    # POSIX ACL entries (acl: getfacl/setfacl)
+    # confinement (docs/security.md): each VM's QEMU runs as a numeric uid of its own (setpriv: util-linux; no
+    # passwd entries), granted its VM's files by POSIX ACL entries (acl: getfacl/setfacl); the jvirt-qemu user
+    # is what io.jvirt.confine's own tests run QEMU as
     apt_install acl
+    # tests connect to Unix sockets as another user (FileModesTest) and check the tiny guest by hand: socat
+    apt_install socat
     # stats: /metrics is checked with the official Prometheus client's text parser (python3-prometheus-client)
     apt_install python3-prometheus-client
     ensure_qemu_user

@@ -1,33 +1,33 @@
 package io.jvirt.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jvirt.admin.ClientRegistry;
 import io.jvirt.vm.VmManager;
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.unixdomain.server.UnixDomainServerConnector;
 import org.eclipse.jetty.util.thread.VirtualThreadPool;
 
-/** The daemon's HTTP server: Jetty on a Unix socket (mode 0660) and optionally on TCP, handlers on virtual threads. */
+/**
+ * The daemon's HTTP server: Jetty on the read-write and read-only Unix sockets and on mutual TLS ({@link ApiConnectors}),
+ * who may do what checked first ({@link AccessGuard}), handlers on virtual threads.
+ */
 public final class ApiServer implements AutoCloseable {
     private final Server server;
-    private final Path socket;
+    private final ApiConnectors connectors;
+    private final ClientRegistry clients;
+    private final ServerLoad load;
 
-    private ApiServer(Server server, Path socket) {
+    private ApiServer(Server server, ApiConnectors connectors, ClientRegistry clients, ServerLoad load) {
         this.server = server;
-        this.socket = socket;
+        this.connectors = connectors;
+        this.clients = clients;
+        this.load = load;
     }
 
     /** Everything the routes serve. */
@@ -43,13 +43,19 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    public static ApiServer start(Services services, Path socket, InetSocketAddress tcp) throws Exception {
-        return start(services, socket, tcp, new ClientLimits());
+    public static ApiServer start(Services services, Path socket) throws Exception {
+        return start(services, ApiConnectors.Endpoints.socket(socket), new ClientLimits());
     }
 
     /** {@code limits}: read on every connection and request, so changing them later takes effect at once. */
-    public static ApiServer start(Services services, Path socket, InetSocketAddress tcp, ClientLimits limits)
+    public static ApiServer start(Services services, ApiConnectors.Endpoints endpoints, ClientLimits limits)
             throws Exception {
+        return start(services, endpoints, limits, new ClientRegistry());
+    }
+
+    /** {@code clients}: every connection of the API listeners is registered there (the admin API lists them). */
+    public static ApiServer start(Services services, ApiConnectors.Endpoints endpoints, ClientLimits limits,
+                                  ClientRegistry clients) throws Exception {
         ObjectMapper mapper = services.mapper();
         EventHub hub = new EventHub(mapper);
         Operations operations = new Operations(op -> hub.publish("operation", op.getVm(),
@@ -114,58 +120,52 @@ public final class ApiServer implements AutoCloseable {
         http.setSendServerVersion(false);
         http.setSendDateHeader(false);
 
-        prepareSocketPath(socket);
-        UnixDomainServerConnector unix = new UnixDomainServerConnector(server, 1, 1, new HttpConnectionFactory(http));
-        unix.setUnixDomainPath(socket);
-        unix.setIdleTimeout(300_000);
-        unix.addBean(guard);
-        server.addConnector(unix);
-        if (tcp != null) {
-            ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
-            connector.setHost(tcp.getHostString());
-            connector.setPort(tcp.getPort());
-            connector.setIdleTimeout(300_000);
-            connector.addBean(guard);
-            server.addConnector(connector);
-        }
-        ClientGate gate = new ClientGate(limits, guard, mapper, router);
+        ClientTracker tracker = new ClientTracker(clients, limits);
+        ApiConnectors connectors = new ApiConnectors();
+        connectors.add(server, endpoints, http, guard, tracker);
+        ClientGate gate = new ClientGate(limits, guard, mapper, router, tracker);
         load.attach(guard, gate);
-        server.setHandler(gate);
+        server.setHandler(new AccessGuard(mapper, endpoints.allowedOrigins(), connectors.tlsHosts(), gate));
         server.setErrorHandler(new JsonErrorHandler(mapper));
-        server.start();
-        Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw----"));
-        return new ApiServer(server, socket);
+        try {
+            server.start();
+            connectors.publish();
+        } catch (Exception e) {
+            connectors.discard();
+            server.stop();
+            throw e;
+        }
+        return new ApiServer(server, connectors, clients, load);
     }
 
-    /** A socket file left by a dead daemon is removed; one that still answers means another daemon is running. */
-    private static void prepareSocketPath(Path socket) throws IOException {
-        Files.createDirectories(socket.toAbsolutePath().getParent());
-        if (!Files.exists(socket)) {
-            return;
-        }
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            ch.connect(UnixDomainSocketAddress.of(socket));
-            throw new IOException("another jvirtd is already listening on " + socket);
-        } catch (IOException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith("another jvirtd")) {
-                throw e;
-            }
-            Files.deleteIfExists(socket);
-        }
+    /** The clients of the API listeners (the admin API's view). */
+    public ClientRegistry clients() {
+        return clients;
     }
 
-    /** The TCP port actually bound (useful with port 0), or -1 without TCP. */
-    public int tcpPort() {
-        for (var c : server.getConnectors()) {
-            if (c instanceof ServerConnector sc) {
-                return sc.getLocalPort();
-            }
+    /** Connections, streams, waits and queued jobs now, with the limits (as GET /v1/host's {@code server}). */
+    public Map<String, Object> load() {
+        return load.view();
+    }
+
+    /** The listeners, as the admin API names them ({@code unix:PATH}, {@code tls:HOST:PORT}). */
+    public java.util.List<String> listeners() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        connectors.socketPaths().forEach(p -> out.add("unix:" + p));
+        InetSocketAddress tls = tlsAddress();
+        if (tls != null) {
+            out.add("tls:" + ApiConnectors.hostPort(tls));
         }
-        return -1;
+        return out;
+    }
+
+    /** The address the TLS listener bound (the real port with port 0), or null without one. */
+    public InetSocketAddress tlsAddress() {
+        return connectors.tlsAddress();
     }
 
     public Path socket() {
-        return socket;
+        return connectors.socketPaths().get(0);
     }
 
     public void join() throws InterruptedException {
@@ -175,6 +175,8 @@ public final class ApiServer implements AutoCloseable {
     @Override
     public void close() throws Exception {
         server.stop();
-        Files.deleteIfExists(socket);
+        for (Path p : connectors.socketPaths()) {
+            Files.deleteIfExists(p);
+        }
     }
 }

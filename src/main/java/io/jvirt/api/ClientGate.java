@@ -38,12 +38,20 @@ final class ClientGate extends Handler.Wrapper {
     private final ObjectMapper mapper;
     private final AtomicInteger streams = new AtomicInteger();
     private final AtomicInteger waits = new AtomicInteger();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final ClientTracker clients;
 
     ClientGate(ClientLimits limits, ConnectionGuard guard, ObjectMapper mapper, Handler routes) {
+        this(limits, guard, mapper, routes, null);
+    }
+
+    /** {@code clients}: the admin API's view of the connections (per-identity limit, streams per client), or null. */
+    ClientGate(ClientLimits limits, ConnectionGuard guard, ObjectMapper mapper, Handler routes, ClientTracker clients) {
         super(routes);
         this.limits = limits;
         this.guard = guard;
         this.mapper = mapper;
+        this.clients = clients;
     }
 
     int openStreams() {
@@ -54,6 +62,10 @@ final class ClientGate extends Handler.Wrapper {
         return waits.get();
     }
 
+    int queuedJobs() {
+        return queued.get();
+    }
+
     @Override
     public boolean handle(Request request, Response response, Callback callback) throws Exception {
         Connection connection = request.getConnectionMetaData().getConnection();
@@ -62,6 +74,15 @@ final class ClientGate extends Handler.Wrapper {
         if (guard.overLimit(connection)) {
             response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
             refuse(request, response, done, "max-connections", limits.maxConnections(), "open connections");
+            return true;
+        }
+        if (clients != null) {
+            clients.identify(connection, request);
+        }
+        if (clients != null && clients.overIdentityLimit(connection)) {
+            response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
+            refuse(request, response, done, "max-clients-per-identity", limits.maxClientsPerIdentity(),
+                    "open connections of one user or certificate");
             return true;
         }
         Kind kind = classify(request);
@@ -75,10 +96,26 @@ final class ClientGate extends Handler.Wrapper {
                     kind == Kind.STREAM ? "open event streams and console follows" : "waiting requests");
             return true;
         }
+        boolean queues = kind == Kind.WAIT && queuesForSlot(request);
+        if (queues && !acquire(queued, limits.maxQueuedJobs())) {
+            counter.decrementAndGet();
+            refuse(request, response, done, "max-queued-jobs", limits.maxQueuedJobs(), "requests queued for busy VMs");
+            return true;
+        }
+        io.jvirt.admin.ClientRegistry.Client client = clients == null || kind != Kind.STREAM ? null : clients.client(connection);
+        if (client != null) {
+            client.streamOpened();
+        }
         AtomicBoolean released = new AtomicBoolean();
         Runnable release = () -> {
             if (released.compareAndSet(false, true)) {
                 counter.decrementAndGet();
+                if (queues) {
+                    queued.decrementAndGet();
+                }
+                if (client != null) {
+                    client.streamClosed();
+                }
             }
         };
         Callback detached = Callback.from(done, release);
@@ -151,6 +188,16 @@ final class ClientGate extends Handler.Wrapper {
             }
         }
         return Kind.SHORT;
+    }
+
+    /** Whether the request waits for a busy VM's slot ({@code ?queue=S}, S above 0). */
+    private static boolean queuesForSlot(Request request) {
+        try {
+            String q = Request.extractQueryParameters(request).getValue("queue");
+            return q != null && Double.parseDouble(q) > 0;
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     private static boolean isTrue(String v) {

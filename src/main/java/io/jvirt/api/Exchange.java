@@ -42,6 +42,11 @@ final class Exchange {
         this.pathParams = pathParams;
     }
 
+    /** The caller may only read (the read-only socket, a read-only certificate): see {@link AccessGuard}. */
+    boolean readOnlyCaller() {
+        return Boolean.TRUE.equals(request.getAttribute(AccessGuard.READ_ONLY_ATTRIBUTE));
+    }
+
     String param(String name) {
         return pathParams.get(name);
     }
@@ -77,12 +82,18 @@ final class Exchange {
     }
 
     byte[] body() throws IOException {
+        if (request.getLength() > MAX_BODY) {
+            throw ApiErrors.badArgument("request body larger than " + MAX_BODY + " bytes");
+        }
         try (InputStream in = Content.Source.asInputStream(request)) {
             byte[] b = in.readNBytes((int) MAX_BODY + 1);
             if (b.length > MAX_BODY) {
                 throw ApiErrors.badArgument("request body larger than " + MAX_BODY + " bytes");
             }
             return b;
+        } catch (IOException | org.eclipse.jetty.http.BadMessageException e) {
+            // the client declared more than it sent, or sent a malformed chunk: its fault, not ours
+            throw ApiErrors.badArgument("the request body ended early or is malformed: " + e.getMessage());
         }
     }
 

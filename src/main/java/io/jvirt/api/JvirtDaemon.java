@@ -44,8 +44,12 @@ public final class JvirtDaemon implements Callable<Integer> {
     @Option(names = "--socket", description = "API Unix socket. Default: <run-dir>/jvirtd.sock")
     Path socket;
 
-    @Option(names = "--listen", description = "Also serve the API on TCP, e.g. 127.0.0.1:8470 or just a port (loopback).")
-    String listen;
+    @Option(names = "--admin-socket", description = "Admin API Unix socket (mode 0600, no client limits). "
+            + "Default: <run-dir>/jvirtd-admin.sock")
+    Path adminSocket;
+
+    @CommandLine.Mixin
+    TrustOptions trust;
 
     @Option(names = "--accel", defaultValue = "auto",
             description = "Default accelerator: auto (KVM if it really runs a guest here, else TCG), kvm or tcg.")
@@ -114,7 +118,14 @@ public final class JvirtDaemon implements Callable<Integer> {
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
         ClientLimits limits = limitsFromFlags();
+        ApiConnectors.Endpoints endpoints = endpointsFromFlags();
         ObjectMapper mapper = Json.mapper();
+        java.time.Instant started = java.time.Instant.now();
+        io.jvirt.admin.LogControl logs = new io.jvirt.admin.LogControl();
+        // The --allow-dir directories, changed at run time by `jvirt admin allow-dir`; the confinement's path policy
+        // asks this instance on every check
+        io.jvirt.confine.PathPolicy paths = allowedDirsFromFlags();
+        io.jvirt.admin.AdminSettings persisted = AdminServer.applyPersisted(stateDir, mapper, limits, logs, paths);
         Path emulatorPath = QemuBinaries.locate(emulator).orElseThrow(() ->
                 new IllegalStateException("QEMU binary '" + emulator + "' not found; install qemu-system-x86"));
         AccelProbe.Verdict verdict = chooseAccel(emulatorPath);
@@ -130,8 +141,6 @@ public final class JvirtDaemon implements Callable<Integer> {
         io.jvirt.blockcopy.BlockCopyService blockCopies = new io.jvirt.blockcopy.BlockCopyService(vms, store,
                 new io.jvirt.storage.QemuImg());
         io.jvirt.network.NetworkService networks = new io.jvirt.network.NetworkService(stateDir, runDir, mapper, vms::definitions);
-        // taps are owned by the uid QEMU runs as: root today (the trust-boundaries issue changes this one place)
-        vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, 0));
         io.jvirt.hotplug.HotplugService hotplug = new io.jvirt.hotplug.HotplugService(vms, vm -> {
             try {
                 return java.util.Optional.of(guest.resources(vm, Duration.ofSeconds(2)));
@@ -139,15 +148,27 @@ public final class JvirtDaemon implements Callable<Integer> {
                 return java.util.Optional.empty(); // no agent answer: the view says "unknown"
             }
         });
-        vms.loadAndRecover();
-        hotplug.recoverAll(); // QEMU is the authority on what is plugged: after the QEMUs are adopted
-        blockCopies.recoverAll(); // needs the adopted QEMUs: after loadAndRecover
-        // after the VMs: the DHCP hosts file names every defined VM
-        io.jvirt.network.NetworkRecovery.recoverAll(networks, !noDefaultNetwork);
-
         io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
+        io.jvirt.confine.VmConfinement confinement = confinementFromFlags(pools, emulatorPath, paths);
+        vms.setConfinement(confinement);
+        // a VM's taps are owned by the uid its QEMU runs as
+        vms.setNicPlumbing(new io.jvirt.network.TapPlumbing(networks, store, vm -> confinement.uid(vm).orElse(0)));
+        // VMs are reconciled in parallel, each holding its slot (vm-busy "recovery"), while the API already serves
+        java.util.concurrent.CompletableFuture<Void> recovered = vms.startRecovery();
+        // after the VMs are loaded: the DHCP hosts file names every defined VM
+        io.jvirt.network.NetworkRecovery.recoverAll(networks, !noDefaultNetwork);
+        recovered.thenRun(() -> {
+            hotplug.recoverAll(); // QEMU is the authority on what is plugged: after the QEMUs are adopted
+            blockCopies.recoverAll(); // needs the adopted QEMUs
+            log.info("recovery done: {} VM(s) reconciled in {} ms", vms.count(), (System.nanoTime() - t0) / 1_000_000);
+            System.out.println("jvirtd recovered");
+            System.out.flush();
+        });
+
         QemuBinaries binaries = new QemuBinaries();
-        String qemuVersion = binaries.version(emulatorPath);
+        // asked in the background: running `qemu -version` is not on the restart's critical path
+        java.util.concurrent.CompletableFuture<String> qemuVersion = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> binaries.version(emulatorPath), r -> Thread.ofVirtual().start(r));
         String hostname = hostname();
         io.jvirt.images.ImageSources.Loaded loadedSources = io.jvirt.images.ImageSources.loadAll(stateDir, imageSources, mapper);
         for (io.jvirt.images.ReposD.Problem p : loadedSources.problems()) {
@@ -171,33 +192,64 @@ public final class JvirtDaemon implements Callable<Integer> {
             facts.put("daemon", "jvirtd");
             facts.put("version", VERSION);
             facts.put("hostname", hostname);
-            facts.put("qemuVersion", qemuVersion);
+            facts.put("qemuVersion", qemuVersion.join());
             facts.put("emulator", emulatorPath.toString());
             facts.put("accel", verdict.accel().qemuName());
             facts.put("accelReason", verdict.why());
             facts.put("vms", vms.count());
             facts.put("pid", ProcessHandle.current().pid());
+            facts.put("store", Map.of("vms", vms.storeReport(), "networks", networks.storeReport()));
+            facts.put("confinement", confinement.describe());
             return facts;
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
                 networks, guest, stats, hotplug);
-        Path apiSocket = socket != null ? socket : runDir.resolve("jvirtd.sock");
-        ApiServer server = ApiServer.start(services, apiSocket, parseListen(listen), limits);
+        awaitRecoveryWithinBudget(vms, recovered);
+        ApiServer server = ApiServer.start(services, endpoints, limits, new io.jvirt.admin.ClientRegistry());
+        AdminServer admin = AdminServer.start(new AdminServer.Context(server, limits, logs, paths, vms,
+                () -> Map.of("vms", vms.storeReport(), "networks", networks.storeReport()), stateDir, mapper, started,
+                adminSocket != null ? adminSocket : runDir.resolve("jvirtd-admin.sock"), persisted), mapper);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
+                admin.close();
                 server.close();
                 store.close();
             } catch (Exception e) {
                 // exiting anyway
             }
         }, "jvirtd-shutdown"));
-        String tcp = server.tcpPort() > 0 ? " and 127.0.0.1:" + server.tcpPort() : "";
-        log.info("jvirtd {} ready on {}{} with {} VM(s) in {} ms", VERSION, apiSocket, tcp, vms.count(),
-                (System.nanoTime() - t0) / 1_000_000);
-        System.out.println("jvirtd ready " + apiSocket + (server.tcpPort() > 0 ? " tcp=" + server.tcpPort() : ""));
+        Path apiSocket = endpoints.socket();
+        InetSocketAddress bound = server.tlsAddress();
+        String tls = bound == null ? "" : " tls=" + ApiConnectors.hostPort(bound);
+        log.info("jvirtd {} ready on {}{}{} with {} VM(s) in {} ms", VERSION, apiSocket,
+                endpoints.roSocket() == null ? "" : " (read-only " + endpoints.roSocket() + ")",
+                bound == null ? "" : " and tls://" + ApiConnectors.hostPort(bound) + " (client certificates from "
+                        + endpoints.tls().tlsDir() + ")", vms.count(), (System.nanoTime() - t0) / 1_000_000);
+        System.out.println("jvirtd ready " + apiSocket + tls);
         System.out.flush();
         server.join();
         return 0;
+    }
+
+    /**
+     * Waits for the VMs' reconciliation only as long as the restart-time budget allows (1 s from the JVM's start
+     * plus 20 ms per running VM, less 350 ms for what follows: the listeners, the launcher): most restarts then serve VMs whose state is
+     * already reconciled, and slow ones (a stopped QEMU, a busy host) never hold the API back; they answer
+     * {@code vm-busy} ("recovery") until done.
+     */
+    private static void awaitRecoveryWithinBudget(VmManager vms, java.util.concurrent.CompletableFuture<Void> recovered) {
+        long running = vms.liveAll().stream().filter(v -> v.state().isActive()).count();
+        long jvmStart = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+        long budget = jvmStart + 1000 + 20 * running - 350 - System.currentTimeMillis();
+        try {
+            recovered.get(Math.max(0, budget), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            log.info("serving the API while VMs are still being reconciled (they answer vm-busy \"recovery\")");
+        } catch (java.util.concurrent.ExecutionException e) {
+            log.warn("recovery failed: {}", e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** The client limits, and the console policy set; a bad value is a usage error before anything starts. */
@@ -209,6 +261,38 @@ public final class JvirtDaemon implements Callable<Integer> {
             return new ClientLimits().setMaxConnections(maxConnections).setMaxStreams(maxStreams).setMaxWaits(maxWaits)
                     .setHeaderTimeout(Duration.ofMillis((long) (headerTimeout * 1000)));
         } catch (RuntimeException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    private io.jvirt.confine.PathPolicy allowedDirsFromFlags() {
+        try {
+            return trust.allowedDirs(stateDir, runDir);
+        } catch (IllegalArgumentException | io.jvirt.error.JvirtException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    private io.jvirt.confine.VmConfinement confinementFromFlags(io.jvirt.storage.PoolManager pools, Path emulatorPath,
+            io.jvirt.confine.PathPolicy allowed) {
+        io.jvirt.confine.VmConfinement c;
+        try {
+            c = trust.confinement(stateDir, runDir, pools, emulatorPath, allowed);
+        } catch (IllegalArgumentException | io.jvirt.error.JvirtException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (c.probe().mode() == io.jvirt.confine.ConfinementProbe.Mode.ROOT) {
+            log.warn("QEMU {}", c.summary());
+        } else {
+            log.info("{}", c.summary());
+        }
+        return c;
+    }
+
+    private ApiConnectors.Endpoints endpointsFromFlags() {
+        try {
+            return trust.endpoints(socket != null ? socket : runDir.resolve("jvirtd.sock"), runDir);
+        } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
     }
@@ -241,16 +325,6 @@ public final class JvirtDaemon implements Callable<Integer> {
         dirs.add(stateDir.resolve("guest"));
         dirs.add(Path.of(System.getProperty("user.home"), ".cache", "jvirt", "guest"));
         return dirs;
-    }
-
-    static InetSocketAddress parseListen(String listen) {
-        if (listen == null || listen.isBlank()) {
-            return null;
-        }
-        int colon = listen.lastIndexOf(':');
-        String host = colon < 0 ? "127.0.0.1" : listen.substring(0, colon);
-        int port = Integer.parseInt(colon < 0 ? listen : listen.substring(colon + 1));
-        return new InetSocketAddress(host.isEmpty() ? "127.0.0.1" : host, port);
     }
 
     private static String hostname() {

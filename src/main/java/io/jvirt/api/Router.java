@@ -52,6 +52,7 @@ final class Router extends Handler.Abstract {
     @Override
     public boolean handle(Request request, Response response, Callback original) {
         String path = request.getHttpURI().getDecodedPath();
+        log.debug("{} {}", request.getMethod(), path);
         String[] route = {"unmatched"};
         Callback callback = timed(request, response, original, route);
         String[] segs = split(path);

@@ -37,6 +37,7 @@ final class ServerLoad {
         m.put("connections", g == null ? 0 : g.connections());
         m.put("streams", c == null ? 0 : c.openStreams());
         m.put("waits", c == null ? 0 : c.openWaits());
+        m.put("queuedJobs", c == null ? 0 : c.queuedJobs());
         Map<String, Object> all = new LinkedHashMap<>(limits.view());
         all.putAll(io.jvirt.qemu.ConsolePolicy.global().view());
         m.put("limits", all);

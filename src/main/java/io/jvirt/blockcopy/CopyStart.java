@@ -104,6 +104,7 @@ record CopyStart(VmManager vms, Copies copies, QemuImg qemuImg, DestinationCheck
                 qemuImg.create(dest, format, sourceSize, backing == null ? null : Path.of(backing.file()),
                         backing == null ? null : backing.format());
             }
+            ctx.grantToQemu(dest, io.jvirt.vm.Confinement.Access.WRITE); // an unprivileged QEMU opens it next
             monitor.block().blockdevAdd(Blockdev.format(format, r.targetNode(), Blockdev.file(r.targetFileNode(), dest)));
         } catch (RuntimeException e) {
             undo(monitor, r);

@@ -7,7 +7,10 @@ import java.io.PrintStream;
  * Training workload for the CLI's AOT cache (scripts/train-cli-aot.sh): runs {@code --help}, {@code list},
  * {@code list -o json}, {@code info}, {@code __complete vms} and a usage error in one JVM so that one {@code -XX:AOTCacheOutput} run records the classes all of them load.
  *
- * <p>Usage: {@code java -XX:AOTCacheOutput=... -cp jvirt.jar io.jvirt.cli.AotTraining --socket SOCKET}
+ * With {@code --connect URL --tls-dir DIR} after the socket, {@code list} also runs over mutual TLS (the remote
+ * one-shot path: TLS classes and the handshake); without, a TLS call that fails before connecting.
+ *
+ * <p>Usage: {@code java -XX:AOTCacheOutput=... -cp jvirt.jar io.jvirt.cli.AotTraining --socket SOCKET [--connect URL --tls-dir DIR]}
  */
 public final class AotTraining {
     private AotTraining() {}
@@ -28,8 +31,12 @@ public final class AotTraining {
         int info = JvirtCli.run(concat(target, "info", vm), sink, sink);
         JvirtCli.run(concat(target, "-o", "json", "info", vm), sink, sink);
         JvirtCli.run(concat(target, "__complete", "vms"), sink, sink); // what shell completion runs
+        String[] tls = args.length >= 6 ? new String[] {args[2], args[3], args[4], args[5]}
+                : new String[] {"--connect", "tls://127.0.0.1:1", "--tls-dir", "/nonexistent/jvirt-aot-training"};
+        int remote = JvirtCli.run(concat(tls, "list"), sink, sink);
+        JvirtCli.run(concat(tls, "info", vm), sink, sink);
         System.out.println("training exit codes: help=" + help + " list=" + list + " json=" + json + " usage=" + usage
-                + " info=" + info);
+                + " info=" + info + " tls=" + remote);
     }
 
     private static String[] concat(String[] a, String... b) {

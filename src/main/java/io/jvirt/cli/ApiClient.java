@@ -35,9 +35,9 @@ public final class ApiClient implements Closeable {
         return new ApiClient(SocketConnector.unix(socket));
     }
 
-    /** A client for a TCP daemon: {@code http://host:port} (a trailing {@code /} is allowed; no path). */
-    public static ApiClient url(String url) {
-        return new ApiClient(SocketConnector.url(url));
+    /** A remote jvirtd over mutual TLS ({@code tls://HOST:PORT}), the client's files in {@code tlsDir}. */
+    public static ApiClient tls(String url, Path tlsDir) {
+        return new ApiClient(TlsConnector.parse(url, tlsDir));
     }
 
     /** The socket path or URL, for messages. */

@@ -22,7 +22,7 @@ final class CommandTree {
             "setmem", "memory", "setvcpus", "vcpupin", "emulatorpin", "attach-disk", "detach-disk", "attach-interface",
             "detach-interface", "iothread", "vol", "pool",
             "image", "net-define", "net-start", "net-destroy", "net-undefine", "net-list", "net-info", "net-autostart",
-            "net-dhcp-leases", "completion", "__complete", "help");
+            "net-dhcp-leases", "nodeinfo", "admin", "pki", "completion", "__complete", "help");
 
     private CommandTree() {
     }
@@ -60,6 +60,9 @@ final class CommandTree {
             case "vol" -> new StorageCommands.VolCmd();
             case "pool" -> new StorageCommands.PoolCmd();
             case "image" -> new ImageCommands();
+            case "admin" -> new AdminCommands();
+            case "pki" -> new PkiCommands();
+            case "nodeinfo" -> new NodeInfoCommand();
             case "__complete" -> new Completion.NamesCmd();
             case "help" -> new CommandLine.HelpCommand();
             default -> NetworkCommands.newCommand(name); // null for "completion": it needs the whole tree, as help does
@@ -71,7 +74,7 @@ final class CommandTree {
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
-                case "--socket", "--url", "-o", "--output" -> i++; // their value follows
+                case "--socket", "--connect", "--tls-dir", "-o", "--output", "--admin-socket" -> i++; // their value follows
                 case "-h", "--help", "-V", "--version" -> {
                     return null;
                 }

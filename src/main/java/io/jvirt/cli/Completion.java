@@ -89,7 +89,7 @@ final class Completion {
               compReplyArray "$@"
             }
 
-            # _jvirt_names KIND: asks the jvirt being completed (same --socket/--url as typed) for the names.
+            # _jvirt_names KIND: asks the jvirt being completed (same --socket/--connect/--tls-dir as typed) for the names.
             function _jvirt_names() {
               local kind=$1 cmd="" w prev="" seen=0 vm="" pool="" IFS=$' \\t\\n'
               local -a words target
@@ -97,15 +97,15 @@ final class Completion {
               for w in "${words[@]}"; do
                 if [ -z "$cmd" ]; then cmd=$w; prev=$w; continue; fi
                 case $prev in
-                  --socket|--url) target+=("$prev" "$w") ;;
+                  --socket|--connect|--tls-dir) target+=("$prev" "$w") ;;
                   --pool) pool=$w ;;
                 esac
                 case $w in
-                  --socket=*|--url=*) target+=("$w") ;;
+                  --socket=*|--connect=*|--tls-dir=*) target+=("$w") ;;
                   --pool=*) pool=${w#--pool=} ;;
                   -*) ;;
                   *) case $prev in
-                       --socket|--url|--pool|-o|--output|--disk|--timeout|--queue) ;;
+                       --socket|--connect|--tls-dir|--pool|-o|--output|--disk|--timeout|--queue) ;;
                        *) # snapshot ACTION VM NAME: the VM is the second word after "snapshot"
                           if [ "$seen" -eq 0 ] && [ "$w" = snapshot ]; then seen=1
                           elif [ "$seen" -eq 1 ]; then seen=2

@@ -21,7 +21,7 @@ final class ExitCodes {
     static int of(Throwable t) {
         if (t instanceof ApiException a) return forApiError(a.code(), a.status());
         if (t instanceof CliException c) return c.exitCode;
-        if (t instanceof DaemonUnreachableException) return JvirtCli.EXIT_UNREACHABLE;
+        if (t instanceof DaemonUnreachableException || t instanceof io.jvirt.tls.TlsFailure) return JvirtCli.EXIT_UNREACHABLE;
         if (t instanceof SocketTimeoutException) return JvirtCli.EXIT_TIMEOUT;
         if (t instanceof Definitions.InvalidFileException) return JvirtCli.EXIT_INVALID;
         return JvirtCli.EXIT_FAILURE;
@@ -56,7 +56,8 @@ final class ExitCodes {
     /** The line after {@code jvirt: error: }: the daemon's message when it sent one. */
     static String message(Throwable t, String target) {
         if (t instanceof ApiException || t instanceof CliException || t instanceof SocketTimeoutException
-                || t instanceof DaemonUnreachableException || t instanceof Definitions.InvalidFileException) {
+                || t instanceof DaemonUnreachableException || t instanceof Definitions.InvalidFileException
+                || t instanceof io.jvirt.tls.TlsFailure) {
             return t.getMessage();
         }
         if (t instanceof IOException) return "talking to jvirtd at " + (target == null ? "?" : target) + ": " + t.getMessage();
@@ -71,7 +72,7 @@ final class ExitCodes {
         lines.add("  2  usage error");
         codes(lines, JvirtCli.EXIT_NOT_FOUND, "not found", ErrorCode.Kind.NOT_FOUND);
         codes(lines, JvirtCli.EXIT_CONFLICT, "conflict", ErrorCode.Kind.CONFLICT);
-        lines.add("  5  jvirtd unreachable");
+        lines.add("  5  jvirtd unreachable, or the TLS connection refused (certificate)");
         codes(lines, JvirtCli.EXIT_TIMEOUT, "timeout", ErrorCode.Kind.TIMEOUT);
         codes(lines, JvirtCli.EXIT_INVALID, "invalid input", ErrorCode.Kind.INVALID);
         codes(lines, JvirtCli.EXIT_QEMU, "QEMU failed", ErrorCode.Kind.QEMU);

@@ -4,10 +4,6 @@ import static io.jvirt.cli.Output.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
@@ -48,35 +44,12 @@ final class NetworkCommands {
     }
 
     @Command(name = "net-define", description = "Define a network from a YAML or JSON file ('-' reads stdin).")
-    static final class Define extends CliCommand {
-        @Parameters(paramLabel = "FILE")
-        String file;
-
-        private String name;
+    static final class Define extends DefineCommand {
+        @Override
+        String collection() { return "/v1/networks"; }
 
         @Override
-        JsonNode run() throws Exception {
-            byte[] content;
-            name = file;
-            try {
-                if (file.equals("-")) {
-                    content = session().in.readAllBytes();
-                    name = "<stdin>";
-                } else {
-                    content = Files.readAllBytes(Path.of(file));
-                }
-            } catch (NoSuchFileException e) {
-                throw new CliException(JvirtCli.EXIT_INVALID, "cannot read " + file + ": no such file");
-            } catch (IOException e) {
-                throw new CliException(JvirtCli.EXIT_INVALID, "cannot read " + file + ": " + e.getMessage());
-            }
-            return api().post("/v1/networks", null, Definitions.parse(name, content));
-        }
-
-        @Override
-        void show(JsonNode net, Output out) {
-            out.line("Network " + text(net, "name") + " defined from " + name);
-        }
+        String noun() { return "Network"; }
     }
 
     /** A network action answering the network: POST /v1/networks/{net}/{action}. */

@@ -12,21 +12,33 @@ final class Options {
     private Options() {
     }
 
-    /** {@code --socket} / {@code --url}: where jvirtd listens (global). Issue 12 adds {@code --connect tls://...}. */
+    /**
+     * {@code --socket} / {@code --connect tls://HOST:PORT} (or {@code $JVIRT_URL}) with {@code --tls-dir}: where
+     * jvirtd listens (global). A local daemon is reached through its Unix socket, a remote one only over mutual TLS.
+     */
     static final class Connection {
         @Option(names = "--socket", paramLabel = "PATH", scope = ScopeType.INHERIT,
                 description = "jvirtd's Unix socket (default: $JVIRT_SOCKET, else " + ApiClient.DEFAULT_SOCKET + ").")
         String socket;
 
-        @Option(names = "--url", paramLabel = "URL", scope = ScopeType.INHERIT,
-                description = "Talk to jvirtd over TCP instead, e.g. http://127.0.0.1:8470.")
+        @Option(names = "--connect", paramLabel = "tls://HOST[:PORT]", scope = ScopeType.INHERIT,
+                description = "A remote jvirtd (jvirtd --listen tls://...; default port 16514), with this client's "
+                    + "certificate from --tls-dir. Default: $JVIRT_URL.")
         String url;
 
+        @Option(names = "--tls-dir", paramLabel = "DIR", scope = ScopeType.INHERIT,
+                description = "ca.pem, client.pem, client-key.pem for --connect (default: $JVIRT_TLS_DIR, else "
+                    + "~/.config/jvirt/tls; 'jvirt pki issue-client --out' writes one).")
+        String tlsDir;
+
         Connector connector(Map<String, String> env) throws CliException {
-            if (url != null && socket != null) throw CliException.usage("--socket and --url exclude each other");
-            if (url != null) {
+            if (url != null && socket != null) throw CliException.usage("--socket and --connect exclude each other");
+            String u = url;
+            if (u == null && socket == null) u = env.get("JVIRT_URL");
+            if (u != null && !u.isBlank()) {
+                String dir = tlsDir != null ? tlsDir : env.get("JVIRT_TLS_DIR");
                 try {
-                    return SocketConnector.url(url);
+                    return TlsConnector.parse(u, dir == null || dir.isBlank() ? null : Path.of(dir));
                 } catch (IllegalArgumentException e) {
                     throw CliException.usage(e.getMessage());
                 }

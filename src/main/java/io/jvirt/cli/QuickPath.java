@@ -3,7 +3,7 @@ package io.jvirt.cli;
 /**
  * Runs the one-shot queries scripts (and shell completion) call most without building picocli's command model,
  * which takes most of such a call's wall time (its classes are Java 5 bytecode, which the JVM's AOT/CDS cache cannot
- * keep): {@code list}, {@code info VM} and {@code __complete KIND [SCOPE]}, with only {@code --socket}, {@code --url}
+ * keep): {@code list}, {@code info VM} and {@code __complete KIND [SCOPE]}, with only {@code --socket}, {@code --connect}, {@code --tls-dir}
  * and {@code -o}. Anything else, including every malformed or unusual form, goes through picocli. Same commands,
  * same output, same exit codes (QuickQueryTest compares both).
  *
@@ -25,9 +25,13 @@ final class QuickPath {
                     if (!hasValue || s.connection.socket != null || s.connection.url != null) return null;
                     s.connection.socket = args[++i];
                 }
-                case "--url" -> {
+                case "--connect" -> {
                     if (!hasValue || s.connection.socket != null || s.connection.url != null) return null;
                     s.connection.url = args[++i];
+                }
+                case "--tls-dir" -> {
+                    if (!hasValue || s.connection.tlsDir != null) return null;
+                    s.connection.tlsDir = args[++i];
                 }
                 case "-o", "--output" -> {
                     if (!hasValue) return null;

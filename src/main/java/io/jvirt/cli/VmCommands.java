@@ -5,9 +5,6 @@ import static io.jvirt.cli.Output.text;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,7 +12,6 @@ import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** The VM lifecycle in virsh's words: list, define, undefine, start, shutdown, destroy, suspend, resume, info. */
 final class VmCommands {
@@ -48,35 +44,12 @@ final class VmCommands {
     }
 
     @Command(name = "define", description = "Define a VM from a YAML or JSON file ('-' reads stdin).")
-    static final class DefineCmd extends CliCommand {
-        @Parameters(paramLabel = "FILE", description = "Definition file: .yaml/.yml, .json, or sniffed from content.")
-        String file;
-
-        private String name;
+    static final class DefineCmd extends DefineCommand {
+        @Override
+        String collection() { return "/v1/vms"; }
 
         @Override
-        JsonNode run() throws Exception {
-            byte[] content;
-            name = file;
-            try {
-                if (file.equals("-")) {
-                    content = session().in.readAllBytes();
-                    name = "<stdin>";
-                } else {
-                    content = Files.readAllBytes(Path.of(file));
-                }
-            } catch (NoSuchFileException e) {
-                throw new CliException(JvirtCli.EXIT_INVALID, "cannot read " + file + ": no such file");
-            } catch (IOException e) {
-                throw new CliException(JvirtCli.EXIT_INVALID, "cannot read " + file + ": " + e.getMessage());
-            }
-            return api().post("/v1/vms", null, Definitions.parse(name, content));
-        }
-
-        @Override
-        void show(JsonNode vm, Output out) {
-            out.line("VM " + text(vm, "name") + " defined from " + name);
-        }
+        String noun() { return "VM"; }
     }
 
     @Command(name = "undefine", description = "Remove a VM's definition (it must be shut off or crashed).")

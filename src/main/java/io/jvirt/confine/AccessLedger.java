@@ -105,8 +105,12 @@ public final class AccessLedger {
             Entry e = updated.get(k);
             if (e == null) {
                 Acl.State s = before.get(p);
-                e = new Entry(p.toString(), user.uid(),
-                        new Original(s.uid(), s.gid(), s.mode(), s.entries(), s.fileKey(), s.entryFor(user.uid())), Map.of());
+                // per-VM uids: a file another VM's QEMU already holds (a shared base) keeps the original recorded
+                // by that first grant, so the last release compares with the file as it was before jvirt
+                Original first = originalOf(updated, p);
+                e = new Entry(p.toString(), user.uid(), first != null
+                        ? new Original(first.uid(), first.gid(), first.mode(), first.acl(), first.fileKey(), s.entryFor(user.uid()))
+                        : new Original(s.uid(), s.gid(), s.mode(), s.entries(), s.fileKey(), s.entryFor(user.uid())), Map.of());
             }
             Map<String, String> holders = new TreeMap<>(e.holders());
             holders.merge(holder, perms, Grant::union);
@@ -140,6 +144,13 @@ public final class AccessLedger {
         return releaseWhere(h -> true);
     }
 
+    /** The uid each holder's entries are for (per-VM QEMU uids: one per VM), as recorded. */
+    public synchronized Map<String, Integer> uidsByHolder() {
+        Map<String, Integer> out = new TreeMap<>();
+        entries.values().forEach(e -> e.holders().keySet().forEach(h -> out.putIfAbsent(h, e.uid())));
+        return out;
+    }
+
     /** Holders and the files they hold, for {@code info} and tests. */
     public synchronized Map<String, List<Path>> holdings() {
         Map<String, List<Path>> out = new TreeMap<>();
@@ -170,7 +181,9 @@ public final class AccessLedger {
         }
         List<String> report = new ArrayList<>();
         narrow.forEach((uid, perms) -> acl.set(uid, present(perms)));
-        restore.forEach((uid, list) -> report.addAll(giveBack(uid, list)));
+        Set<String> stillHeld = new java.util.HashSet<>();
+        updated.values().forEach(e -> stillHeld.add(e.path()));
+        restore.forEach((uid, list) -> report.addAll(giveBack(uid, list, stillHeld)));
         persist(updated); // only once the files are back: a crash before this repeats the (idempotent) removal
         entries.clear();
         entries.putAll(updated);
@@ -178,7 +191,7 @@ public final class AccessLedger {
     }
 
     /** Removes (or puts back the admin's own) entry of {@code uid} and compares each file with its original. */
-    private List<String> giveBack(int uid, List<Entry> list) {
+    private List<String> giveBack(int uid, List<Entry> list, Set<String> stillHeld) {
         List<String> report = new ArrayList<>();
         List<Path> remove = new ArrayList<>();
         List<Path> removeKeepingMask = new ArrayList<>();
@@ -204,7 +217,7 @@ public final class AccessLedger {
         List<Path> strip = new ArrayList<>();
         for (Entry e : list) {
             Acl.State s = now.get(Path.of(e.path()));
-            if (s != null && s.onlyMaskLeft() && !Acl.isExtended(e.original().acl())) {
+            if (s != null && !stillHeld.contains(e.path()) && s.onlyMaskLeft() && !Acl.isExtended(e.original().acl())) {
                 strip.add(Path.of(e.path()));
             }
         }
@@ -214,7 +227,7 @@ public final class AccessLedger {
         }
         for (Entry e : list) {
             Acl.State s = now.get(Path.of(e.path()));
-            if (s != null) {
+            if (s != null && !stillHeld.contains(e.path())) { // another VM's QEMU still holds it: compared at its release
                 String diff = differences(e.original(), s);
                 if (!diff.isEmpty()) {
                     report.add(e.path() + ": changed by someone else while jvirt held it (" + diff
@@ -263,6 +276,16 @@ public final class AccessLedger {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the access ledger " + file, e);
         }
+    }
+
+    /** The original of a file some uid already holds, or null. */
+    private static Original originalOf(Map<String, Entry> entries, Path p) {
+        for (Entry e : entries.values()) {
+            if (e.path().equals(p.toString())) {
+                return e.original();
+            }
+        }
+        return null;
     }
 
     private static String key(int uid, Path p) {

@@ -40,7 +40,9 @@ public final class BlockdevChain {
             file.put("driver", "file");
             file.put("filename", layer.path().toString());
             file.put("node-name", fileNodeName(diskId, depth));
-            file.put("read-only", ro);
+            // a backing layer's file node is opened read-only by QEMU until a writer appears (auto-read-only):
+            // a commit then reopens the base read-write without blockdev-reopen, once jvirt granted it WRITE
+            file.put("read-only", readOnly);
             file.put("auto-read-only", true);
             file.put("discard", "unmap");
             out.add(file);

@@ -56,19 +56,41 @@ public final class ConfinementProbe {
         if (user.isEmpty()) {
             reasons.add("no user " + userName + "; create it: useradd --system --no-create-home --shell /usr/sbin/nologin " + userName);
         } else {
-            QemuUser u = user.get();
-            List<String> check = new ArrayList<>(QemuConfinement.prefix(u));
-            check.add("true");
-            Tool.Result r = Tool.run(check, 10);
-            if (!r.ok()) {
-                reasons.add("cannot switch to " + userName + " with setpriv (util-linux): " + r.describe());
-            }
-            String acl = aclProblem(stateDir, u);
-            if (acl != null) {
-                reasons.add(acl);
-            }
+            reasons.addAll(switchProblems(user.get(), stateDir));
         }
         return reasons.isEmpty() ? new Result(Mode.CONFINED, user.get(), List.of()) : new Result(Mode.ROOT, null, reasons);
+    }
+
+    /**
+     * The same checks for an identity given by number (a per-VM uid of {@code --qemu-uids}: no passwd entry);
+     * {@code sample} is the first uid of the range.
+     */
+    public static Result probe(QemuUser sample, Path stateDir, Path qemu) {
+        List<String> reasons = new ArrayList<>();
+        if (!sandboxAvailable(qemu)) {
+            reasons.add(qemu + " has no -sandbox (built without seccomp)");
+        }
+        if (!isRoot()) {
+            return new Result(Mode.DAEMON_USER, null, List.copyOf(reasons));
+        }
+        reasons.addAll(switchProblems(sample, stateDir));
+        return reasons.isEmpty() ? new Result(Mode.CONFINED, sample, List.of()) : new Result(Mode.ROOT, null, reasons);
+    }
+
+    /** What stops QEMU from running as {@code u}: setpriv cannot switch, or the state directory takes no ACLs. */
+    private static List<String> switchProblems(QemuUser u, Path stateDir) {
+        List<String> reasons = new ArrayList<>();
+        List<String> check = new ArrayList<>(QemuConfinement.prefix(u));
+        check.add("true");
+        Tool.Result r = Tool.run(check, 10);
+        if (!r.ok()) {
+            reasons.add("cannot switch to " + u.name() + " with setpriv (util-linux): " + r.describe());
+        }
+        String acl = aclProblem(stateDir, u);
+        if (acl != null) {
+            reasons.add(acl);
+        }
+        return reasons;
     }
 
     private static boolean isRoot() {

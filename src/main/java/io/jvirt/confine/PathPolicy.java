@@ -43,7 +43,8 @@ public final class PathPolicy {
     public static final List<Path> PRIVATE_DIRS = paths("/root");
 
     private final Map<String, Path> pools;
-    private final List<Path> allowedDirs;
+    /** Changed at run time by the admin API ({@link #addAllowedDir}); copy-on-write, so checks never lock. */
+    private final java.util.concurrent.CopyOnWriteArrayList<Path> allowedDirs;
     private final List<Path> allowedDevices;
     private final List<Path> stateDirs;
     private final List<Path> systemDirs;
@@ -51,7 +52,7 @@ public final class PathPolicy {
 
     private PathPolicy(Builder b) {
         this.pools = Map.copyOf(b.pools);
-        this.allowedDirs = List.copyOf(b.allowedDirs);
+        this.allowedDirs = new java.util.concurrent.CopyOnWriteArrayList<>(b.allowedDirs);
         this.allowedDevices = List.copyOf(b.allowedDevices);
         this.stateDirs = List.copyOf(b.stateDirs);
         this.systemDirs = withRealPaths(b.systemDirs);
@@ -101,7 +102,9 @@ public final class PathPolicy {
         public PathPolicy build() {
             PathPolicy p = new PathPolicy(this);
             p.pools.forEach((name, dir) -> p.checkRoot("pool '" + name + "'", dir));
-            p.allowedDirs.forEach(dir -> p.checkRoot("allowed directory", dir));
+            // an allowed directory may hold the state directory (a test's temp root, /srv holding /srv/jvirt):
+            // checkFile refuses every file of the state directory before it looks at the allowed directories
+            p.allowedDirs.forEach(dir -> p.checkRoot("allowed directory", dir, true));
             return p;
         }
     }
@@ -159,6 +162,10 @@ public final class PathPolicy {
      * the state directory only below its {@code pools}. Returns its real path.
      */
     public Path checkRoot(String what, Path dir) {
+        return checkRoot(what, dir, false);
+    }
+
+    private Path checkRoot(String what, Path dir, boolean mayHoldState) {
         Path real;
         try {
             real = dir.toRealPath();
@@ -181,7 +188,7 @@ public final class PathPolicy {
             }
         }
         for (Path s : stateDirs) {
-            if (s.startsWith(real)) {
+            if (s.startsWith(real) && !mayHoldState) {
                 throw refused(what, dir, "state-directory", describe(dir, real) + " contains jvirt's own directory " + s);
             }
             if (real.startsWith(s) && !real.startsWith(s.resolve("pools"))) {
@@ -190,6 +197,30 @@ public final class PathPolicy {
             }
         }
         return real;
+    }
+
+    /**
+     * Allows a directory at run time ({@code jvirt admin allow-dir add}), after {@link #checkRoot}; returns its real
+     * path. Adding one that is already allowed changes nothing. Files already checked are not checked again.
+     */
+    public Path addAllowedDir(Path dir) {
+        Path real = checkRoot("allowed directory", dir);
+        allowedDirs.addIfAbsent(real);
+        return real;
+    }
+
+    /**
+     * Withdraws an allowed directory (given as allowed or by its real path); true if it was allowed. A VM already
+     * running keeps the files it opened; its next start is checked without it.
+     */
+    public boolean removeAllowedDir(Path dir) {
+        Path given = dir.toAbsolutePath().normalize();
+        return allowedDirs.remove(given) | allowedDirs.remove(real(dir));
+    }
+
+    /** The allowed directories now, by real path. */
+    public List<Path> allowedDirs() {
+        return List.copyOf(allowedDirs);
     }
 
     /** The pool or allowed directory a real path lies in, or null. */

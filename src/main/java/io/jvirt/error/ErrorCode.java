@@ -61,6 +61,10 @@ public enum ErrorCode {
     DISK_IN_USE("disk-in-use", 409, Kind.CONFLICT),
     /** The caller's role does not allow this (a read-only socket or certificate asking for a change). */
     FORBIDDEN("forbidden", 403, Kind.FAILURE),
+    /** A state-changing request whose body is not JSON (nor the octet-stream an upload or console input takes). */
+    UNSUPPORTED_MEDIA_TYPE("unsupported-media-type", 415, Kind.INVALID),
+    /** A TLS request whose Host is not a name of the server's certificate (DNS rebinding). */
+    MISDIRECTED("misdirected-request", 421, Kind.FAILURE),
     /** A client limit of the daemon is reached (connections, streams, waits); the details name it. */
     LIMIT_REACHED("limit-reached", 503, Kind.UNAVAILABLE),
     /** The guest agent answered with an error, sent something that is no reply, or its channel is not there. */

@@ -18,7 +18,8 @@ import java.nio.file.Path;
  * </ul>
  * Areas and steps in use: {@code snapshot:} after-intent, after-freeze, before-transaction, after-switch,
  * after-merge, after-definition, after-memory; {@code blockcopy:} copying, ready, pivot-requested, pivot-done,
- * after; {@code vm:} definition-write.
+ * after; {@code vm:} definition-write; {@code store:} write (every document write, e.g.
+ * {@code store:fail-write:/tmp/flag}).
  */
 public final class Fault {
     private Fault() {

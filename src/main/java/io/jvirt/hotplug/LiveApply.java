@@ -70,7 +70,8 @@ final class LiveApply {
 
     /** {@code file} is the path handed over to QEMU (see HotplugService#handOverToQemu). */
     static void attachDisk(Monitor m, VmDefinition.Disk d, Path file, String port) {
-        QemuLaunchSpec.Disk spec = new QemuLaunchSpec.Disk(d.name(), file, d.format(), d.bus(), !d.writable(), d.iothread());
+        QemuLaunchSpec.Disk spec = new QemuLaunchSpec.Disk(d.name(), file, d.format(), d.bus(), !d.writable(), null,
+                d.iothread());
         String fileNode = QemuCommandLine.fileNodeName(spec);
         String fmtNode = QemuCommandLine.formatNodeName(spec);
         m.block().blockdevAdd(Blockdev.file(fileNode, file).withReadOnly(!d.writable()));

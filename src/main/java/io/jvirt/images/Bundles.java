@@ -116,7 +116,10 @@ public final class Bundles {
             Files.writeString(top.resolve("SOURCES"), sources(top, disks));
             VmDefinition portable = def.portable(def.name()).withBoot(boot).withDisks(disks);
             Files.writeString(top.resolve("vm.json"), JSON.writeValueAsString(portable));
-            Files.createDirectories(bundleDir);
+            io.jvirt.files.FileModes.createDirectories(bundleDir, 0750); // bundles are for the socket group
+            // 0640 from the start (tar writes into the file and keeps its mode): a bundle holds the VM's disks
+            Files.deleteIfExists(part);
+            io.jvirt.files.FileModes.createFile(part, io.jvirt.files.FileModes.GROUP_READABLE_FILE);
             ToolRunner.Result r = ToolRunner.run(List.of("tar", "--create", "--file", part.toString(), "--directory",
                     staging.toString(), "--owner=0", "--group=0", "--numeric-owner", "--sort=name", "--", def.name()),
                     null, null, TIMEOUT);

@@ -73,8 +73,13 @@ public final class Uploads {
         Path file = dir.resolve(id + ".upload");
         long total = 0;
         try {
-            Files.createDirectories(dir);
-            try (OutputStream out = Files.newOutputStream(file)) {
+            if (!Files.isDirectory(dir)) {
+                io.jvirt.files.FileModes.createDirectories(dir, io.jvirt.files.FileModes.PRIVATE_DIR);
+            }
+            // 0600 from its creation: an upload may be a disk image with secrets in it
+            try (OutputStream out = java.nio.channels.Channels.newOutputStream(io.jvirt.files.FileModes.open(file,
+                    io.jvirt.files.FileModes.PRIVATE_FILE,
+                    java.nio.file.StandardOpenOption.WRITE))) {
                 byte[] buf = new byte[1 << 16];
                 int n;
                 while ((n = in.read(buf)) > 0) {

@@ -44,9 +44,25 @@ public final class NetworkService {
         this.runDir = runDir.resolve("networks");
         this.vmDefinitions = vmDefinitions;
         for (String name : store.owners(DEFINITION)) {
-            definitions.put(name, store.get(name, DEFINITION, NetworkDefinition.class).orElseThrow());
-            records.put(name, store.get(name, STATE, NetworkRecord.class).orElse(NetworkRecord.inactive("defined")));
+            // a document that cannot be used is quarantined; the other networks load (docs/design-store.md)
+            store.readOrQuarantine(name, DEFINITION, NetworkDefinition.class, (where, why) ->
+                    log.error("network {}: definition quarantined to {} ({}); not loaded", name, where, why))
+                    .ifPresent(d -> {
+                        definitions.put(name, d);
+                        records.put(name, store.readOrQuarantine(name, STATE, NetworkRecord.class, (where, why) ->
+                                log.error("network {}: state quarantined to {} ({})", name, where, why))
+                                .orElse(NetworkRecord.inactive("defined")));
+                    });
         }
+    }
+
+    /** Quarantined documents and failed writes of the networks' store (for GET /v1/host). */
+    public Map<String, Object> storeReport() {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("quarantined", store.quarantined().stream().map(q -> Map.of("owner", q.owner(),
+                "file", q.file().toString(), "reason", q.reason())).toList());
+        m.putAll(store.health().view());
+        return m;
     }
 
     void attach(TapPlumbing plumbing) {

@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The taps of VMs' NICs: made by the daemon before QEMU starts (recorded first, in the VM's {@code taps} document),
  * attached by name, removed when QEMU ends and, after a crash, at the next reconcile. Each tap is owned by the user
- * QEMU runs as ({@link #qemuUid}), so an unprivileged QEMU can open it and nothing else.
+ * that VM's QEMU runs as ({@link #qemuUidOf}: its per-VM uid when confined, else root), so that QEMU can open it
+ * and no other unprivileged process can.
  */
 public final class TapPlumbing implements NicPlumbing {
     private static final Logger log = LoggerFactory.getLogger(TapPlumbing.class);
@@ -41,17 +42,24 @@ public final class TapPlumbing implements NicPlumbing {
 
     private final NetworkService networks;
     private final DocumentStore vmStore;
-    private final int qemuUid;
+    private final java.util.function.ToIntFunction<String> qemuUidOf;
     private final Map<String, Taps> live = new ConcurrentHashMap<>();
 
     /**
      * @param vmStore the VMs' store (the taps document lives beside the VM's definition)
-     * @param qemuUid the uid QEMU runs as, owner of every tap (root today; the trust-boundaries issue changes it)
+     * @param qemuUid the uid every QEMU runs as, owner of every tap
      */
     public TapPlumbing(NetworkService networks, DocumentStore vmStore, int qemuUid) {
+        this(networks, vmStore, vm -> qemuUid);
+    }
+
+    /**
+     * @param qemuUidOf the uid a VM's QEMU will run as (asked just before its taps are made), owner of its taps
+     */
+    public TapPlumbing(NetworkService networks, DocumentStore vmStore, java.util.function.ToIntFunction<String> qemuUidOf) {
         this.networks = networks;
         this.vmStore = vmStore;
-        this.qemuUid = qemuUid;
+        this.qemuUidOf = qemuUidOf;
         for (String vm : vmStore.owners(TAPS)) {
             vmStore.get(vm, TAPS, Taps.class).ifPresent(t -> live.put(vm, t));
         }
@@ -197,11 +205,11 @@ public final class TapPlumbing implements NicPlumbing {
                     throw new JvirtException(ErrorCode.INVALID_STATE, "network '" + t.network() + "' stopped meanwhile",
                             Map.of("network", t.network()));
                 }
-                Links.createTap(t.tap(), qemuUid, t.bridge());
+                Links.createTap(t.tap(), qemuUidOf.applyAsInt(vm), t.bridge());
                 return null;
             });
         } else {
-            Links.createTap(t.tap(), qemuUid, t.bridge());
+            Links.createTap(t.tap(), qemuUidOf.applyAsInt(vm), t.bridge());
         }
     }
 

@@ -93,8 +93,9 @@ public final class ConsoleLog {
         Path tmp = rotated.resolveSibling(rotated.getFileName() + ".tmp");
         long limit = cap.getAsLong();
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
-             FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                     StandardOpenOption.TRUNCATE_EXISTING)) {
+             // 0600 whatever the umask: console history holds what users typed, passwords included
+             FileChannel out = io.jvirt.files.FileModes.open(tmp, io.jvirt.files.FileModes.PRIVATE_FILE,
+                     StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             // normally the file is just over the cap and is kept whole; one that grew far beyond (no daemon
             // watched it) keeps its last cap bytes, so neither file is ever much over the cap
             long from = in.size() > 2 * limit ? in.size() - limit : 0;

@@ -45,4 +45,32 @@ public final class ProcessInfo {
     public static boolean isOurs(long pid, String marker) {
         return isRunning(pid) && commandLine(pid).stream().anyMatch(arg -> arg.contains(marker));
     }
+
+    /** Linux's USER_HZ: the unit of /proc/PID/stat's times (100 on every architecture Linux exposes it). */
+    private static final long CLOCK_TICKS = 100;
+
+    /**
+     * When the process started (field 22 of /proc/PID/stat, clock ticks after boot, plus the boot time of
+     * /proc/stat), or empty when it is gone. Precise to about a second (the boot time's unit): enough to tell a
+     * recorded QEMU from a process that later got its recycled pid.
+     */
+    public static java.util.Optional<java.time.Instant> startTime(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] after = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(after[22 - 3]); // fields 3.. follow the command name
+            return java.util.Optional.of(bootTime().plusMillis(ticks * 1000 / CLOCK_TICKS));
+        } catch (IOException | RuntimeException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    private static java.time.Instant bootTime() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+            if (line.startsWith("btime ")) {
+                return java.time.Instant.ofEpochSecond(Long.parseLong(line.substring(6).strip()));
+            }
+        }
+        throw new IOException("no btime in /proc/stat");
+    }
 }

@@ -61,8 +61,12 @@ public final class QemuCommandLine {
         List<String> onPorts = new ArrayList<>(); // devices added live on a hot-plug port come after the ports
         for (QemuLaunchSpec.Disk d : spec.disks()) {
             List<String> to = HotplugArgs.onPort(spec, deviceId(d)) ? onPorts : a;
-            to.addAll(List.of("-blockdev", fileNode(d)));
-            to.addAll(List.of("-blockdev", formatNode(d)));
+            if (d.blockdevs() != null) {
+                to.addAll(d.blockdevs()); // the whole checked chain, so no image header picks a file QEMU opens
+            } else {
+                to.addAll(List.of("-blockdev", fileNode(d)));
+                to.addAll(List.of("-blockdev", formatNode(d)));
+            }
             String frontend = switch (d.bus()) {
                 case "sata" -> "ide-hd,bus=ide." + (bootIndex - 1);
                 default -> "virtio-blk-pci" + (d.iothread() == null ? "" : ",iothread=" + d.iothread());
@@ -84,6 +88,9 @@ public final class QemuCommandLine {
         if (spec.incomingDefer()) {
             // the manager names the stream later (migrate-incoming), e.g. to load a saved memory snapshot
             a.addAll(List.of("-incoming", "defer"));
+        }
+        if (spec.confined() != null) {
+            a.addAll(spec.confined().suffix());
         }
         return a;
     }

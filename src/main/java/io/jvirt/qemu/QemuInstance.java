@@ -7,7 +7,6 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -31,6 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class QemuInstance {
     private static final Logger log = LoggerFactory.getLogger(QemuInstance.class);
+    /** How far a process's start time may be from the recorded one (the boot time's second, the spawn's delay). */
+    public static final Duration START_TIME_SLACK = Duration.ofSeconds(3);
     private static final Path SETSID = Path.of("/usr/bin/setsid");
 
     private final long pid;
@@ -66,16 +67,15 @@ public final class QemuInstance {
         Process process;
         long offset;
         try {
-            prepareDirectories(paths);
-            // The console history a client sees is this run's; the previous run's stays in console.log.1.
-            if (Files.exists(paths.consoleLog())) {
-                Files.move(paths.consoleLog(), paths.consoleLog().resolveSibling(paths.consoleLog().getFileName() + ".1"),
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
+            // the files themselves exist already (prepareFiles): granted to a confined QEMU, they stay as they are
+            prepareFiles(paths, false);
             offset = qlog.recordStart(command, env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).sorted().toList());
             List<String> argv = new ArrayList<>();
             if (Files.isExecutable(SETSID)) {
                 argv.add(SETSID.toString()); // setsid(2) then exec: same pid, detached from the daemon's session
+            }
+            if (spec.confined() != null) {
+                argv.addAll(spec.confined().prefix()); // setpriv ... --: exec again, same pid, QEMU never holds root
             }
             argv.addAll(command);
             ProcessBuilder pb = new ProcessBuilder(argv)
@@ -98,21 +98,53 @@ public final class QemuInstance {
      * Takes over a QEMU a previous daemon started. The pid must still run a QEMU whose command line names this
      * VM's monitor socket, so a recycled pid is never mistaken for our VM. {@code emulator} is the binary the VM's
      * definition names (what the capability cache files its answers under, with the version QEMU announces).
+     * The process must also have started when the record says ({@code startedAt}, within
+     * {@link #START_TIME_SLACK}; null when unknown): a pid recycled for another QEMU of the same VM's paths is not ours either.
      */
     public static Optional<QemuInstance> adopt(long pid, QemuPaths paths, Instant startedAt, String emulator) {
         if (!ProcessInfo.isOurs(pid, paths.qmpSocket().toString())) {
             return Optional.empty();
         }
-        QemuInstance instance = new QemuInstance(pid, emulator, paths, startedAt, Optional.empty(), -1);
+        Optional<Instant> started = ProcessInfo.startTime(pid);
+        if (startedAt != null && started.isPresent()
+                && Duration.between(started.get(), startedAt).abs().compareTo(START_TIME_SLACK) > 0) {
+            log.warn("pid {} runs a QEMU with this VM's sockets but started at {}, not at {} as recorded: not adopted",
+                    pid, started.get(), startedAt);
+            return Optional.empty();
+        }
+        Instant since = startedAt != null ? startedAt : started.orElse(Instant.now());
+        QemuInstance instance = new QemuInstance(pid, emulator, paths, since, Optional.empty(), -1);
         return Optional.of(instance);
     }
 
-    private static void prepareDirectories(QemuPaths paths) throws IOException {
-        Files.createDirectories(paths.runDir());
-        Files.setPosixFilePermissions(paths.runDir(), PosixFilePermissions.fromString("rwx------"));
-        Files.createDirectories(paths.logDir());
+    /**
+     * The directories and files of a start, made before QEMU (or its confinement, which grants them) sees them:
+     * run directory 0700 without stale sockets, log directory 0700, {@code qemu.log} 0600, and with
+     * {@code rotate} the previous run's {@code console.log} moved to {@code console.log.1} and a fresh one made
+     * 0600 (an unprivileged QEMU cannot create files in the log directory; console logs hold what users type).
+     * Modes are given at creation only: an existing directory keeps its mode and any ACL entry granted on it.
+     */
+    public static void prepareFiles(QemuPaths paths, boolean rotate) throws IOException {
+        for (Path dir : List.of(paths.runDir(), paths.logDir())) {
+            if (!Files.isDirectory(dir)) { // (FileModes would chmod an existing one, which resets an ACL mask)
+                io.jvirt.files.FileModes.createDirectories(dir, io.jvirt.files.FileModes.PRIVATE_DIR);
+            }
+        }
         for (Path stale : List.of(paths.qmpSocket(), paths.consoleSocket(), paths.agentSocket(), paths.pidFile())) {
             Files.deleteIfExists(stale);
+        }
+        if (!Files.exists(paths.qemuLog())) {
+            io.jvirt.files.FileModes.createFile(paths.qemuLog(), io.jvirt.files.FileModes.PRIVATE_FILE);
+        }
+        if (rotate) {
+            // The console history a client sees is this run's; the previous run's stays in console.log.1.
+            if (Files.exists(paths.consoleLog())) {
+                Files.move(paths.consoleLog(), paths.consoleLog().resolveSibling(paths.consoleLog().getFileName() + ".1"),
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            io.jvirt.files.FileModes.createFile(paths.consoleLog(), io.jvirt.files.FileModes.PRIVATE_FILE);
+        } else if (!Files.exists(paths.consoleLog())) {
+            io.jvirt.files.FileModes.createFile(paths.consoleLog(), io.jvirt.files.FileModes.PRIVATE_FILE);
         }
     }
 

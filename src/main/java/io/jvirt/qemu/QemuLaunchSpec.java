@@ -19,6 +19,7 @@ public record QemuLaunchSpec(
         List<Disk> disks,
         List<Nic> nics,
         boolean incomingDefer,
+        Confined confined,
         Resizable resizable) {
 
     public QemuLaunchSpec {
@@ -28,23 +29,43 @@ public record QemuLaunchSpec(
     }
 
     public QemuLaunchSpec(String name, String uuid, Path emulator, String machine, Accelerator accel, int memoryMiB,
-                          int vcpus, DirectBoot boot, List<Disk> disks, List<Nic> nics, boolean incomingDefer) {
-        this(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, incomingDefer, Resizable.NONE);
+                          int vcpus, DirectBoot boot, List<Disk> disks, List<Nic> nics, boolean incomingDefer,
+                          Confined confined) {
+        this(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, incomingDefer, confined, Resizable.NONE);
     }
 
     /** The same QEMU with room to grow: memory slots and devices, vCPU slots, NUMA, IOThreads, hot-plug ports. */
     public QemuLaunchSpec withResizable(Resizable r) {
-        return new QemuLaunchSpec(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, incomingDefer, r);
+        return new QemuLaunchSpec(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, incomingDefer,
+                confined, r);
     }
 
     public QemuLaunchSpec(String name, String uuid, Path emulator, String machine, Accelerator accel, int memoryMiB,
                           int vcpus, DirectBoot boot, List<Disk> disks, List<Nic> nics) {
-        this(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, false);
+        this(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, false, null, Resizable.NONE);
     }
 
     /** The same QEMU, waiting for a migration stream (RAM and device state) before it may run. */
     public QemuLaunchSpec withIncomingDefer() {
-        return new QemuLaunchSpec(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, true, resizable);
+        return new QemuLaunchSpec(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics, true, confined,
+                resizable);
+    }
+
+    /** The same QEMU, started under {@code confined} (null: as the daemon). */
+    public QemuLaunchSpec withConfined(Confined confined) {
+        return new QemuLaunchSpec(name, uuid, emulator, machine, accel, memoryMiB, vcpus, boot, disks, nics,
+                incomingDefer, confined, resizable);
+    }
+
+    /**
+     * QEMU without root: {@code prefix} (e.g. {@code setpriv --reuid=N ... --}) execs QEMU as its identity, same
+     * pid; {@code suffix} ends the command line ({@code -sandbox ...}). Computed by the VM layer's confinement.
+     */
+    public record Confined(List<String> prefix, List<String> suffix) {
+        public Confined {
+            prefix = List.copyOf(prefix);
+            suffix = List.copyOf(suffix);
+        }
     }
 
     /** Kernel + initrd direct boot; null fields are left out. */
@@ -53,11 +74,22 @@ public record QemuLaunchSpec(
 
     /**
      * A disk: {@code id} is the guest-visible target name (vda) and the stem of the stable node and device ids.
-     * {@code format} is passed to QEMU explicitly: an image's format is never probed.
+     * {@code format} is passed to QEMU explicitly: an image's format is never probed. {@code blockdevs}, when
+     * set, are the {@code -blockdev} arguments of the disk's whole checked backing chain (explicit, base first, top
+     * nodes {@code file-ID}/{@code fmt-ID}); null: the disk's one file node and format node.
      */
-    public record Disk(String id, Path path, String format, String bus, boolean readOnly, String iothread) {
+    public record Disk(String id, Path path, String format, String bus, boolean readOnly, List<String> blockdevs,
+                       String iothread) {
+        public Disk {
+            blockdevs = blockdevs == null ? null : List.copyOf(blockdevs);
+        }
+
+        public Disk(String id, Path path, String format, String bus, boolean readOnly, List<String> blockdevs) {
+            this(id, path, format, bus, readOnly, blockdevs, null);
+        }
+
         public Disk(String id, Path path, String format, String bus, boolean readOnly) {
-            this(id, path, format, bus, readOnly, null);
+            this(id, path, format, bus, readOnly, null, null);
         }
     }
 

@@ -42,9 +42,10 @@ final class MemoryFile {
      * Saves the (paused) guest's state as {@code mem}: written as {@code mem.part}, fsynced, then renamed (and the
      * rename made durable), so a file with the final name is always a whole stream.
      */
-    static void saveComplete(Monitor monitor, Path socket, Path mem, Duration timeout) {
+    static void saveComplete(Monitor monitor, Path socket, Path mem, Duration timeout,
+                             java.util.function.Consumer<Path> grantSocket) {
         Path part = Path.of(mem + ".part");
-        save(monitor, socket, part, timeout);
+        save(monitor, socket, part, timeout, grantSocket);
         Fault.point("snapshot", "after-memory");
         try {
             Files.move(part, mem, StandardCopyOption.ATOMIC_MOVE);
@@ -57,7 +58,9 @@ final class MemoryFile {
     }
 
     /** Saves the state of the (paused) guest into {@code file}, written completely and fsynced; returns its size. */
-    private static long save(Monitor monitor, Path socket, Path file, Duration timeout) {
+    /** {@code grantSocket}: an unprivileged QEMU must be let connect to the socket jvirt listens on. */
+    private static long save(Monitor monitor, Path socket, Path file, Duration timeout,
+                             java.util.function.Consumer<Path> grantSocket) {
         return overSocket(socket, "saving the guest's memory to " + file, file, () -> {
             Files.deleteIfExists(socket);
             CompletableFuture<Long> copied = new CompletableFuture<>();
@@ -66,6 +69,7 @@ final class MemoryFile {
                          StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
                  QemuMigration migration = QemuMigration.follow(monitor)) {
                 server.bind(UnixDomainSocketAddress.of(socket));
+                grantSocket.accept(socket);
                 Thread.ofVirtual().name("migration-save").start(() -> {
                     try (SocketChannel in = server.accept()) {
                         copied.complete(pump(in, out));

@@ -181,7 +181,8 @@ record SnapshotCreate(VmManager vms, SnapshotRecords records, SnapshotImages ima
     }
 
     void saveMemory(VmJobContext ctx, Monitor monitor, Path mem) {
-        MemoryFile.saveComplete(monitor, vms.paths(ctx.vmName()).runDir().resolve("mem-save.sock"), mem, JOB_TIMEOUT);
+        MemoryFile.saveComplete(monitor, vms.paths(ctx.vmName()).runDir().resolve("mem-save.sock"), mem, JOB_TIMEOUT,
+                sock -> ctx.grantToQemu(sock, io.jvirt.vm.Confinement.Access.WRITE));
     }
 
     /**
@@ -257,6 +258,7 @@ record SnapshotCreate(VmManager vms, SnapshotRecords records, SnapshotImages ima
         try {
             List<TransactionAction> actions = new ArrayList<>();
             for (SnapshotIntent.DiskChange c : changes) {
+                ctx.grantToQemu(Path.of(c.newPath()), io.jvirt.vm.Confinement.Access.WRITE); // before QEMU opens it
                 monitor.block().blockdevAdd(Blockdev.file(c.fileNode(), Path.of(c.newPath())));
                 added.add(c.fileNode());
                 monitor.block().blockdevAdd(Blockdev.format("qcow2", c.formatNode(), c.fileNode()).withoutBacking());

@@ -120,6 +120,11 @@ record SnapshotDelete(SnapshotRecords records, SnapshotImages images) {
                 chain = BlockGraph.chain(monitor.get(), c.disk());
                 int at = indexOf(chain, from);
                 if (at >= 0) {
+                    // QEMU reopens the base read-write, and below the top rewrites the header of the image above
+                    ctx.grantToQemu(into, io.jvirt.vm.Confinement.Access.WRITE);
+                    if (at > 0) {
+                        ctx.grantToQemu(SnapshotImages.abs(chain.get(at - 1).file()), io.jvirt.vm.Confinement.Access.WRITE);
+                    }
                     commitLive(monitor.get(), c.disk(), chain, at, into);
                     chain = BlockGraph.chain(monitor.get(), c.disk());
                     if (indexOf(chain, from) >= 0 || indexOf(chain, into) != at) {

@@ -30,6 +30,7 @@ public final class PoolManager {
 
     private final Map<String, Pool> pools = new ConcurrentHashMap<>();
     private final Path definitions;
+    private volatile java.util.function.BiConsumer<String, Path> rootCheck = (name, dir) -> { };
 
     public PoolManager(Path stateDir) {
         Path dir = stateDir.resolve("pools").resolve(DEFAULT_POOL).toAbsolutePath().normalize();
@@ -40,13 +41,35 @@ public final class PoolManager {
             pools.put(DEFAULT_POOL, new Pool(DEFAULT_POOL, dir.toRealPath()));
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(definitions, "*.json")) {
                 for (Path f : ds) {
-                    Definition d = JSON.readValue(f.toFile(), Definition.class);
+                    Definition d;
+                    try {
+                        d = JSON.readValue(f.toFile(), Definition.class);
+                    } catch (IOException | RuntimeException bad) {
+                        quarantine(stateDir, f, bad); // the other pools load
+                        continue;
+                    }
                     pools.put(d.name(), new Pool(d.name(), Path.of(d.path())));
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the storage pools under " + stateDir, e);
         }
+    }
+
+    /** A pool definition that cannot be read goes to {@code <state-dir>/quarantine/pools/}, as the store's documents do. */
+    private static void quarantine(Path stateDir, Path file, Exception why) throws IOException {
+        Path target = stateDir.resolve("quarantine").resolve("pools").resolve(file.getFileName().toString()
+                .replaceFirst("\\.json$", "") + "-" + java.time.Instant.now().toString().replace(':', '-') + ".json");
+        AtomicFiles.write(target.resolveSibling(target.getFileName().toString().replaceFirst("\\.json$", ".reason")),
+                (String.valueOf(why.getMessage()).replaceAll("\\s+", " ") + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        AtomicFiles.moveDurably(file, target);
+        org.slf4j.LoggerFactory.getLogger(PoolManager.class).error("pool definition {} quarantined to {}: {}", file,
+                target, why.getMessage());
+    }
+
+    /** Refuses a pool directory QEMU must never be given (the daemon's path policy: system directories...). */
+    public void setRootCheck(java.util.function.BiConsumer<String, Path> check) {
+        this.rootCheck = check;
     }
 
     public List<Pool> list() {
@@ -93,6 +116,7 @@ public final class PoolManager {
         if (real.getParent() == null) {
             throw invalid("the root directory cannot be a pool");
         }
+        rootCheck.accept(d.name(), real);
         for (Pool p : pools.values()) {
             if (real.startsWith(p.path()) || p.path().startsWith(real)) {
                 throw invalid("pool path " + real + " overlaps pool '" + p.name() + "' at " + p.path());

@@ -344,6 +344,9 @@ public final class VolumeService {
         Path tmp = file.resolveSibling(".tmp-" + file.getFileName());
         try {
             Files.deleteIfExists(tmp); // left by a crash
+            // 0600 from the start: qemu-img writes into the existing file and keeps its mode (never the umask's);
+            // a running QEMU is granted its image by an ACL entry
+            io.jvirt.files.FileModes.createFile(tmp, io.jvirt.files.FileModes.PRIVATE_FILE);
             VolumeFormats.put(file, format);
             qemu(file.getFileName().toString(), () -> {
                 maker.make(tmp);

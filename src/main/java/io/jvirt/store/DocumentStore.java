@@ -35,6 +35,7 @@ public final class DocumentStore implements AutoCloseable {
     private final ObjectMapper mapper;
     private final FileChannel lockChannel;
     private final FileLock lock;
+    private final StoreHealth health = new StoreHealth();
 
     private DocumentStore(Path root, ObjectMapper mapper, FileChannel lockChannel, FileLock lock) {
         this.root = root;
@@ -50,7 +51,9 @@ public final class DocumentStore implements AutoCloseable {
     public static DocumentStore open(Path root, ObjectMapper mapper) throws IOException {
         AtomicFiles.createDirectories(root);
         restrict(root);
-        FileChannel ch = FileChannel.open(root.resolve("store.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileChannel ch = FileChannel.open(root.resolve("store.lock"), java.util.Set.of(StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
         FileLock lock;
         try {
             lock = ch.tryLock();
@@ -66,10 +69,19 @@ public final class DocumentStore implements AutoCloseable {
         return store;
     }
 
-    /** The state dir holds console history and secrets: 0700 whatever the umask made it (an existing one too). */
+    /**
+     * The state dir holds console history and secrets: created 0700, and an existing one loses whatever others
+     * could do. Its group bits are left alone: where running QEMUs were granted search permission by an ACL entry
+     * they show the ACL's mask, and a chmod would cut those QEMUs off (docs/security.md).
+     */
     private static void restrict(Path dir) throws IOException {
         try {
-            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+            var perms = Files.getPosixFilePermissions(dir);
+            if (perms.removeAll(java.util.Set.of(java.nio.file.attribute.PosixFilePermission.OTHERS_READ,
+                    java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE,
+                    java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE))) {
+                Files.setPosixFilePermissions(dir, perms);
+            }
         } catch (UnsupportedOperationException e) {
             // not a POSIX file system: nothing to restrict
         }
@@ -150,10 +162,41 @@ public final class DocumentStore implements AutoCloseable {
     public void put(String owner, String kind, Object document) {
         Path file = file(owner, kind);
         try {
+            io.jvirt.error.Fault.point("store", "write"); // tests: fail-write:<flag> fails writes as a full disk would
             AtomicFiles.write(file, mapper.writeValueAsBytes(document));
         } catch (IOException e) {
+            health.writeFailed(owner, kind, e);
             throw new UncheckedIOException("cannot write " + file, e);
+        } catch (UncheckedIOException e) {
+            health.writeFailed(owner, kind, e.getCause());
+            throw new UncheckedIOException("cannot write " + file, e.getCause());
         }
+    }
+
+    /**
+     * A document read at start: when it cannot be parsed or does not fit {@code type} (unknown fields, wrong
+     * types), it is moved to {@link #quarantine} and the answer is empty, so the caller goes on with the rest.
+     * {@code onQuarantined} is told where it went and why (the caller logs it).
+     */
+    public <T> Optional<T> readOrQuarantine(String owner, String kind, Class<T> type,
+                                            java.util.function.BiConsumer<Path, String> onQuarantined) {
+        String why;
+        try {
+            return get(owner, kind, type);
+        } catch (UncheckedIOException e) {
+            why = "unreadable: " + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+        } catch (IllegalArgumentException e) {
+            why = "does not fit " + type.getSimpleName() + ": " + e.getMessage();
+        }
+        why = why.replaceAll("\\s+", " ");
+        Path moved = quarantine(owner, kind, why);
+        onQuarantined.accept(moved, why);
+        return Optional.empty();
+    }
+
+    /** Failed writes since the store was opened (a full or read-only disk), for the daemon's reports. */
+    public StoreHealth health() {
+        return health;
     }
 
     public Optional<JsonNode> get(String owner, String kind) {

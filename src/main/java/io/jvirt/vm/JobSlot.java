@@ -46,6 +46,11 @@ public final class JobSlot {
         return job;
     }
 
+    /** Requests waiting for the slot now (an estimate, as Semaphore gives it). */
+    public int queueLength() {
+        return permit.getQueueLength();
+    }
+
     public Optional<Job> current() {
         return Optional.ofNullable(current);
     }

@@ -12,6 +12,12 @@ public final class LaunchSpecs {
 
     /** The spec that starts {@code d} with these NICs (as the NIC plumbing attaches them). */
     public static QemuLaunchSpec of(VmDefinition d, Accelerator accel, List<QemuLaunchSpec.Nic> nics) {
+        return of(d, accel, nics, java.util.Map.of());
+    }
+
+    /** As above, each disk with the {@code -blockdev} arguments of its checked chain when given (confinement). */
+    public static QemuLaunchSpec of(VmDefinition d, Accelerator accel, List<QemuLaunchSpec.Nic> nics,
+                                    java.util.Map<String, List<String>> blockdevs) {
         QemuLaunchSpec.DirectBoot boot = d.boot() == null ? null : new QemuLaunchSpec.DirectBoot(
                 d.boot().kernel() == null ? null : Path.of(d.boot().kernel()),
                 d.boot().initrd() == null ? null : Path.of(d.boot().initrd()),
@@ -19,8 +25,8 @@ public final class LaunchSpecs {
         return new QemuLaunchSpec(d.name(), d.uuid(), Path.of(d.emulator()), d.machine(), accel, d.memoryMiB(), d.vcpus(),
                 boot,
                 d.diskList().stream().map(x -> new QemuLaunchSpec.Disk(x.name(), Path.of(x.path()), x.format(), x.bus(),
-                        !x.writable(), x.iothread())).toList(),
-                nics, false, resizable(d.hotplugOrEmpty(), d.vcpus()));
+                        !x.writable(), blockdevs.get(x.name()), x.iothread())).toList(),
+                nics, false, null, resizable(d.hotplugOrEmpty(), d.vcpus()));
     }
 
     static QemuLaunchSpec.Resizable resizable(Hotplug h, int vcpus) {

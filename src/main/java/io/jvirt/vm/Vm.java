@@ -133,6 +133,27 @@ public final class Vm {
         }
     }
 
+    /**
+     * As {@link #update}, for a change that has already happened (QEMU is gone): memory takes it even when the
+     * durable write fails (a full disk), so the VM is never shown running without a process. The store keeps the
+     * older record, which a restarted daemon reconciles (its pid is gone); the failure is logged and counted by
+     * the store ({@code GET /v1/host}).
+     */
+    synchronized void updateTruthfully(UnaryOperator<VmRecord> change) {
+        try {
+            update(change);
+        } catch (RuntimeException e) {
+            VmRecord before = record;
+            VmRecord after = change.apply(before);
+            record = after;
+            org.slf4j.LoggerFactory.getLogger(Vm.class).error("VM {}: state {} not written durably (memory has it): {}",
+                    name, after.state().wire(), e.getMessage());
+            if (after.state() != before.state()) {
+                sink.changed(this, before.state(), after);
+            }
+        }
+    }
+
     void redefine(VmDefinition d) {
         this.definition = d;
     }

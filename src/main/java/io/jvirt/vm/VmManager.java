@@ -57,6 +57,7 @@ public final class VmManager {
     private final JobProgress jobProgress = new JobProgress();
     private final VmProcesses processes;
     private volatile NicPlumbing nicPlumbing = NicPlumbing.USER_ONLY;
+    private volatile Confinement confinement = Confinement.NONE;
     private final DiskSwitches switches;
     private final VmRecovery recovery;
     private final Vm.VmStateSink sink = new Vm.VmStateSink() {
@@ -75,7 +76,7 @@ public final class VmManager {
         this.config = config;
         this.store = store;
         this.validator = new DefinitionValidator(config.defaultEmulator());
-        this.processes = new VmProcesses(config, this::paths, () -> nicPlumbing);
+        this.processes = new VmProcesses(config, this::paths, () -> nicPlumbing, () -> confinement);
         this.switches = new DiskSwitches(store);
         this.recovery = new VmRecovery(this, processes, this::paths, recoveries, config.capabilities());
     }
@@ -88,6 +89,15 @@ public final class VmManager {
     /** What the VMs' NICs need on the host (a hot-plugged NIC goes through it as a started VM's do). */
     public NicPlumbing nicPlumbing() {
         return nicPlumbing;
+    }
+
+    /** Installs what QEMU may touch and who it runs as (io.jvirt.confine); before {@link #loadAndRecover}. */
+    public void setConfinement(Confinement confinement) {
+        this.confinement = confinement;
+    }
+
+    Confinement confinement() {
+        return confinement;
     }
 
     public Accelerator defaultAccel() {
@@ -156,6 +166,21 @@ public final class VmManager {
         return jobProgress;
     }
 
+    /**
+     * Takes the VM's slot, then checks that the VM is still the registered one: a request that queued behind an
+     * undefine must not act on the VM it waited for (a start would boot a VM the API no longer knows and recreate
+     * its state; an undefine would delete a newer VM of the same name).
+     */
+    private Job acquire(Vm vm, String jobName, String operationId, Duration queue) {
+        Job job = vm.jobs().acquire(jobName, operationId, queue);
+        if (vms.get(vm.name()) != vm) {
+            job.close();
+            throw new JvirtException(ErrorCode.VM_NOT_FOUND, "VM '" + vm.name() + "' was undefined while this request"
+                    + " waited for it", Map.of("vm", vm.name()));
+        }
+        return job;
+    }
+
     Vm find(String name) {
         DefinitionValidator.checkName(name);
         Vm vm = vms.get(name);
@@ -173,11 +198,12 @@ public final class VmManager {
     // ---- define / undefine --------------------------------------------------------------------------------
 
     public VmView define(VmDefinition input) {
-        VmDefinition checked = validator.validate(input);
+        VmDefinition checked = confinement.checkFiles(validator.validate(input)); // real paths, checked chains
         nicPlumbing.checkDefinition(checked);
         VmDefinition d;
         synchronized (registryLock) { // guards only the name and uuid check-and-insert, never QEMU work
             d = MacAddresses.unique(input, checked, vms.values().stream().map(Vm::definition).toList());
+            confinement.checkSharing(d, definitions()); // chains as read above: no image is read under this lock
             if (vms.containsKey(d.name())) {
                 throw new JvirtException(ErrorCode.VM_EXISTS, "a VM named '" + d.name() + "' is already defined",
                         Map.of("vm", d.name()));
@@ -200,7 +226,7 @@ public final class VmManager {
 
     public void undefine(String name, Duration queue) {
         Vm vm = find(name);
-        try (Job job = vm.jobs().acquire(LifecycleJob.UNDEFINE.wire(), null, queue)) {
+        try (Job job = acquire(vm, LifecycleJob.UNDEFINE.wire(), null, queue)) {
             if (vm.instance() != null || vm.state().isActive()) {
                 throw VmErrors.invalidState(vm, "undefine", "destroy or shut it down first");
             }
@@ -218,13 +244,13 @@ public final class VmManager {
     /** Admits a start (slot taken, state checked) on the caller's thread; {@link PendingJob#run()} does the work. */
     public PendingJob<VmView> prepareStart(String name, String operationId, Duration queue) {
         Vm vm = find(name);
-        Job job = vm.jobs().acquire(LifecycleJob.START.wire(), operationId, queue);
+        Job job = acquire(vm, LifecycleJob.START.wire(), operationId, queue);
         try {
             switches.retryHold(vm, new VmJobContext(this, vm, job), "start");
             if (vm.state() != VmState.SHUTOFF && vm.state() != VmState.CRASHED || vm.instance() != null) {
                 throw VmErrors.invalidState(vm, "start", vm.state() == VmState.CRASHED ? "destroy it first" : "it is already running");
             }
-            DefinitionValidator.checkFilesStillExist(vm.definition());
+            checkFilesForStart(vm);
         } catch (RuntimeException e) {
             job.close();
             throw e;
@@ -247,7 +273,7 @@ public final class VmManager {
     public PendingJob<VmView> prepareShutdown(String name, String operationId, Duration queue, Duration timeout,
                                               Runnable request) {
         Vm vm = find(name);
-        Job job = vm.jobs().acquire(LifecycleJob.SHUTDOWN.wire(), operationId, queue);
+        Job job = acquire(vm, LifecycleJob.SHUTDOWN.wire(), operationId, queue);
         if ((vm.state() != VmState.RUNNING && vm.state() != VmState.PAUSED) || vm.instance() == null) {
             job.close();
             throw VmErrors.invalidState(vm, "shut down", "it is not running");
@@ -268,7 +294,7 @@ public final class VmManager {
         }
         running.ifPresent(j -> j.cancel("the VM is being destroyed"));
         VmProcesses.kill(vm, q);
-        try (Job job = vm.jobs().acquire(LifecycleJob.DESTROY.wire(), null, Duration.ofSeconds(30))) {
+        try (Job job = acquire(vm, LifecycleJob.DESTROY.wire(), null, Duration.ofSeconds(30))) {
             VmProcesses.kill(vm, vm.instance()); // a start that spawned its process just before it saw the cancellation
             if (vm.state().isActive()) {
                 vm.transition(VmState.SHUTOFF, "destroyed");
@@ -279,7 +305,7 @@ public final class VmManager {
 
     public VmView suspend(String name, Duration queue) {
         Vm vm = find(name);
-        try (Job job = vm.jobs().acquire(LifecycleJob.SUSPEND.wire(), null, queue)) {
+        try (Job job = acquire(vm, LifecycleJob.SUSPEND.wire(), null, queue)) {
             switchVcpus(vm, "suspend", VmState.RUNNING, "it is not running", Monitor::stop, VmState.PAUSED, "user");
         }
         return vm.view(true);
@@ -287,7 +313,7 @@ public final class VmManager {
 
     public VmView resume(String name, Duration queue) {
         Vm vm = find(name);
-        try (Job job = vm.jobs().acquire(LifecycleJob.RESUME.wire(), null, queue)) {
+        try (Job job = acquire(vm, LifecycleJob.RESUME.wire(), null, queue)) {
             if (switches.retryHold(vm, new VmJobContext(this, vm, job), "resume") && vm.state() == VmState.RUNNING) {
                 return vm.view(true); // finishing the held switch let the guest run on (a pivot resumes it)
             }
@@ -323,7 +349,7 @@ public final class VmManager {
         for (JobAdmission a : admissions) {
             a.check(vm.name(), kind);
         }
-        Job job = vm.jobs().acquire(kind.wire(), operationId, queue);
+        Job job = acquire(vm, kind.wire(), operationId, queue);
         VmJobContext ctx = new VmJobContext(this, vm, job);
         P plan;
         try {
@@ -367,8 +393,14 @@ public final class VmManager {
 
     /** Starts the VM within the job (its step record is cleared afterwards); {@code incoming} as in VmProcesses. */
     VmView startForJob(Vm vm, Job job, Consumer<Monitor> incoming) {
-        DefinitionValidator.checkFilesStillExist(vm.definition());
+        checkFilesForStart(vm);
         return processes.start(vm, job, incoming);
+    }
+
+    /** Images change while a VM is off (a rebase, a copy): its files and chains are checked again at each start. */
+    private void checkFilesForStart(Vm vm) {
+        confinement.checkFiles(vm.definition());
+        confinement.checkSharing(vm.definition(), definitions());
     }
 
     DiskSwitches switches() {
@@ -407,30 +439,52 @@ public final class VmManager {
 
     // ---- recovery after a daemon restart --------------------------------------------------------------------
 
-    /** Loads every stored VM and reconnects to the QEMUs a previous daemon left running. */
+    /** Loads every stored VM and reconnects to the QEMUs a previous daemon left running; returns when all are done. */
     public void loadAndRecover() {
-        List<Thread> threads = new ArrayList<>();
+        try {
+            startRecovery().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("recovery not finished: {}", e.toString());
+        }
+    }
+
+    /**
+     * Loads every stored VM (documents that cannot be used are quarantined, see {@link VmLoader}) and reconciles
+     * them in parallel, each on its own virtual thread holding the VM's job slot as job {@value #RECOVERY_JOB}:
+     * the API can be served at once, a VM still being reconciled answers {@code vm-busy} naming it, the others
+     * work. The future completes when every VM is reconciled (and jobs left under way handed to their recovery).
+     */
+    public java.util.concurrent.CompletableFuture<Void> startRecovery() {
+        List<java.util.concurrent.CompletableFuture<Void>> all = new ArrayList<>();
         for (String name : store.owners(DEFINITION)) {
-            VmDefinition d = store.get(name, DEFINITION, VmDefinition.class).orElseThrow();
-            VmRecord r = store.get(name, STATE, VmRecord.class).orElse(VmRecord.initial());
-            Vm vm = new Vm(d, r, sink);
-            vms.put(name, vm);
-            threads.add(Thread.ofVirtual().name("recover-" + name).start(() -> {
-                recovery.recover(vm);
-                if (vm.instance() == null) {
-                    processes.releaseNics(vm); // taps a crashed or vanished QEMU left behind
-                }
-                recovery.resumeInterruptedJob(vm, r.job());
-            }));
-        }
-        for (Thread t : threads) {
-            try {
-                t.join(Duration.ofSeconds(30));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
+            Optional<Vm> loaded = VmLoader.load(store, name, this::paths, sink);
+            if (loaded.isEmpty()) {
+                continue;
             }
+            Vm vm = loaded.get();
+            Job slot = vm.jobs().acquire(RECOVERY_JOB, null, Duration.ZERO); // before the API can see the VM
+            vms.put(name, vm);
+            all.add(recovery.reconcileInBackground(vm, slot));
         }
+        // once every VM is reconciled: grants and QEMU uids of VMs whose QEMU is gone (e.g. killed while no daemon
+        // ran) are taken back
+        return java.util.concurrent.CompletableFuture.allOf(all.toArray(java.util.concurrent.CompletableFuture[]::new))
+                .thenRun(() -> confinement.reconcile(vms.values().stream().filter(vm -> vm.instance() != null)
+                        .map(Vm::name).collect(java.util.stream.Collectors.toSet())));
+    }
+
+    /** The job name a VM's slot carries while the daemon reconciles it after a start ({@code vm-busy} names it). */
+    public static final String RECOVERY_JOB = "recovery";
+
+    /** Documents of this store moved to quarantine (at this start or earlier), and its failed writes. */
+    public Map<String, Object> storeReport() {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("quarantined", store.quarantined().stream().map(q -> Map.of("owner", q.owner(),
+                "file", q.file().toString(), "reason", q.reason())).toList());
+        m.putAll(store.health().view());
+        return m;
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * A VM's QEMU process: starting it, shutting it down, ending it, and mapping its events (RESUME, STOP, SHUTDOWN)
  * and its exit onto the VM's states. Runs within the VM's job; holds no lock across a QMP call or a start.
  */
-record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, java.util.function.Supplier<NicPlumbing> nics) {
+record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, java.util.function.Supplier<NicPlumbing> nics,
+                   java.util.function.Supplier<Confinement> confinement) {
     private static final Logger log = LoggerFactory.getLogger(VmProcesses.class);
 
     /**
@@ -42,10 +43,12 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
                 .withJob(new VmRecord.JobRecord(job.name(), job.operationId(), job.since(), "start")));
         QemuInstance q;
         try {
-            QemuLaunchSpec spec = toSpec(d, accel, nics.get().prepare(d));
+            Confinement.Launch launch = ConfinedStart.prepare(confinement.get(), d, paths.apply(vm.name()));
+            QemuLaunchSpec spec = toSpec(d, accel, nics.get().prepare(d), launch); // taps for QEMU's uid
             q = QemuInstance.spawn(incoming == null ? spec : spec.withIncomingDefer(), paths.apply(vm.name()));
         } catch (QemuStartException | JvirtException e) {
             releaseNics(vm);
+            ConfinedStart.release(confinement.get(), vm.name());
             vm.update(r -> r.withState(VmState.SHUTOFF, "start-failed").withoutProcess().withJob(null));
             if (e instanceof JvirtException je) {
                 throw je;
@@ -153,7 +156,8 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
         }
         log.info("VM {}: QEMU {} ended ({}); {} -> {}", vm.name(), q.pid(), exit.description(), before.wire(), to.wire());
         releaseNics(vm);
-        vm.update(r -> r.withState(to, reason).withoutProcess());
+        ConfinedStart.release(confinement.get(), vm.name());
+        vm.updateTruthfully(r -> r.withState(to, reason).withoutProcess());
     }
 
     /**
@@ -212,7 +216,8 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
         }
     }
 
-    private static QemuLaunchSpec toSpec(VmDefinition d, Accelerator accel, java.util.List<QemuLaunchSpec.Nic> nics) {
-        return LaunchSpecs.of(d, accel, nics);
+    private static QemuLaunchSpec toSpec(VmDefinition d, Accelerator accel, java.util.List<QemuLaunchSpec.Nic> nics,
+                                         Confinement.Launch launch) {
+        return LaunchSpecs.of(d, accel, nics, launch.blockdevs()).withConfined(launch.confined());
     }
 }

@@ -22,6 +22,34 @@ import org.slf4j.LoggerFactory;
 record VmRecovery(VmManager manager, VmProcesses processes, Function<String, QemuPaths> paths, Map<String, JobRecovery> recoveries, CapabilityCache capabilities) {
     private static final Logger log = LoggerFactory.getLogger(VmRecovery.class);
 
+    /**
+     * Reconciles the VM on a virtual thread of its own while {@code slot} (its job slot, taken by the caller) is
+     * held, then releases it and hands a job a previous daemon left under way to its capability's recovery.
+     * The future completes when all of that is done, however it ended.
+     */
+    java.util.concurrent.CompletableFuture<Void> reconcileInBackground(Vm vm, Job slot) {
+        VmRecord.JobRecord interrupted = vm.record().job();
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofVirtual().name("recover-" + vm.name()).start(() -> {
+            try {
+                try {
+                    recover(vm);
+                    if (vm.instance() == null) {
+                        processes.releaseNics(vm); // taps a crashed or vanished QEMU left behind
+                    }
+                } finally {
+                    slot.close();
+                }
+                resumeInterruptedJob(vm, interrupted);
+            } catch (RuntimeException e) {
+                log.error("VM {}: recovery failed", vm.name(), e);
+            } finally {
+                done.complete(null);
+            }
+        });
+        return done;
+    }
+
     void recover(Vm vm) {
         VmRecord r = vm.record();
         QemuPaths p = paths.apply(vm.name());
@@ -122,7 +150,7 @@ record VmRecovery(VmManager manager, VmProcesses processes, Function<String, Qem
                 return;
             }
             long pid = Long.parseLong(Files.readString(p.pidFile()).strip());
-            QemuInstance.adopt(pid, p, Instant.now(), emulator).ifPresent(q -> {
+            QemuInstance.adopt(pid, p, null, emulator).ifPresent(q -> {
                 log.warn("killing QEMU {} left from an interrupted start", pid);
                 q.terminate(Duration.ofSeconds(5));
             });

@@ -96,18 +96,25 @@ class LifecycleApiTest {
 
     @Test
     void aStartThatQemuRefusesReturnsQemusOwnErrorAndLeavesNoProcess() throws Exception {
-        // A file that claims to be qcow2 but is not: QEMU itself refuses it when it opens the -blockdev.
+        // A file that claims to be qcow2 but is not: jvirt reads every image's header before QEMU does (explicit
+        // backing chains), so it is refused at define, naming the file.
         java.nio.file.Path fake = daemon.root().resolve("not-really.qcow2");
         java.nio.file.Files.write(fake, new byte[4096]);
+        com.fasterxml.jackson.databind.node.ObjectNode bad = TestGuest.definition("refused");
+        bad.putArray("disks").addObject().put("name", "vda").put("path", fake.toString()).put("format", "qcow2");
+        TestHttp.Response refused = api.post("/v1/vms", bad);
+        assertThat(refused.status()).as(refused.toString()).isEqualTo(400);
+        assertThat(refused.text()).contains("not-really.qcow2");
+        // A machine type QEMU does not have: QEMU itself refuses it at start.
         com.fasterxml.jackson.databind.node.ObjectNode d = TestGuest.definition("refused");
-        d.putArray("disks").addObject().put("name", "vda").put("path", fake.toString()).put("format", "qcow2");
+        d.put("machine", "no-such-machine");
         assertThat(api.post("/v1/vms", d).status()).isEqualTo(201);
 
         TestHttp.Response r = api.post("/v1/vms/refused/start?wait=true");
         assertThat(r.status()).as(r.toString()).isEqualTo(500);
         JsonNode error = r.json().path("error");
         assertThat(error.path("code").asText()).isEqualTo("qemu-failed");
-        assertThat(error.path("message").asText()).as("QEMU's stderr is in the error").contains("qcow2");
+        assertThat(error.path("message").asText()).as("QEMU's stderr is in the error").contains("unsupported machine type");
         JsonNode info = api.get("/v1/vms/refused").json();
         assertThat(info.path("state").asText()).isEqualTo("shutoff");
         assertThat(info.path("reason").asText()).isEqualTo("start-failed");
@@ -115,7 +122,7 @@ class LifecycleApiTest {
         assertThat(daemon.qemuPids()).isEmpty();
         // The per-VM QEMU log recorded the command line and why it ended.
         String qemuLog = java.nio.file.Files.readString(daemon.stateDir().resolve("owners/refused/qemu.log"));
-        assertThat(qemuLog).contains("qemu-system-x86_64").contains("not-really.qcow2");
+        assertThat(qemuLog).contains("qemu-system-x86_64").contains("no-such-machine");
         assertThat(api.delete("/v1/vms/refused").status()).isEqualTo(200);
     }
 

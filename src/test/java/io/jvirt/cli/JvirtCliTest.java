@@ -517,15 +517,11 @@ class JvirtCliTest {
     }
 
     @Test
-    void tcpUrl() throws Exception {
-        try (StubServer tcp = StubServer.tcp()) {
-            tcp.json("GET", "/v1/vms", 200, "[]");
-            var r = CliTestSupport.runWithInput(null, InputStream.nullInputStream(),
-                    "--url", "http://127.0.0.1:" + tcp.port(), "list");
-            assertThat(r.exit()).isZero();
-            assertThat(r.out()).isEqualTo("NAME  STATE  REASON  JOB\n");
-            assertThat(tcp.last().header("host")).isEqualTo("127.0.0.1:" + tcp.port());
-        }
+    void remoteOnlyOverTls() {
+        // plain HTTP is gone: --connect takes tls:// only, and says how to reach a local daemon
+        var r = CliTestSupport.runWithInput(null, InputStream.nullInputStream(), "--connect", "http://127.0.0.1:1", "list");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("tls://HOST[:PORT]").contains("--socket");
     }
 
     @Test
@@ -534,7 +530,7 @@ class JvirtCliTest {
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).startsWith("jvirt: error: Missing required parameter: 'VM'");
         assertThat(run(server, "frobnicate").exit()).isEqualTo(2);
-        assertThat(run(server, "--url", "http://x:1", "list").exit()).isEqualTo(2);
+        assertThat(run(server, "--connect", "http://x:1", "list").exit()).isEqualTo(2);
         assertThat(run(server, "start", "demo", "--timeout", "0").exit()).isEqualTo(2);
         assertThat(run(server, "-o", "yaml", "list").exit()).isEqualTo(2);
         assertThat(server.requests).isEmpty();

@@ -30,8 +30,9 @@ class BlockdevChainTest {
                 new ImageChain.Layer(Path.of("/p/base.raw"), "raw", 1)));
         List<String> args = BlockdevChain.arguments("vda", chain, false);
         assertThat(args).hasSize(12);
+        // file nodes of a writable disk's layers: read-only until a writer appears (a commit), format nodes read-only
         assertThat(args.get(1)).isEqualTo("{\"driver\":\"file\",\"filename\":\"/p/base.raw\",\"node-name\":\"file-vda-2\","
-                + "\"read-only\":true,\"auto-read-only\":true,\"discard\":\"unmap\"}");
+                + "\"read-only\":false,\"auto-read-only\":true,\"discard\":\"unmap\"}");
         assertThat(args.get(3)).isEqualTo("{\"driver\":\"raw\",\"file\":\"file-vda-2\",\"node-name\":\"fmt-vda-2\",\"read-only\":true}");
         assertThat(args.get(7)).isEqualTo("{\"driver\":\"qcow2\",\"file\":\"file-vda-1\",\"node-name\":\"fmt-vda-1\","
                 + "\"read-only\":true,\"backing\":\"fmt-vda-2\"}");
@@ -39,6 +40,7 @@ class BlockdevChainTest {
                 + "\"read-only\":false,\"backing\":\"fmt-vda-1\"}");
         ImageChain alone = new ImageChain(List.of(new ImageChain.Layer(Path.of("/p/a.qcow2"), "qcow2", 1)));
         assertThat(BlockdevChain.nodes("vdb", alone, true).get(1).get("backing").isNull()).isTrue();
+        assertThat(BlockdevChain.nodes("vdb", alone, true).get(0).get("read-only").asBoolean()).isTrue(); // a read-only disk
     }
 
     @Test

@@ -114,6 +114,12 @@ class PathPolicyTest {
         assertThat(policy.checkRoot("pool", Files.createDirectories(tmp.resolve("srv/vms")))).isEqualTo(tmp.resolve("srv/vms").toRealPath());
         assertThatThrownBy(() -> PathPolicy.builder().stateDir(state).pool("bad", Path.of("/etc")).build())
                 .hasMessageContaining("pool 'bad'");
+        // an allowed directory may hold the state directory; the state directory's files stay refused
+        PathPolicy wide = PathPolicy.builder().stateDir(state).allowDir(tmp).build();
+        Path doc = Files.createDirectories(state.resolve("owners/web")).resolve("definition.json");
+        Files.writeString(doc, "{}");
+        assertThatThrownBy(() -> wide.checkFile("disks[0].path", doc))
+                .isInstanceOfSatisfying(JvirtException.class, e -> assertThat(e.details()).containsEntry("rule", "state-directory"));
     }
 
     private void assertRule(Path p, String rule, String mention) {

@@ -69,6 +69,8 @@ class ConsoleLogTest {
             byte[] got = concat(rotated, current);
             assertThat(got).isEqualTo(expected);
             assertThat(log.mark().end()).isEqualTo(current.length);
+            // the rotated history is as private as the log (what users typed)
+            assertThat(io.jvirt.files.FileModes.modeOf(file.resolveSibling(file.getFileName() + ".1"))).isEqualTo(0600);
         }
     }
 

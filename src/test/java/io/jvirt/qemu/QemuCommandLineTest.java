@@ -80,7 +80,7 @@ class QemuCommandLineTest {
                 List.of(new QemuLaunchSpec.MemoryDevice("d1", "dimm", 256, 1, null),
                         new QemuLaunchSpec.MemoryDevice("v1", "virtio-mem", 512, 0, 128)),
                 java.util.Map.of("disk-vdb", "hp0"));
-        QemuLaunchSpec s = spec(List.of(new QemuLaunchSpec.Disk("vda", Path.of("/i/a.raw"), "raw", "virtio", false, "io1"),
+        QemuLaunchSpec s = spec(List.of(new QemuLaunchSpec.Disk("vda", Path.of("/i/a.raw"), "raw", "virtio", false, null, "io1"),
                 new QemuLaunchSpec.Disk("vdb", Path.of("/i/b.raw"), "raw", "virtio", false))).withResizable(r);
         List<String> a = QemuCommandLine.build(s, paths);
         assertThat(a).containsSequence("-m", "256M,slots=4,maxmem=1024M");

@@ -23,9 +23,20 @@ public final class DaemonProcess implements AutoCloseable {
     private Process process;
     private int starts;
 
+    private static final java.util.concurrent.atomic.AtomicInteger BLOCKS = new java.util.concurrent.atomic.AtomicInteger();
+    /** This daemon's --qemu-uids: 32 uids in 70000-99999 (above UID_MAX and systemd's ranges, below SUB_UID_MIN). */
+    private final int[] qemuUids;
+
     public DaemonProcess(Path root, String... extraArgs) {
         this.root = root;
         this.extraArgs = List.of(extraArgs);
+        int block = (int) ((ProcessHandle.current().pid() * 31 + BLOCKS.getAndIncrement()) % 900);
+        this.qemuUids = new int[] {70000 + 32 * block, 70000 + 32 * block + 31};
+    }
+
+    /** The first and last uid this daemon's QEMUs may run as. */
+    public int[] qemuUids() {
+        return qemuUids.clone();
     }
 
     public static DaemonProcess startNew(String... extraArgs) throws IOException {
@@ -67,6 +78,28 @@ public final class DaemonProcess implements AutoCloseable {
         return runDir().resolve("jvirtd.sock");
     }
 
+    /** The read-only socket (mode 0666: GETs and the event stream). */
+    public Path roSocket() {
+        return runDir().resolve("jvirtd-ro.sock");
+    }
+
+    /** The port of the TLS listener ({@code --listen tls://127.0.0.1:0}), from the daemon's ready line; -1 without. */
+    public int tlsPort() {
+        try {
+            for (String line : Files.readAllLines(log())) {
+                int i = line.indexOf("jvirtd ready ");
+                int t = line.indexOf(" tls=");
+                if (i >= 0 && t > i) {
+                    String hp = line.substring(t + 5).strip();
+                    return Integer.parseInt(hp.substring(hp.lastIndexOf(':') + 1));
+                }
+            }
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        return -1;
+    }
+
     public TestHttp http() {
         return new TestHttp(socket());
     }
@@ -99,10 +132,16 @@ public final class DaemonProcess implements AutoCloseable {
         return d;
     }
 
+    /**
+     * Whether {@link #start} also waits until the daemon has reconciled every VM ("jvirtd recovered"), as tests
+     * that look at adopted VMs right after a restart need; false: only until the API serves ("jvirtd ready").
+     */
+    public boolean awaitRecovery = true;
+
     public void start() throws IOException {
         starts++;
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC"));
+        List<String> cmd = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED"));
         cmd.addAll(jvmArgs);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.jvirt.api.JvirtDaemon",
                 "--state-dir", stateDir().toString(), "--run-dir", runDir().toString(), "--accel", TestGuest.accel()));
@@ -110,6 +149,12 @@ public final class DaemonProcess implements AutoCloseable {
             cmd.addAll(0, List.of("ip", "netns", "exec", netns));
         } else {
             cmd.add("--no-default-network"); // never touch the host's own network
+        }
+        // the path policy: the tiny guest (in root's private home) and the temp directories tests make disks in
+        cmd.addAll(List.of("--allow-dir", TestGuest.dir().toString(), "--allow-dir", tmpDir()));
+        if (!extraArgs.contains("--qemu-uids")) {
+            // a block of QEMU uids of its own: daemons of tests running in parallel never share a QEMU identity
+            cmd.addAll(List.of("--qemu-uids", qemuUids[0] + "-" + qemuUids[1]));
         }
         cmd.addAll(extraArgs);
         Path log = log();
@@ -126,7 +171,7 @@ public final class DaemonProcess implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             String out = Files.exists(log) ? Files.readString(log) : "";
-            if (out.contains("jvirtd ready")) {
+            if (out.contains("jvirtd ready") && (!awaitRecovery || out.contains("jvirtd recovered"))) {
                 return;
             }
             if (!process.isAlive() || System.nanoTime() > deadline) {
@@ -139,6 +184,15 @@ public final class DaemonProcess implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw new AssertionError(e);
             }
+        }
+    }
+
+    /** The JVM's temp directory as a real path (where tests put their disks). */
+    public static String tmpDir() {
+        try {
+            return Path.of(System.getProperty("java.io.tmpdir")).toRealPath().toString();
+        } catch (IOException e) {
+            throw new AssertionError(e);
         }
     }
 
@@ -208,6 +262,16 @@ public final class DaemonProcess implements AutoCloseable {
         for (long pid : qemuPids()) {
             ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
             awaitGone(pid, Duration.ofSeconds(10));
+        }
+        // what the daemon granted its QEMUs (ACL entries on the shared guest files, /root...) goes back even when
+        // the test failed half-way: the same ledger, released in full
+        Path ledger = stateDir().resolve("labels");
+        if (Files.exists(ledger.resolve("ledger.json"))) {
+            try {
+                new io.jvirt.confine.AccessLedger(ledger).restoreAll();
+            } catch (RuntimeException e) {
+                System.err.println("cannot take back the grants in " + ledger + ": " + e);
+            }
         }
         deleteTree(root);
     }

@@ -116,11 +116,30 @@ public final class TestHttp {
             req.append("Content-Length: 0\r\n");
         }
         req.append("\r\n");
-        out.write(req.toString().getBytes(StandardCharsets.US_ASCII));
+        // one write: a server that refuses on the headers may close before a second write arrives
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        all.write(req.toString().getBytes(StandardCharsets.US_ASCII));
         if (body != null) {
-            out.write(body);
+            all.write(body);
         }
+        out.write(all.toByteArray());
         out.flush();
+        return read(ch);
+    }
+
+    /** Sends {@code request} as given (a whole HTTP request, headers chosen by the test) and reads the answer. */
+    public Response raw(byte[] request) throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        ch.connect(UnixDomainSocketAddress.of(socket));
+        OutputStream out = Channels.newOutputStream(ch);
+        out.write(request);
+        out.flush();
+        try (Stream s = read(ch)) {
+            return new Response(s.status, s.headers, s.body.readAllBytes());
+        }
+    }
+
+    private static Stream read(SocketChannel ch) throws IOException {
         InputStream in = new java.io.BufferedInputStream(Channels.newInputStream(ch));
         String statusLine = line(in);
         int status = Integer.parseInt(statusLine.split(" ")[1]);
