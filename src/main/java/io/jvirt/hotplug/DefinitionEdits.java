@@ -3,7 +3,6 @@ package io.jvirt.hotplug;
 import io.jvirt.error.ErrorCode;
 import io.jvirt.error.JvirtException;
 import io.jvirt.qemu.HotplugArgs;
-import io.jvirt.vm.DefinitionValidator;
 import io.jvirt.vm.Hotplug;
 import io.jvirt.vm.VmDefinition;
 import java.util.ArrayList;
@@ -14,14 +13,10 @@ import java.util.Set;
 
 /**
  * Each change as an edit of a definition (the stored one for {@code config}, the live record's for {@code live}),
- * checked by the same validator a define uses: an edit that does not validate is refused before anything changes.
+ * checked as a define checks (VmManager.checkChange): an edit that does not pass is refused before anything changes.
  */
 final class DefinitionEdits {
     private DefinitionEdits() {
-    }
-
-    static VmDefinition validated(VmDefinition d) {
-        return new DefinitionValidator(d.emulator()).validate(d);
     }
 
     static VmDefinition withHotplug(VmDefinition d, java.util.function.UnaryOperator<Hotplug> change) {

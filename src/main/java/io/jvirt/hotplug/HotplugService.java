@@ -251,9 +251,9 @@ public final class HotplugService {
             if (scope.live()) {
                 record = state.read(vm, q.get(), ctx.definition());
                 refuseCrashingPlug(vm, kind, record);
-                live = DefinitionEdits.validated(liveEdit.apply(record.live()));
+                live = vms.checkChange(liveEdit.apply(record.live()));
             }
-            VmDefinition config = scope.config() ? DefinitionEdits.validated(configEdit.apply(ctx.definition())) : null;
+            VmDefinition config = scope.config() ? vms.checkChange(configEdit.apply(ctx.definition())) : null;
             return new Plan(scope, record, live, config, q.orElse(null), Duration.ofSeconds(timeout));
         }, (ctx, plan) -> {
             Map<String, Object> details = new LinkedHashMap<>();

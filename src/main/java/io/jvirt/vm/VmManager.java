@@ -409,7 +409,7 @@ public final class VmManager {
 
     /** A job's change of the stored definition (hotplug's --config): validated as a define is, durable, then seen. */
     VmDefinition writeDefinition(Vm vm, VmDefinition changed) {
-        VmDefinition checked = validator.validate(changed);
+        VmDefinition checked = checkChange(changed);
         nicPlumbing.checkDefinition(checked);
         if (!checked.name().equals(vm.name()) || !checked.uuid().equals(vm.definition().uuid())) {
             throw new JvirtException(ErrorCode.INTERNAL, "a definition change may not rename VM '" + vm.name() + "'");
@@ -417,6 +417,14 @@ public final class VmManager {
         store.put(vm.name(), DEFINITION, checked);
         vm.redefine(checked);
         return checked;
+    }
+
+    /**
+     * A changed definition checked as a define checks one (the validator, then the confinement's path policy and
+     * backing chains), nothing stored: what a capability's change is refused by before it acts.
+     */
+    public VmDefinition checkChange(VmDefinition changed) {
+        return confinement.checkFiles(validator.validate(changed));
     }
 
     /** The store capabilities keep their per-VM documents in (beside the VM's definition and state). */
