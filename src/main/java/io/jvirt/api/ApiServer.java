@@ -36,10 +36,10 @@ public final class ApiServer implements AutoCloseable {
             io.jvirt.images.Bundles bundles, io.jvirt.storage.PoolManager pools, io.jvirt.storage.VolumeService volumes,
             io.jvirt.snapshot.SnapshotService snapshots, io.jvirt.blockcopy.BlockCopyService blockCopies,
             io.jvirt.network.NetworkService networks, io.jvirt.guest.GuestService guest,
-            io.jvirt.stats.StatsService stats) {
+            io.jvirt.stats.StatsService stats, io.jvirt.hotplug.HotplugService hotplug) {
         /** Without the image, storage, snapshot, block copy, network, guest and stats layers (tests that do not need them). */
         public Services(VmManager vms, ObjectMapper mapper, Supplier<Map<String, Object>> hostFacts) {
-            this(vms, mapper, hostFacts, null, null, null, null, null, null, null, null, null, null);
+            this(vms, mapper, hostFacts, null, null, null, null, null, null, null, null, null, null, null);
         }
     }
 
@@ -95,6 +95,9 @@ public final class ApiServer implements AutoCloseable {
         }
         if (services.guest() != null) {
             new GuestRoutes(services.guest(), operations).register(router);
+        }
+        if (services.hotplug() != null) {
+            new HotplugRoutes(services.hotplug(), operations).register(router);
         }
         if (services.stats() != null) {
             // routes like any other: whichever listener the daemon has (Unix socket, TCP, TLS) serves /metrics

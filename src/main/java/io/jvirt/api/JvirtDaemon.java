@@ -145,6 +145,13 @@ public final class JvirtDaemon implements Callable<Integer> {
         io.jvirt.blockcopy.BlockCopyService blockCopies = new io.jvirt.blockcopy.BlockCopyService(vms, store,
                 new io.jvirt.storage.QemuImg());
         io.jvirt.network.NetworkService networks = new io.jvirt.network.NetworkService(stateDir, runDir, mapper, vms::definitions);
+        io.jvirt.hotplug.HotplugService hotplug = new io.jvirt.hotplug.HotplugService(vms, vm -> {
+            try {
+                return java.util.Optional.of(guest.resources(vm, Duration.ofSeconds(2)));
+            } catch (RuntimeException e) {
+                return java.util.Optional.empty(); // no agent answer: the view says "unknown"
+            }
+        });
         io.jvirt.storage.PoolManager pools = new io.jvirt.storage.PoolManager(stateDir);
         io.jvirt.confine.VmConfinement confinement = confinementFromFlags(pools, emulatorPath, paths);
         vms.setConfinement(confinement);
@@ -156,10 +163,12 @@ public final class JvirtDaemon implements Callable<Integer> {
                 Files.isRegularFile(trust.tlsDir.resolve("server.pem")) ? new io.jvirt.tls.TlsDir(trust.tlsDir) : null, mapper,
                 pools.get(io.jvirt.storage.PoolManager.DEFAULT_POOL).path(),
                 Duration.ofMillis((long) (migrationPeerTimeout * 1000)));
+        migrations.setLiveDefinitions(hotplug::liveDefinition); // the destination gets the plugged devices too
         // after the VMs are loaded: the DHCP hosts file names every defined VM
         io.jvirt.network.NetworkRecovery.recoverAll(networks, !noDefaultNetwork);
         recovered.thenRun(() -> {
             migrations.recoverAll(); // the records decide what the adopted QEMUs of a migration do
+            hotplug.recoverAll(); // QEMU is the authority on what is plugged: after the QEMUs are adopted
             blockCopies.recoverAll(); // needs the adopted QEMUs
             log.info("recovery done: {} VM(s) reconciled in {} ms", vms.count(), (System.nanoTime() - t0) / 1_000_000);
             System.out.println("jvirtd recovered");
@@ -204,7 +213,7 @@ public final class JvirtDaemon implements Callable<Integer> {
             return facts;
         }, imageCatalog, imageBuilder, bundles, pools,
                 new io.jvirt.storage.VolumeService(pools, new io.jvirt.storage.QemuImg(), vms::definitions), snapshots, blockCopies,
-                networks, guest, stats);
+                networks, guest, stats, hotplug);
         awaitRecoveryWithinBudget(vms, recovered);
         ApiServer server = ApiServer.start(services, endpoints, limits, new io.jvirt.admin.ClientRegistry(), migrations);
         AdminServer admin = AdminServer.start(new AdminServer.Context(server, limits, logs, paths, vms,

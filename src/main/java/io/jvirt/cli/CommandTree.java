@@ -19,7 +19,8 @@ final class CommandTree {
     /** Every subcommand, in the order help lists them. */
     static final List<String> SUBCOMMANDS = List.of("list", "define", "undefine", "start", "shutdown", "destroy",
             "suspend", "resume", "info", "console", "events", "guest", "domstats", "top", "snapshot", "blockcopy", "blockjob",
-            "migrate", "migrate-cancel", "vol", "pool",
+            "setmem", "memory", "setvcpus", "vcpupin", "emulatorpin", "attach-disk", "detach-disk", "attach-interface",
+            "detach-interface", "iothread", "migrate", "migrate-cancel", "vol", "pool",
             "image", "net-define", "net-start", "net-destroy", "net-undefine", "net-list", "net-info", "net-autostart",
             "net-dhcp-leases", "nodeinfo", "admin", "pki", "completion", "__complete", "help");
 
@@ -48,6 +49,16 @@ final class CommandTree {
             case "blockjob" -> new BlockCopyCommands.BlockJobCmd();
             case "migrate" -> new MigrateCommands.MigrateCmd();
             case "migrate-cancel" -> new MigrateCommands.MigrateCancelCmd();
+            case "setmem" -> new HotplugCommands.SetmemCmd();
+            case "memory" -> new HotplugCommands.MemoryCmd();
+            case "setvcpus" -> new HotplugCommands.SetvcpusCmd();
+            case "vcpupin" -> new HotplugCommands.VcpupinCmd();
+            case "emulatorpin" -> new HotplugCommands.EmulatorpinCmd();
+            case "attach-disk" -> new HotplugCommands.AttachDiskCmd();
+            case "detach-disk" -> new HotplugCommands.DetachDiskCmd();
+            case "attach-interface" -> new HotplugCommands.AttachInterfaceCmd();
+            case "detach-interface" -> new HotplugCommands.DetachInterfaceCmd();
+            case "iothread" -> new HotplugCommands.IothreadCmd();
             case "vol" -> new StorageCommands.VolCmd();
             case "pool" -> new StorageCommands.PoolCmd();
             case "image" -> new ImageCommands();

@@ -133,8 +133,7 @@ public final class VmConfinement implements Confinement {
         for (int i = 0; i < in.size(); i++) {
             VmDefinition.Disk disk = in.get(i);
             ImageChain chain = reader.read("disks[" + i + "].path", Path.of(disk.path()), disk.format());
-            disks.add(new VmDefinition.Disk(disk.name(), chain.top().path().toString(), disk.format(), disk.bus(),
-                    disk.readOnly()));
+            disks.add(disk.withImage(new io.jvirt.vm.DiskImage(chain.top().path().toString(), disk.format())));
             checked.add(new DiskSharing.Disk(disk.name(), chain, !disk.writable()));
         }
         VmDefinition out = d.withDisks(disks).withBoot(boot);

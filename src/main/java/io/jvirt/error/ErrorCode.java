@@ -75,6 +75,8 @@ public enum ErrorCode {
     PEER_LOST("peer-lost", 502, Kind.FAILURE),
     /** A migration failed in QEMU, or does not converge under the user's policy; the source keeps running. */
     MIGRATION_FAILED("migration-failed", 500, Kind.FAILURE),
+    /** The guest refused (or did not finish) releasing a device; the device stays (docs/hotplug.md). */
+    GUEST_REFUSED("guest-refused", 409, Kind.CONFLICT),
     INTERNAL("internal", 500, Kind.FAILURE);
 
     /** What kind of failure a code is, for clients that only need the class (the CLI's exit codes). */

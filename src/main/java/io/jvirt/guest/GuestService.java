@@ -92,6 +92,19 @@ public final class GuestService {
         return mapping.filesystems(vm, fs);
     }
 
+    /**
+     * What the guest itself has online, by its agent: vCPUs and memory (MiB, blocks times block size), for
+     * hotplug's "what the guest sees" (docs/hotplug.md).
+     */
+    public GuestViews.Resources resources(String vm, Duration timeout) {
+        return sessions.call(vm, "guest-get-vcpus", timeout, (a, left) -> {
+            long vcpus = a.vcpus(left).stream().filter(GuestAgentReplies.Vcpu::online).count();
+            long block = a.memoryBlockSize(left);
+            long blocks = a.memoryBlocks(left).stream().filter(GuestAgentReplies.MemoryBlock::online).count();
+            return new GuestViews.Resources((int) vcpus, blocks * block / (1024 * 1024));
+        });
+    }
+
     public List<GuestViews.Interface> interfaces(String vm, Duration timeout) {
         List<GuestAgentReplies.Interface> nics = sessions.call(vm, "guest-network-get-interfaces", timeout,
                 (a, left) -> a.interfaces(left));

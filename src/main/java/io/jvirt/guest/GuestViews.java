@@ -64,4 +64,8 @@ public final class GuestViews {
 
     public record PowerRequest(String vm, String mode, String requested) {
     }
+
+    /** What the guest has online by its own account: vCPUs, and memory in its online memory blocks (MiB). */
+    public record Resources(int onlineVcpus, long onlineMemoryMiB) {
+    }
 }

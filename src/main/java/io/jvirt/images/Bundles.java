@@ -78,7 +78,7 @@ public final class Bundles {
             for (VmDefinition.Disk d : def.disks() == null ? List.<VmDefinition.Disk>of() : def.disks()) {
                 String name = "disk-" + d.name() + ".qcow2";
                 qemuImg.convert(Path.of(d.path()), d.format(), top.resolve(name), "qcow2");
-                disks.add(new VmDefinition.Disk(d.name(), name, "qcow2", d.bus(), d.readOnly()));
+                disks.add(d.withImage(new io.jvirt.vm.DiskImage(name, "qcow2")));
                 drives.append("    -drive \"file=$here/").append(name).append(",format=qcow2,if=")
                         .append("sata".equals(d.bus()) ? "ide" : "virtio")
                         .append(Boolean.TRUE.equals(d.readOnly()) ? ",readonly=on" : "").append("\" \\\n");
@@ -226,7 +226,7 @@ public final class Bundles {
                     throw bad(file, d.path() + " refers to another file (backing or data file)");
                 }
                 Path dst = claim(imageDir, name + "-" + d.name() + ".qcow2", moved, src);
-                disks.add(new VmDefinition.Disk(d.name(), dst.toString(), "qcow2", d.bus(), d.readOnly()));
+                disks.add(d.withImage(new io.jvirt.vm.DiskImage(dst.toString(), "qcow2")));
             }
             VmDefinition.Boot boot = null;
             if (def.boot() != null && def.boot().kernel() != null) {

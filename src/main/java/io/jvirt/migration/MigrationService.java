@@ -49,6 +49,14 @@ public final class MigrationService {
         this.target = new MigrationTarget(vms, records, connector, copyDir, new QemuImg());
     }
 
+    /**
+     * The definition of what a running VM's QEMU really has (hotplug's {@code liveDefinition}): the destination is
+     * started from it, with the same plugged devices on the same ports.
+     */
+    public void setLiveDefinitions(java.util.function.Function<String, java.util.Optional<io.jvirt.vm.VmDefinition>> f) {
+        source.liveDefinitions(f);
+    }
+
     public void addListener(Consumer<MigrationProgress> l) {
         listeners.add(l);
     }

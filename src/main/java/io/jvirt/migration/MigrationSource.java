@@ -46,11 +46,23 @@ final class MigrationSource {
     private final JobProgress progress;
     private final Consumer<MigrationProgress> listener;
 
+    /**
+     * What the running QEMU really has (hot-plugged memory, vCPUs, disks, NICs, IOThreads: issue 15's
+     * {@code HotplugService.liveDefinition}), so the destination starts an identical machine; the stored definition
+     * when nothing was plugged.
+     */
+    private volatile java.util.function.Function<String, java.util.Optional<VmDefinition>> liveDefinitions =
+            vm -> java.util.Optional.empty();
+
     MigrationSource(MigrationRecords records, PeerConnector connector, JobProgress progress, Consumer<MigrationProgress> listener) {
         this.records = records;
         this.connector = connector;
         this.progress = progress;
         this.listener = listener;
+    }
+
+    void liveDefinitions(java.util.function.Function<String, java.util.Optional<VmDefinition>> f) {
+        this.liveDefinitions = f;
     }
 
     /** Begin: refuses what cannot migrate, changing nothing; connects the peer channel. */
@@ -199,7 +211,8 @@ final class MigrationSource {
     }
 
     private PeerMessages.Prepared prepare(PeerChannel ch, Plan plan, VmJobContext ctx, List<PeerMessages.CopiedDisk> copies) {
-        var body = new PeerMessages.Prepare(plan.id(), ch.localAddress(), ctx.definition(), copies,
+        VmDefinition running = liveDefinitions.apply(ctx.vmName()).orElse(ctx.definition());
+        var body = new PeerMessages.Prepare(plan.id(), ch.localAddress(), running, copies,
                 ch.bound().toMillis(), false);
         return connector.mapper().convertValue(ch.call("POST", "/v1/peer/migrations", body, Duration.ofSeconds(90)),
                 PeerMessages.Prepared.class);

@@ -149,6 +149,46 @@ public final class TapPlumbing implements NicPlumbing {
         return out;
     }
 
+    /** A NIC hot-plugged into a running VM: its one tap, added to the VM's durable record before it is made. */
+    @Override
+    public QemuLaunchSpec.Nic prepareOne(VmDefinition d, VmDefinition.Nic n) {
+        if ("user".equals(n.type())) {
+            return NicPlumbing.userNic(n);
+        }
+        Taps before = live.getOrDefault(d.name(), vmStore.get(d.name(), TAPS, Taps.class).orElse(new Taps(List.of())));
+        Tap tap = new Tap(n.name(), tapName(d.name(), n.name()), "network".equals(n.type()) ? networks.find(n.network()).name() : null,
+                "network".equals(n.type()) ? networks.find(n.network()).bridge() : n.bridge());
+        List<Tap> taps = new ArrayList<>(before.taps().stream().filter(t -> !t.nic().equals(n.name())).toList());
+        taps.add(tap);
+        Taps record = new Taps(List.copyOf(taps));
+        vmStore.put(d.name(), TAPS, record); // named durably before it is made
+        live.put(d.name(), record);
+        try {
+            create(d.name(), tap, before);
+        } catch (RuntimeException e) {
+            releaseOne(d.name(), n.name());
+            throw e;
+        }
+        if (tap.network() != null) {
+            networks.refreshHosts(tap.network());
+        }
+        return new QemuLaunchSpec.Nic(n.name(), "tap", n.model(), n.mac(), tap.tap(),
+                vhostUsable() && !Boolean.FALSE.equals(n.vhost()), List.of());
+    }
+
+    /** The tap of one NIC unplugged from a running VM (idempotent). */
+    @Override
+    public void releaseOne(String vm, String nic) {
+        Taps t = live.getOrDefault(vm, vmStore.get(vm, TAPS, Taps.class).orElse(null));
+        if (t == null) {
+            return;
+        }
+        t.taps().stream().filter(x -> x.nic().equals(nic)).forEach(x -> Links.delete(x.tap()));
+        Taps rest = new Taps(t.taps().stream().filter(x -> !x.nic().equals(nic)).toList());
+        vmStore.put(vm, TAPS, rest);
+        live.put(vm, rest);
+    }
+
     private void create(String vm, Tap t, Taps before) {
         Optional<Links.Link> existing = Links.link(t.tap());
         if (existing.isPresent()) {

@@ -24,8 +24,9 @@ public final class QemuCommandLine {
         a.addAll(List.of("-uuid", spec.uuid()));
         a.addAll(List.of("-machine", spec.machine()));
         a.addAll(List.of("-accel", spec.accel().qemuName()));
-        a.addAll(List.of("-m", Integer.toString(spec.memoryMiB())));
-        a.addAll(List.of("-smp", Integer.toString(spec.vcpus())));
+        a.addAll(List.of("-m", HotplugArgs.memory(spec)));
+        a.addAll(List.of("-smp", HotplugArgs.smp(spec)));
+        a.addAll(HotplugArgs.objects(spec));
         a.addAll(List.of("-nodefaults", "-no-user-config", "-S", "-no-shutdown", "-display", "none"));
         a.addAll(List.of("-msg", "timestamp=on"));
         a.addAll(List.of("-pidfile", paths.pidFile().toString()));
@@ -57,26 +58,33 @@ public final class QemuCommandLine {
         }
 
         int bootIndex = 1;
+        List<String> onPorts = new ArrayList<>(); // devices added live on a hot-plug port come after the ports
         for (QemuLaunchSpec.Disk d : spec.disks()) {
+            List<String> to = HotplugArgs.onPort(spec, deviceId(d)) ? onPorts : a;
             if (d.blockdevs() != null) {
-                a.addAll(d.blockdevs()); // the whole checked chain, so no image header picks a file QEMU opens
+                to.addAll(d.blockdevs()); // the whole checked chain, so no image header picks a file QEMU opens
             } else {
-                a.addAll(List.of("-blockdev", fileNode(d)));
-                a.addAll(List.of("-blockdev", formatNode(d)));
+                to.addAll(List.of("-blockdev", fileNode(d)));
+                to.addAll(List.of("-blockdev", formatNode(d)));
             }
             String frontend = switch (d.bus()) {
                 case "sata" -> "ide-hd,bus=ide." + (bootIndex - 1);
-                default -> "virtio-blk-pci";
+                default -> "virtio-blk-pci" + (d.iothread() == null ? "" : ",iothread=" + d.iothread());
             };
-            a.addAll(List.of("-device", frontend + ",drive=" + formatNodeName(d) + ",id=" + deviceId(d)
+            to.addAll(List.of("-device", frontend + ",drive=" + formatNodeName(d) + ",id=" + deviceId(d)
+                    + HotplugArgs.bus(spec, deviceId(d))
                     + (boot == null || boot.kernel() == null ? ",bootindex=" + bootIndex : "")));
             bootIndex++;
         }
 
         for (QemuLaunchSpec.Nic n : spec.nics()) {
-            a.addAll(List.of("-netdev", netdev(n)));
-            a.addAll(List.of("-device", n.model() + ",netdev=host" + n.id() + ",id=" + n.id() + ",mac=" + n.mac()));
+            List<String> to = HotplugArgs.onPort(spec, n.id()) ? onPorts : a;
+            to.addAll(List.of("-netdev", netdev(n)));
+            to.addAll(List.of("-device", n.model() + ",netdev=host" + n.id() + ",id=" + n.id() + ",mac=" + n.mac()
+                    + HotplugArgs.bus(spec, n.id())));
         }
+        a.addAll(HotplugArgs.tail(spec));
+        a.addAll(onPorts);
         if (spec.incomingDefer()) {
             // the manager names the stream later (migrate-incoming), e.g. to load a saved memory snapshot
             a.addAll(List.of("-incoming", "defer"));

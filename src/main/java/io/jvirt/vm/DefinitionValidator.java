@@ -129,7 +129,7 @@ public final class DefinitionValidator {
             if (!BUSES.contains(bus)) {
                 throw invalid(where + ".bus must be virtio or sata, got '" + printable(bus) + "'");
             }
-            disks.add(new VmDefinition.Disk(dn, path, format, bus, Boolean.TRUE.equals(disk.readOnly())));
+            disks.add(new VmDefinition.Disk(dn, path, format, bus, Boolean.TRUE.equals(disk.readOnly()), disk.iothread()));
         }
 
         List<VmDefinition.Nic> nics = new ArrayList<>();
@@ -160,7 +160,8 @@ public final class DefinitionValidator {
             nics.add(new VmDefinition.Nic(nn, type, model, mac, checkNicNetwork(where, type, nic),
                     checkNicBridge(where, type, nic), checkForwards(where, type, nic.forwards()), nic.vhost()));
         }
-        return new VmDefinition(name, uuid, memory, vcpus, machine, accel, emulator, boot, disks, nics);
+        Hotplug hotplug = HotplugValidator.validate(d.hotplug(), memory, vcpus, disks);
+        return new VmDefinition(name, uuid, memory, vcpus, machine, accel, emulator, boot, disks, nics, hotplug);
     }
 
     private static String checkNicNetwork(String where, String type, VmDefinition.Nic nic) {
@@ -226,7 +227,6 @@ public final class DefinitionValidator {
         return List.copyOf(out);
     }
 
-    /** Re-checks, just before a start, that the files a stored definition names still exist. */
     /** A disk switch may only name a format QEMU is given for disks. */
     static void checkDiskFormat(String format) {
         if (!FORMATS.contains(format)) {
@@ -234,6 +234,7 @@ public final class DefinitionValidator {
         }
     }
 
+    /** Re-checks, just before a start, that the files a stored definition names still exist. */
     public static void checkFilesStillExist(VmDefinition d) {
         if (d.boot() != null) {
             if (d.boot().kernel() != null) {

@@ -39,7 +39,6 @@ final class MacAddresses {
             owners.put(mac, checked.name() + "/" + n.name());
             nics.add(new VmDefinition.Nic(n.name(), n.type(), n.model(), mac, n.network(), n.bridge(), n.forwards(), n.vhost()));
         }
-        return new VmDefinition(checked.name(), checked.uuid(), checked.memoryMiB(), checked.vcpus(), checked.machine(),
-                checked.accel(), checked.emulator(), checked.boot(), checked.disks(), List.copyOf(nics));
+        return checked.withNics(nics);
     }
 }

@@ -31,6 +31,22 @@ public interface NicPlumbing {
         return java.util.Optional.empty();
     }
 
+    /**
+     * Creates what one NIC hot-plugged into the running VM {@code d} needs (its tap, recorded durably first) and
+     * returns how QEMU attaches it; the VM's other NICs are left alone.
+     */
+    default QemuLaunchSpec.Nic prepareOne(VmDefinition d, VmDefinition.Nic nic) {
+        if (!"user".equals(nic.type())) {
+            throw new JvirtException(ErrorCode.INVALID_DEFINITION, "NIC " + nic.name() + ": this daemon has no networks "
+                    + "(only user-mode NICs)");
+        }
+        return userNic(nic);
+    }
+
+    /** Removes what {@link #prepareOne} made for one NIC (idempotent). */
+    default void releaseOne(String vm, String nic) {
+    }
+
     /** Without the network capability: user-mode NICs only (port forwards included). */
     NicPlumbing USER_ONLY = new NicPlumbing() {
         @Override

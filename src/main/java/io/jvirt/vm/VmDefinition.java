@@ -22,14 +22,24 @@ public record VmDefinition(
         String emulator,
         Boot boot,
         List<Disk> disks,
-        List<Nic> nics) {
+        List<Nic> nics,
+        Hotplug hotplug) {
+
+    public VmDefinition(String name, String uuid, Integer memoryMiB, Integer vcpus, String machine, String accel,
+                        String emulator, Boot boot, List<Disk> disks, List<Nic> nics) {
+        this(name, uuid, memoryMiB, vcpus, machine, accel, emulator, boot, disks, nics, null);
+    }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Boot(String kernel, String initrd, String cmdline) {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Disk(String name, String path, String format, String bus, Boolean readOnly) {
+    public record Disk(String name, String path, String format, String bus, Boolean readOnly, String iothread) {
+        public Disk(String name, String path, String format, String bus, Boolean readOnly) {
+            this(name, path, format, bus, readOnly, null);
+        }
+
         /** The image the disk runs on. */
         public DiskImage image() {
             return new DiskImage(path, format);
@@ -37,7 +47,7 @@ public record VmDefinition(
 
         /** The same disk on another image (all a pivot, a snapshot or a merge changes). */
         public Disk withImage(DiskImage to) {
-            return new Disk(name, to.path(), to.format(), bus, readOnly);
+            return new Disk(name, to.path(), to.format(), bus, readOnly, iothread);
         }
 
         /** Not read-only (an absent flag means writable). */
@@ -64,6 +74,16 @@ public record VmDefinition(
     public record Forward(String proto, String hostAddress, Integer hostPort, Integer guestPort) {
     }
 
+    /** What can change while the VM runs, and where it may grow to (see {@link Hotplug}); null: nothing of it. */
+    public Hotplug hotplugOrEmpty() {
+        return hotplug == null ? Hotplug.NONE : hotplug;
+    }
+
+    /** The NICs, never null. */
+    public List<Nic> nicList() {
+        return nics == null ? List.of() : nics;
+    }
+
     /** The disks, never null (an input definition may have none). */
     public List<Disk> diskList() {
         return disks == null ? List.of() : disks;
@@ -81,15 +101,31 @@ public record VmDefinition(
     }
 
     public VmDefinition withDisks(List<Disk> changed) {
-        return new VmDefinition(name, uuid, memoryMiB, vcpus, machine, accel, emulator, boot, List.copyOf(changed), nics);
+        return new VmDefinition(name, uuid, memoryMiB, vcpus, machine, accel, emulator, boot, List.copyOf(changed), nics, hotplug);
     }
 
     public VmDefinition withBoot(Boot changed) {
-        return new VmDefinition(name, uuid, memoryMiB, vcpus, machine, accel, emulator, changed, disks, nics);
+        return new VmDefinition(name, uuid, memoryMiB, vcpus, machine, accel, emulator, changed, disks, nics, hotplug);
+    }
+
+    public VmDefinition withNics(List<Nic> changed) {
+        return new VmDefinition(name, uuid, memoryMiB, vcpus, machine, accel, emulator, boot, disks, List.copyOf(changed), hotplug);
+    }
+
+    public VmDefinition withMemory(int changedMiB) {
+        return new VmDefinition(name, uuid, changedMiB, vcpus, machine, accel, emulator, boot, disks, nics, hotplug);
+    }
+
+    public VmDefinition withVcpus(int changed) {
+        return new VmDefinition(name, uuid, memoryMiB, changed, machine, accel, emulator, boot, disks, nics, hotplug);
+    }
+
+    public VmDefinition withHotplug(Hotplug changed) {
+        return new VmDefinition(name, uuid, memoryMiB, vcpus, machine, accel, emulator, boot, disks, nics, changed);
     }
 
     /** The same VM under another name, without the facts each host decides for itself (uuid, emulator). */
     public VmDefinition portable(String newName) {
-        return new VmDefinition(newName, null, memoryMiB, vcpus, machine, accel, null, boot, disks, nics);
+        return new VmDefinition(newName, null, memoryMiB, vcpus, machine, accel, null, boot, disks, nics, hotplug);
     }
 }

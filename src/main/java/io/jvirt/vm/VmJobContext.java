@@ -144,6 +144,14 @@ public final class VmJobContext {
         manager.migratedAway(vm, undefine);
     }
 
+    /**
+     * Replaces the stored definition (a change for the next boot): validated as a define is, written durably, then
+     * the VM's definition. Throws the validation's error, nothing changed.
+     */
+    public VmDefinition redefine(VmDefinition changed) {
+        return manager.writeDefinition(vm, changed);
+    }
+
     public Instant since() {
         return job.since();
     }

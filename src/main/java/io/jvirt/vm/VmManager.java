@@ -89,6 +89,11 @@ public final class VmManager {
         this.nicPlumbing = plumbing;
     }
 
+    /** What the VMs' NICs need on the host (a hot-plugged NIC goes through it as a started VM's do). */
+    public NicPlumbing nicPlumbing() {
+        return nicPlumbing;
+    }
+
     /** Installs what QEMU may touch and who it runs as (io.jvirt.confine); before {@link #loadAndRecover}. */
     public void setConfinement(Confinement confinement) {
         this.confinement = confinement;
@@ -426,6 +431,31 @@ public final class VmManager {
 
     DiskSwitches switches() {
         return switches;
+    }
+
+    /** A job's change of the stored definition (hotplug's --config): validated as a define is, durable, then seen. */
+    VmDefinition writeDefinition(Vm vm, VmDefinition changed) {
+        VmDefinition checked = checkChange(changed);
+        nicPlumbing.checkDefinition(checked);
+        if (!checked.name().equals(vm.name()) || !checked.uuid().equals(vm.definition().uuid())) {
+            throw new JvirtException(ErrorCode.INTERNAL, "a definition change may not rename VM '" + vm.name() + "'");
+        }
+        store.put(vm.name(), DEFINITION, checked);
+        vm.redefine(checked);
+        return checked;
+    }
+
+    /**
+     * A changed definition checked as a define checks one (the validator, then the confinement's path policy and
+     * backing chains), nothing stored: what a capability's change is refused by before it acts.
+     */
+    public VmDefinition checkChange(VmDefinition changed) {
+        return confinement.checkFiles(validator.validate(changed));
+    }
+
+    /** The store capabilities keep their per-VM documents in (beside the VM's definition and state). */
+    public DocumentStore store() {
+        return store;
     }
 
     // ---- console -------------------------------------------------------------------------------------------

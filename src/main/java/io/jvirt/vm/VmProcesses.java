@@ -218,14 +218,6 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
 
     private static QemuLaunchSpec toSpec(VmDefinition d, Accelerator accel, java.util.List<QemuLaunchSpec.Nic> nics,
                                          Confinement.Launch launch) {
-        QemuLaunchSpec.DirectBoot boot = d.boot() == null ? null : new QemuLaunchSpec.DirectBoot(
-                d.boot().kernel() == null ? null : Path.of(d.boot().kernel()),
-                d.boot().initrd() == null ? null : Path.of(d.boot().initrd()),
-                d.boot().cmdline());
-        return new QemuLaunchSpec(d.name(), d.uuid(), Path.of(d.emulator()), d.machine(), accel, d.memoryMiB(), d.vcpus(),
-                boot,
-                d.disks().stream().map(x -> new QemuLaunchSpec.Disk(x.name(), Path.of(x.path()), x.format(), x.bus(),
-                        !x.writable(), launch.blockdevs().get(x.name()))).toList(),
-                nics).withConfined(launch.confined());
+        return LaunchSpecs.of(d, accel, nics, launch.blockdevs()).withConfined(launch.confined());
     }
 }

@@ -71,4 +71,35 @@ class QemuCommandLineTest {
         assertThat(a).containsSequence("-netdev", "tap,id=hostnet1,ifname=jv-web-net1,script=no,downscript=no");
         assertThat(a).containsSequence("-netdev", "user,id=hostnet2,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:127.0.0.1:5353-:53");
     }
+
+    @Test
+    void resizableMachinesGetSlotsNumaIothreadsPortsAndMemoryDevices() {
+        QemuLaunchSpec.Resizable r = new QemuLaunchSpec.Resizable(1024, 4, 4,
+                List.of(new QemuLaunchSpec.NumaNode(0, "0-1", 128), new QemuLaunchSpec.NumaNode(1, "2-3", 128)),
+                List.of(new QemuLaunchSpec.IoThread("io1", 1000L)),
+                List.of(new QemuLaunchSpec.MemoryDevice("d1", "dimm", 256, 1, null),
+                        new QemuLaunchSpec.MemoryDevice("v1", "virtio-mem", 512, 0, 128)),
+                java.util.Map.of("disk-vdb", "hp0"));
+        QemuLaunchSpec s = spec(List.of(new QemuLaunchSpec.Disk("vda", Path.of("/i/a.raw"), "raw", "virtio", false, null, "io1"),
+                new QemuLaunchSpec.Disk("vdb", Path.of("/i/b.raw"), "raw", "virtio", false))).withResizable(r);
+        List<String> a = QemuCommandLine.build(s, paths);
+        assertThat(a).containsSequence("-m", "256M,slots=4,maxmem=1024M");
+        assertThat(a).containsSequence("-smp", "2,sockets=4,cores=1,threads=1,maxcpus=4");
+        assertThat(a).containsSequence("-numa", "node,nodeid=1,cpus=2-3,memdev=numa-ram1");
+        assertThat(a).containsSequence("-object", "iothread,id=io1,poll-max-ns=1000");
+        assertThat(a).contains("virtio-blk-pci,iothread=io1,drive=fmt-vda,id=disk-vda");
+        assertThat(a).containsSequence("-device", "pc-dimm,id=mem-d1,memdev=ram-d1,node=1");
+        assertThat(a).contains("virtio-mem-pci,id=mem-v1,memdev=ram-v1,node=0,block-size=2M,requested-size=128M");
+        // a device added live on a port comes after the ports, on its port
+        int port = a.indexOf("pcie-root-port,id=hp0,bus=pcie.0,chassis=1,addr=0x1b.0");
+        int vdb = a.indexOf("virtio-blk-pci,drive=fmt-vdb,id=disk-vdb,bus=hp0");
+        assertThat(port).isPositive();
+        assertThat(vdb).isGreaterThan(port);
+    }
+
+    @Test
+    void aPlainMachineKeepsItsPlainShape() {
+        List<String> a = QemuCommandLine.build(spec(List.of()), paths);
+        assertThat(a).containsSequence("-m", "256").containsSequence("-smp", "2").doesNotContain("-numa");
+    }
 }

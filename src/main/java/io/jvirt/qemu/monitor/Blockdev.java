@@ -50,6 +50,17 @@ public final class Blockdev {
         return new Blockdev(copy);
     }
 
+    /** Opened read-only or not; a file node also lets QEMU reopen it read-write for a job (auto-read-only). */
+    public Blockdev withReadOnly(boolean readOnly) {
+        ObjectNode copy = options.deepCopy();
+        copy.put("read-only", readOnly);
+        if ("file".equals(copy.path("driver").asText())) {
+            copy.put("auto-read-only", true);
+            copy.put("discard", "unmap");
+        }
+        return new Blockdev(copy);
+    }
+
     ObjectNode toArguments() {
         return options.deepCopy();
     }

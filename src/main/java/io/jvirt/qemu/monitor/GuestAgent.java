@@ -87,6 +87,21 @@ public final class GuestAgent implements AutoCloseable {
         return decodeList(call("guest-network-get-interfaces", null, timeout), GuestAgentReplies.Interface.class);
     }
 
+    /** The guest's logical CPUs and whether each is online (what a vCPU hotplug looks like from inside). */
+    public List<GuestAgentReplies.Vcpu> vcpus(Duration timeout) {
+        return decodeList(call("guest-get-vcpus", null, timeout), GuestAgentReplies.Vcpu.class);
+    }
+
+    /** The guest's memory blocks (sections) and whether each is online. */
+    public List<GuestAgentReplies.MemoryBlock> memoryBlocks(Duration timeout) {
+        return decodeList(call("guest-get-memory-blocks", null, timeout), GuestAgentReplies.MemoryBlock.class);
+    }
+
+    /** The size of one guest memory block, bytes. */
+    public long memoryBlockSize(Duration timeout) {
+        return call("guest-get-memory-block-info", null, timeout).path("size").asLong();
+    }
+
     /** "thawed" or "frozen". */
     public String fsfreezeStatus(Duration timeout) {
         return call("guest-fsfreeze-status", null, timeout).asText();

@@ -69,4 +69,12 @@ public final class GuestAgentReplies {
     public record ExecStatus(boolean exited, Integer exitcode, Integer signal, String outData, String errData,
                              Boolean outTruncated, Boolean errTruncated) {
     }
+
+    /** guest-get-vcpus: one logical CPU. */
+    public record Vcpu(int logicalId, boolean online, Boolean canOffline) {
+    }
+
+    /** guest-get-memory-blocks: one memory block (section). */
+    public record MemoryBlock(long physIndex, boolean online, Boolean canOffline) {
+    }
 }

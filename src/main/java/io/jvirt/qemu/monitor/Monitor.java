@@ -43,6 +43,8 @@ public final class Monitor {
     private final JobCommands jobs = new JobCommands(this);
     private final MigrationCommands migration = new MigrationCommands(this);
     private final StatsCommands stats = new StatsCommands(this);
+    private final DeviceCommands device = new DeviceCommands(this);
+    private final MemoryCommands memory = new MemoryCommands(this);
     /** Told the duration of every command (the daemon's QMP latency metrics); one for the whole process. */
     private static volatile CommandObserver observer = (command, nanos, failed) -> { };
 
@@ -110,6 +112,16 @@ public final class Monitor {
     /** Counters and the reads stats need: block I/O, vCPU threads, balloon, IOThreads, KVM's own statistics. */
     public StatsCommands stats() {
         return stats;
+    }
+
+    /** Devices and objects: device_add/del, object-add/del, netdev_add/del, qom-get/set, vCPU and memory slots. */
+    public DeviceCommands device() {
+        return device;
+    }
+
+    /** The balloon's target. */
+    public MemoryCommands memory() {
+        return memory;
     }
 
     /** Installs the observer every monitor tells how long each command took (e.g. for metrics). */

@@ -36,6 +36,40 @@ public final class MonitorEvent<T> {
     /** A migration started a new pass over dirty RAM. */
     public static final MonitorEvent<MigrationPass> MIGRATION_PASS = new MonitorEvent<>("MIGRATION_PASS",
             (d, at) -> new MigrationPass(d.path("pass").asLong(), at));
+    /** A device is gone (device_del completed: the guest released it); {@code device} is its id (may be empty). */
+    public static final MonitorEvent<DeviceDeleted> DEVICE_DELETED = new MonitorEvent<>("DEVICE_DELETED",
+            (d, at) -> new DeviceDeleted(d.path("device").asText(""), d.path("path").asText(""), at));
+    /** A virtio-mem device's size changed by the guest's action (rate-limited by QEMU to one a second). */
+    public static final MonitorEvent<MemoryDeviceSizeChange> MEMORY_DEVICE_SIZE_CHANGE = new MonitorEvent<>(
+            "MEMORY_DEVICE_SIZE_CHANGE", (d, at) -> new MemoryDeviceSizeChange(d.path("id").asText(""),
+            d.path("size").asLong(), d.path("qom-path").asText(""), at));
+    /** The guest's ACPI _OST status for a hotplug or unplug (a refusal carries a non-zero status). */
+    public static final MonitorEvent<AcpiDeviceOst> ACPI_DEVICE_OST = new MonitorEvent<>("ACPI_DEVICE_OST",
+            (d, at) -> new AcpiDeviceOst(d.path("info").path("device").asText(""), d.path("info").path("slot").asText(""),
+                    d.path("info").path("source").asInt(), d.path("info").path("status").asInt(), at));
+    /** The guest refused to release a device. */
+    public static final MonitorEvent<DeviceUnplugGuestError> DEVICE_UNPLUG_GUEST_ERROR = new MonitorEvent<>(
+            "DEVICE_UNPLUG_GUEST_ERROR", (d, at) -> new DeviceUnplugGuestError(d.path("device").asText(""),
+            d.path("path").asText(""), at));
+    /** The balloon moved: the guest now has {@code actual} bytes. */
+    public static final MonitorEvent<BalloonChange> BALLOON_CHANGE = new MonitorEvent<>("BALLOON_CHANGE",
+            (d, at) -> new BalloonChange(d.path("actual").asLong(), at));
+
+    public record DeviceDeleted(String device, String path, Instant at) {
+    }
+
+    public record MemoryDeviceSizeChange(String id, long size, String qomPath, Instant at) {
+    }
+
+    /** {@code source}: 0x103 eject request, 0x3 removal; {@code status} 0 success, anything else a failure. */
+    public record AcpiDeviceOst(String device, String slot, int source, int status, Instant at) {
+    }
+
+    public record DeviceUnplugGuestError(String device, String path, Instant at) {
+    }
+
+    public record BalloonChange(long actual, Instant at) {
+    }
 
     public record Stop(Instant at) {
     }

@@ -1,0 +1,52 @@
+package io.jvirt.hotplug;
+
+import io.jvirt.testing.ConsoleReader;
+import io.jvirt.testing.GuestConsole;
+import io.jvirt.testing.TestHttp;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/** The tiny guest's own view ({@code guestinfo} on its console: memory, online CPUs, disks, NICs). */
+record GuestInfo(long memKb, String cpus, int ncpus, String disks, String nics) {
+
+    static GuestInfo read(TestHttp api, ConsoleReader console, String vm) {
+        int at = console.length();
+        GuestConsole.type(api, vm, "guestinfo");
+        int start = console.await("GUESTINFO mem_kb=", at, Duration.ofSeconds(20)) - "GUESTINFO mem_kb=".length();
+        int end = console.await("=END", start, GuestConsole.TIMEOUT);
+        String line = console.text().substring(start, end);
+        Map<String, String> f = new LinkedHashMap<>();
+        for (String part : line.split("\\s+")) {
+            int eq = part.indexOf('=');
+            if (eq > 0) {
+                f.put(part.substring(0, eq), part.substring(eq + 1));
+            }
+        }
+        return new GuestInfo(Long.parseLong(f.get("mem_kb")), f.get("cpus"), Integer.parseInt(f.get("ncpus")),
+                f.getOrDefault("disks", ""), f.getOrDefault("nics", ""));
+    }
+
+    /**
+     * Reads until the guest shows {@code wanted} (the guest onlines hot-added memory and CPUs on its own, a moment
+     * after QEMU plugged them): the guest's view, asked again every half second, up to {@code timeout}.
+     */
+    static GuestInfo await(TestHttp api, ConsoleReader console, String vm, Predicate<GuestInfo> wanted, Duration timeout)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        GuestInfo g = read(api, console, vm);
+        while (!wanted.test(g)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the guest never showed what was expected; last: " + g);
+            }
+            Thread.sleep(500);
+            g = read(api, console, vm);
+        }
+        return g;
+    }
+
+    long memMiB() {
+        return memKb / 1024;
+    }
+}
