@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.function.Predicate;
 
 /** The tiny guest's own view ({@code guestinfo} on its console: memory, online CPUs, disks, NICs). */
-record GuestInfo(long memKb, String cpus, int ncpus, String disks, String nics) {
+public record GuestInfo(long memKb, String cpus, int ncpus, String disks, String nics) {
 
-    static GuestInfo read(TestHttp api, ConsoleReader console, String vm) {
+    public static GuestInfo read(TestHttp api, ConsoleReader console, String vm) {
         int at = console.length();
         GuestConsole.type(api, vm, "guestinfo");
         int start = console.await("GUESTINFO mem_kb=", at, Duration.ofSeconds(20)) - "GUESTINFO mem_kb=".length();
@@ -32,7 +32,7 @@ record GuestInfo(long memKb, String cpus, int ncpus, String disks, String nics) 
      * Reads until the guest shows {@code wanted} (the guest onlines hot-added memory and CPUs on its own, a moment
      * after QEMU plugged them): the guest's view, asked again every half second, up to {@code timeout}.
      */
-    static GuestInfo await(TestHttp api, ConsoleReader console, String vm, Predicate<GuestInfo> wanted, Duration timeout)
+    public static GuestInfo await(TestHttp api, ConsoleReader console, String vm, Predicate<GuestInfo> wanted, Duration timeout)
             throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         GuestInfo g = read(api, console, vm);
