@@ -43,7 +43,10 @@ mkdir -p "$state"
 guest="${JVIRT_GUEST_DIR:-$HOME/.cache/jvirt/guest}"
 [ -f "$guest/accel-probe.json" ] && cp "$guest/accel-probe.json" "$state/accel-probe.json"
 # no VM is started: the accelerator does not matter, so skip the probe
-"$root/bin/jvirtd" --state-dir "$state" --run-dir "$run" --accel tcg >"$work/jvirtd.log" 2>&1 &
+# never the host's own network: no default NAT network (a tree older than networks has no such flag)
+no_net=()
+if grep -q -- --no-default-network -r "$root/src/main/java/io/jvirt/api" 2>/dev/null; then no_net=(--no-default-network); fi
+"$root/bin/jvirtd" --state-dir "$state" --run-dir "$run" --accel tcg "${no_net[@]}" >"$work/jvirtd.log" 2>&1 &
 jpid=$!; pids+=("$jpid")
 for _ in $(seq 1 300); do grep -q "jvirtd ready" "$work/jvirtd.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "jvirtd ready" "$work/jvirtd.log" || { cat "$work/jvirtd.log"; die "jvirtd did not start"; }
