@@ -70,20 +70,46 @@ public final class DocumentStore implements AutoCloseable {
     }
 
     /**
-     * The state dir holds console history and secrets: created 0700, and an existing one loses whatever others
-     * could do. Its group bits are left alone: where running QEMUs were granted search permission by an ACL entry
-     * they show the ACL's mask, and a chmod would cut those QEMUs off (docs/security.md).
+     * The state dir holds console history and secrets: created 0700, and an existing one is narrowed to 0700 on
+     * open. Except its group bits when it carries an extended ACL: where running QEMUs were granted search
+     * permission by an ACL entry, the group bits show the ACL's mask, and narrowing them would cut those QEMUs off
+     * (docs/security.md); then only what others could do is taken away.
      */
     private static void restrict(Path dir) throws IOException {
         try {
             var perms = Files.getPosixFilePermissions(dir);
-            if (perms.removeAll(java.util.Set.of(java.nio.file.attribute.PosixFilePermission.OTHERS_READ,
+            var narrowed = java.util.EnumSet.copyOf(perms);
+            narrowed.removeAll(java.util.Set.of(java.nio.file.attribute.PosixFilePermission.OTHERS_READ,
                     java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE,
-                    java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE))) {
-                Files.setPosixFilePermissions(dir, perms);
+                    java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE));
+            if (!hasExtendedAcl(dir)) {
+                narrowed.removeAll(java.util.Set.of(java.nio.file.attribute.PosixFilePermission.GROUP_READ,
+                        java.nio.file.attribute.PosixFilePermission.GROUP_WRITE,
+                        java.nio.file.attribute.PosixFilePermission.GROUP_EXECUTE));
+            }
+            if (!narrowed.equals(perms)) {
+                Files.setPosixFilePermissions(dir, narrowed);
             }
         } catch (UnsupportedOperationException e) {
             // not a POSIX file system: nothing to restrict
+        }
+    }
+
+    /**
+     * Whether {@code dir} has ACL entries beyond its mode ({@code getfacl --skip-base} prints nothing otherwise). The
+     * JDK has no POSIX ACL view on Linux; without getfacl there can be no grants of ours, so none is assumed.
+     */
+    private static boolean hasExtendedAcl(Path dir) {
+        try {
+            Process p = new ProcessBuilder("getfacl", "--skip-base", "--omit-header", "--absolute-names", dir.toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            return p.waitFor() == 0 && !out.isBlank();
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true; // keep the group bits: the safe side for running QEMUs
         }
     }
 

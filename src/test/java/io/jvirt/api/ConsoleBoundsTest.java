@@ -82,9 +82,15 @@ class ConsoleBoundsTest {
             });
             GuestConsole.type(api, "flood", "end=$(($(date +%s)+" + FLOOD_SECONDS + ")); n=0; while [ $(date +%s) -lt $end ];"
                     + " do n=$((n+1)); echo TICK-$n; cat /proc/cpuinfo /proc/cpuinfo /proc/cpuinfo; done; echo FLOOD-$((40+2))-DONE");
+            // the flood has begun (a loaded machine may take a few seconds to run the typed line)
+            long lastTick = 0;
+            for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); lastTick == 0 && System.nanoTime() < until; ) {
+                Thread.sleep(200);
+                lastTick = lastTick(api.get("/v1/vms/flood/console?tail=16384").text());
+            }
+            assertThat(lastTick).as("the guest started flooding").isPositive();
             long t0 = System.nanoTime();
             List<Long> live = new ArrayList<>();
-            long lastTick = 0;
             long maxLog = 0;
             boolean cliChecked = false;
             while (System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(FLOOD_SECONDS - 3)) {

@@ -39,8 +39,9 @@ class DebianTemplateBootTest {
         assumeTrue(Files.isRegularFile(dir.resolve("debian-12.img.xz")) && Files.isRegularFile(dir.resolve("index.asc")),
                 "no Debian template repository in " + dir + " (run scripts/build-templates.sh " + dir + ")");
         try (TestRepository repo = TestRepository.serve(dir);
-             DaemonProcess daemon = DaemonProcess.startNew("--image-source", "debian=" + repo.url("index.asc") + ","
-                     + dir.resolve("jvirt-templates.pub.asc"))) {
+             // the template's kernel and initrd are booted from the repository: an allowed directory (path policy)
+             DaemonProcess daemon = DaemonProcess.startNew("--allow-dir", dir.toString(), "--image-source", "debian="
+                     + repo.url("index.asc") + "," + dir.resolve("jvirt-templates.pub.asc"))) {
             TestHttp http = daemon.http();
             // build the volume and define the VM in one call, as jvirt image build --vm does
             ObjectNode body = JSON.createObjectNode();

@@ -84,6 +84,14 @@ class DocumentStoreTest {
         try (DocumentStore s = DocumentStore.open(root, mapper)) {
             assertThat(mode(root)).isEqualTo("rwx------");
         }
+        // one whose ACL lets a running QEMU's uid pass keeps that (the group bits are the ACL's mask), loses others'
+        io.jvirt.testing.Command.ok("setfacl", "-m", "u:70999:--x", root.toString());
+        Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        try (DocumentStore s = DocumentStore.open(root, mapper)) {
+            assertThat(mode(root)).isEqualTo("rwx--x---");
+            assertThat(io.jvirt.testing.Command.ok("getfacl", "--omit-header", root.toString())).contains("user:70999:--x")
+                    .doesNotContain("#effective");
+        }
     }
 
     @Test
