@@ -138,7 +138,7 @@ public final class JvirtDaemon implements Callable<Integer> {
         DocumentStore store = DocumentStore.open(stateDir, mapper);
         VmManager vms = new VmManager(new VmManager.Config(runDir.resolve("vms"), emulatorPath.toString(),
                 verdict.accel(), Duration.ofSeconds(30), new CapabilityCache(stateDir.resolve("qemu-capabilities"))), store);
-        // registers its recoveries, so it must exist before loadAndRecover
+        // registers its recoveries, so it must exist before startRecovery
         io.jvirt.guest.GuestService guest = new io.jvirt.guest.GuestService(vms);
         io.jvirt.stats.StatsService stats = new io.jvirt.stats.StatsService(vms, VERSION);
         io.jvirt.snapshot.SnapshotService snapshots = io.jvirt.snapshot.SnapshotService.install(vms, store, guest);

@@ -110,7 +110,7 @@ public final class BlockCopyService {
     // ---- recovery after a daemon restart ------------------------------------------------------------------------
 
     /**
-     * Finishes what a previous daemon left: call after {@link VmManager#loadAndRecover()} (QEMUs adopted, states
+     * Finishes what a previous daemon left: call after {@link VmManager#startRecovery()} completed (QEMUs adopted, states
      * re-read).
      */
     public void recoverAll() {

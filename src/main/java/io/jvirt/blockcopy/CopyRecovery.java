@@ -27,7 +27,7 @@ record CopyRecovery(VmManager vms, Copies copies, CopyStart start, CopyWatch wat
     private static final EnumSet<JobStatus> PIVOTABLE = EnumSet.of(JobStatus.READY, JobStatus.PENDING, JobStatus.CONCLUDED,
             JobStatus.WAITING);
 
-    /** Call after {@link VmManager#loadAndRecover()} (QEMUs adopted, states re-read). */
+    /** Call after {@link VmManager#startRecovery()} completed (QEMUs adopted, states re-read). */
     void recoverAll() {
         for (VmView v : vms.list()) {
             VmDefinition def = vms.get(v.name()).definition();

@@ -79,7 +79,7 @@ final class HotplugRecovery {
         }
     }
 
-    /** After loadAndRecover: every VM whose adopted QEMU has a live record is reconciled with what QEMU has. */
+    /** After startRecovery completed: every VM whose adopted QEMU has a live record is reconciled with what QEMU has. */
     void recoverAll() {
         for (LiveVm l : vms.liveAll()) {
             if (!l.hasQemu() || state.stored(l.name()).isEmpty()) {

@@ -54,7 +54,7 @@ public final class HotplugService {
         });
     }
 
-    /** After {@code vms.loadAndRecover()}: re-reads what each adopted QEMU has plugged and finishes pending unplugs. */
+    /** After {@code vms.startRecovery()} completed: re-reads what each adopted QEMU has plugged and finishes pending unplugs. */
     public void recoverAll() {
         recovery.recoverAll();
     }

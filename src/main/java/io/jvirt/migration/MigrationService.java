@@ -138,7 +138,7 @@ public final class MigrationService {
 
     // ---- recovery -----------------------------------------------------------------------------------------------
 
-    /** After {@code vms.loadAndRecover()}: finishes or rolls back what a previous daemon left (both sides). */
+    /** After {@code vms.startRecovery()} completed: finishes or rolls back what a previous daemon left (both sides). */
     public void recoverAll() {
         new MigrationRecovery(vms, records, connector, target).recoverAll();
     }

@@ -28,7 +28,7 @@ public final class SnapshotService {
     private final SnapshotRevert revert;
     private final SnapshotDelete delete;
 
-    /** Also registers the recovery of each snapshot job with {@code vms}: make it before {@code loadAndRecover}. */
+    /** Also registers the recovery of each snapshot job with {@code vms}: make it before {@code startRecovery}. */
     public SnapshotService(VmManager vms, DocumentStore store, QemuImg qemuImg, GuestService guest) {
         this.vms = vms;
         this.records = new SnapshotRecords(store);
@@ -45,7 +45,7 @@ public final class SnapshotService {
 
     /**
      * The service of this daemon (with qemu-img on PATH; {@code guest} freezes filesystems for a quiesced
-     * snapshot through the VM's agent slot); call before {@code loadAndRecover}.
+     * snapshot through the VM's agent slot); call before {@code startRecovery}.
      */
     public static SnapshotService install(VmManager vms, DocumentStore store, GuestService guest) {
         return new SnapshotService(vms, store, new QemuImg(), guest);

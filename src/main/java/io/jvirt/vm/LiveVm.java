@@ -14,4 +14,10 @@ public record LiveVm(String name, VmState state, String reason, VmDefinition def
     public boolean hasQemu() {
         return qemu != null && qemu.isAlive();
     }
+
+    static LiveVm of(Vm vm) {
+        VmRecord r = vm.record();
+        return new LiveVm(vm.name(), r.state(), r.reason(), vm.definition(), vm.instance(), r.accel(),
+                vm.jobs().current().map(Job::name).orElse(null));
+    }
 }

@@ -10,7 +10,6 @@ import io.jvirt.qemu.monitor.CapabilityCache;
 import io.jvirt.qemu.monitor.Monitor;
 import io.jvirt.qemu.monitor.MonitorException;
 import io.jvirt.store.DocumentStore;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -84,7 +83,7 @@ public final class VmManager {
         this.recovery = new VmRecovery(this, processes, this::paths, recoveries, config.capabilities());
     }
 
-    /** Installs the network capability's NIC plumbing (taps); before {@link #loadAndRecover}. */
+    /** Installs the network capability's NIC plumbing (taps); before {@link #startRecovery}. */
     public void setNicPlumbing(NicPlumbing plumbing) {
         this.nicPlumbing = plumbing;
     }
@@ -94,7 +93,7 @@ public final class VmManager {
         return nicPlumbing;
     }
 
-    /** Installs what QEMU may touch and who it runs as (io.jvirt.confine); before {@link #loadAndRecover}. */
+    /** Installs what QEMU may touch and who it runs as (io.jvirt.confine); before {@link #startRecovery}. */
     public void setConfinement(Confinement confinement) {
         this.confinement = confinement;
     }
@@ -144,19 +143,12 @@ public final class VmManager {
 
     /** One VM as observers read it (stats, the guest agent): state, definition, QEMU; never waits for a job. */
     public LiveVm live(String name) {
-        return live(find(name));
+        return LiveVm.of(find(name));
     }
 
     /** Every VM as {@link #live(String)} reads it, sorted by name. */
     public List<LiveVm> liveAll() {
-        return vms.values().stream().map(VmManager::live).sorted(Comparator.comparing(LiveVm::name)).toList();
-    }
-
-    private static LiveVm live(Vm vm) {
-        VmRecord r = vm.record();
-        QemuInstance q = vm.instance();
-        return new LiveVm(vm.name(), r.state(), r.reason(), vm.definition(), q, r.accel(),
-                vm.jobs().current().map(Job::name).orElse(null));
+        return vms.values().stream().map(LiveVm::of).sorted(Comparator.comparing(LiveVm::name)).toList();
     }
 
     /** The host device (tap) of a running VM's NIC; empty for a user-mode NIC. */
@@ -233,13 +225,18 @@ public final class VmManager {
             if (vm.instance() != null || vm.state().isActive()) {
                 throw VmErrors.invalidState(vm, "undefine", "destroy or shut it down first");
             }
-            synchronized (registryLock) {
-                store.removeOwner(name, DEFINITION);
-                vms.remove(name, vm);
-            }
-            deleteRunDir(name);
+            forget(vm);
         }
         publish(VmEvent.lifecycle(name, "undefined", null, "undefined"));
+    }
+
+    /** Removes an ended VM from the store and the registry (undefine, or migrated away with undefine). */
+    private void forget(Vm vm) {
+        synchronized (registryLock) {
+            store.removeOwner(vm.name(), DEFINITION);
+            vms.remove(vm.name(), vm);
+        }
+        VmLoader.deleteRunDir(config.runDir().resolve(vm.name()));
     }
 
     // ---- start / shutdown / destroy / suspend / resume ------------------------------------------------------
@@ -396,23 +393,10 @@ public final class VmManager {
 
     /** See {@link VmJobContext#migratedAway}. */
     void migratedAway(Vm vm, boolean undefine) {
-        QemuInstance q = vm.instance();
-        if (q != null && q.isAlive()) {
-            vm.shutdownReason("migrated");
-            q.terminate(Duration.ofSeconds(5));
-            try {
-                q.exited().get(10, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (Exception e) {
-                log.warn("VM {}: QEMU did not end after the migration: {}", vm.name(), e.toString());
-            }
-        }
+        VmProcesses.endMigrated(vm);
         vm.update(r -> r.withState(VmState.SHUTOFF, "migrated").withoutProcess().withJob(null));
         if (undefine) {
-            synchronized (registryLock) {
-                store.removeOwner(vm.name(), DEFINITION);
-                vms.remove(vm.name(), vm);
-            }
-            deleteRunDir(vm.name());
+            forget(vm);
             publish(VmEvent.lifecycle(vm.name(), "undefined", null, "migrated"));
         }
     }
@@ -473,17 +457,6 @@ public final class VmManager {
 
     // ---- recovery after a daemon restart --------------------------------------------------------------------
 
-    /** Loads every stored VM and reconnects to the QEMUs a previous daemon left running; returns when all are done. */
-    public void loadAndRecover() {
-        try {
-            startRecovery().get(60, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            log.warn("recovery not finished: {}", e.toString());
-        }
-    }
-
     /**
      * Loads every stored VM (documents that cannot be used are quarantined, see {@link VmLoader}) and reconciles
      * them in parallel, each on its own virtual thread holding the VM's job slot as job {@value #RECOVERY_JOB}:
@@ -514,28 +487,12 @@ public final class VmManager {
 
     /** Documents of this store moved to quarantine (at this start or earlier), and its failed writes. */
     public Map<String, Object> storeReport() {
-        Map<String, Object> m = new java.util.LinkedHashMap<>();
-        m.put("quarantined", store.quarantined().stream().map(q -> Map.of("owner", q.owner(),
-                "file", q.file().toString(), "reason", q.reason())).toList());
-        m.putAll(store.health().view());
-        return m;
+        return VmLoader.storeReport(store);
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------
 
     public QemuPaths paths(String name) {
         return new QemuPaths(config.runDir().resolve(name), store.ownerDir(name));
-    }
-
-    private void deleteRunDir(String name) {
-        Path dir = config.runDir().resolve(name);
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) {
-                Files.deleteIfExists(f);
-            }
-            Files.deleteIfExists(dir);
-        } catch (java.io.IOException e) {
-            log.debug("cannot clean {}: {}", dir, e.toString());
-        }
     }
 }

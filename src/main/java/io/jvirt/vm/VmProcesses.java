@@ -208,6 +208,20 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
         }
     }
 
+    /** The VM runs on another host now: its QEMU here is ended (reason {@code migrated}), and waited for. */
+    static void endMigrated(Vm vm) {
+        QemuInstance q = vm.instance();
+        if (q != null && q.isAlive()) {
+            vm.shutdownReason("migrated");
+            q.terminate(Duration.ofSeconds(5));
+            try {
+                q.exited().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception e) {
+                log.warn("VM {}: QEMU did not end after the migration: {}", vm.name(), e.toString());
+            }
+        }
+    }
+
     /** For a job that must restart QEMU (e.g. a snapshot revert): ends the VM's QEMU, the VM becomes shut off. */
     static void stopForJob(Vm vm) {
         kill(vm, vm.instance());
