@@ -43,7 +43,12 @@ class MigrationCrashTest {
                 Arguments.of("A", "daemon-confirmed", false, "B"),
                 Arguments.of("A", "qemu-migrating", false, "A-crashed"),
                 Arguments.of("A", "qemu-completed", false, "B"),
-                Arguments.of("B", "qemu-while-migrating", false, "A"));
+                Arguments.of("B", "qemu-while-migrating", false, "A"),
+                Arguments.of("A", "daemon-device", true, "A"),
+                Arguments.of("B", "daemon-defined", false, "A"),
+                Arguments.of("B", "qemu-after-finish", false, "B-crashed"),
+                Arguments.of("A", "qemu-mirroring", true, "A-crashed"),
+                Arguments.of("A", "qemu-device", true, "A-crashed"));
     }
 
     @BeforeAll
@@ -67,7 +72,8 @@ class MigrationCrashTest {
         d.putArray("disks").addObject().put("name", "vda").put("path", disk.toString()).put("format", "qcow2");
         DaemonProcess faulted = who.equals("A") ? hosts.a : hosts.b;
         boolean testKillsQemu = fault.equals("qemu-while-migrating");
-        if (!testKillsQemu) {
+        boolean killAfter = fault.equals("qemu-after-finish");
+        if (!testKillsQemu && !killAfter) {
             faulted.kill9();
             faulted.env.put("JVIRT_FAULT", "migration:" + fault);
             faulted.restart();
@@ -96,6 +102,11 @@ class MigrationCrashTest {
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
                 JsonNode op = MigrationTest.waitOp(a, started);
                 assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("failure");
+            } else if (killAfter) {
+                JsonNode op = MigrationTest.waitOp(a, started);
+                assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("success");
+                long pid = hosts.b.qemuPids().get(0);
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
             } else if (fault.startsWith("daemon-")) {
                 DaemonProcess.awaitGone(daemonPid, Duration.ofSeconds(60));
                 faulted.env.put("JVIRT_FAULT", null);
@@ -118,11 +129,12 @@ class MigrationCrashTest {
     private void settle(String vm, String expect, Path disk, boolean copy) throws Exception {
         TestHttp a = hosts.apiA();
         TestHttp b = hosts.apiB();
-        TestHttp running = expect.equals("B") ? b : a;
-        TestHttp other = expect.equals("B") ? a : b;
-        DaemonProcess otherHost = expect.equals("B") ? hosts.a : hosts.b;
+        boolean onB = expect.startsWith("B");
+        TestHttp running = onB ? b : a;
+        TestHttp other = onB ? a : b;
+        DaemonProcess otherHost = onB ? hosts.a : hosts.b;
         long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
-        String want = expect.equals("A-crashed") ? "crashed" : "running";
+        String want = expect.endsWith("-crashed") ? "crashed" : "running";
         while (true) {
             JsonNode v = running.get("/v1/vms/" + vm).json();
             boolean ok = want.equals(v.path("state").asText()) && (v.path("job").isNull() || v.path("job").isMissingNode())
