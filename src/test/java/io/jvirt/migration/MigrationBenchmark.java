@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -28,28 +29,84 @@ class MigrationBenchmark {
     record Sample(long wallMs, long totalMs, long downtimeMs) {
     }
 
+    /**
+     * jvirt's wall time split by phase, from the source daemon's log lines {@code migration ID of VM: PHASE at N ms}
+     * (ms since the migration's watch started, right after Begin recorded {@code begin}) and {@code now runs on ...
+     * (N ms)}: begin = request to watch start (HTTP, checks, peer TLS connect), prepare = destination defines and
+     * starts QEMU -incoming, perform = capabilities, TLS object, migrate to completed, finish = Finish round trip,
+     * confirm = ending the source QEMU, undefining.
+     */
+    record Phases(long begin, long prepare, long perform, long finish, long confirm) {
+    }
+
+    static final List<Phases> PHASES = new ArrayList<>();
+
+    private static Phases phases(io.jvirt.testing.DaemonProcess source, long wallMs) throws IOException {
+        Map<String, Long> at = new java.util.HashMap<>();
+        java.util.regex.Pattern step = java.util.regex.Pattern.compile("migration (\\S+) of bench: (\\S+) at (\\d+) ms");
+        java.util.regex.Pattern end = java.util.regex.Pattern.compile("migration (\\S+): VM bench now runs on \\S+ \\((\\d+) ms\\)");
+        String last = null;
+        for (String l : Files.readAllLines(source.log())) {
+            var mm = step.matcher(l);
+            if (mm.find()) {
+                if (!mm.group(1).equals(last)) {
+                    at.clear();
+                    last = mm.group(1);
+                }
+                at.put(mm.group(2), Long.parseLong(mm.group(3)));
+            }
+            var me = end.matcher(l);
+            if (me.find()) {
+                at.put("end", Long.parseLong(me.group(2)));
+            }
+        }
+        long prepared = at.getOrDefault("prepared", 0L);
+        long completed = at.getOrDefault("completed", prepared);
+        long confirmed = at.getOrDefault("confirmed", completed);
+        long endMs = at.getOrDefault("end", confirmed);
+        return new Phases(wallMs - endMs, prepared, completed - prepared, confirmed - completed, endMs - confirmed);
+    }
+
+    /** The guest's memory dirtier: a busybox loop rewriting a 16 MiB file in its RAM-backed root. */
+    static final String DIRTY_LOOP = "while :; do dd if=/dev/zero of=/buf bs=1M count=16 2>/dev/null; done &";
+
     @Test
     void measure() throws Exception {
         StringBuilder out = new StringBuilder();
         try (TwoHosts h = TwoHosts.start()) {
-            List<Sample> jvirt = jvirt(h);
+            List<Sample> jvirt = new ArrayList<>();
+            List<Sample> jvirtDirty = new ArrayList<>();
+            jvirt(h, jvirt, jvirtDirty);
             List<Sample> floorTls = new ArrayList<>();
             List<Sample> floorPlain = new ArrayList<>();
+            List<Sample> floorDirty = new ArrayList<>();
             for (int i = 0; i < RUNS; i++) {
-                floorTls.add(byHand(h, true, i));
-                floorPlain.add(byHand(h, false, i));
+                floorTls.add(byHand(h, true, i, false));
+                floorPlain.add(byHand(h, false, i, false));
+                floorDirty.add(byHand(h, true, i, true));
             }
-            out.append(String.format("idle 256 MiB tiny guest (TCG), veth between two namespaces, medians of %d%n", RUNS));
-            out.append(String.format("%-34s %10s %12s %12s%n", "", "wall ms", "QEMU total", "downtime ms"));
-            line(out, "jvirt migrate (TLS, request->done)", jvirt);
-            line(out, "raw QMP, TLS (migrate->completed)", floorTls);
-            line(out, "raw QMP, plain", floorPlain);
+            out.append(String.format("256 MiB tiny guest (TCG), veth between two namespaces, medians of %d%n", RUNS));
+            out.append(String.format("%-40s %10s %12s %12s%n", "", "wall ms", "QEMU total", "downtime ms"));
+            line(out, "jvirt migrate (TLS, request->done), idle", jvirt);
+            line(out, "raw QMP, TLS (migrate->completed), idle", floorTls);
+            line(out, "raw QMP, plain, idle", floorPlain);
+            line(out, "jvirt migrate, guest dirtying memory", jvirtDirty);
+            line(out, "raw QMP, TLS, guest dirtying memory", floorDirty);
             out.append(String.format("jvirt wall / floor(TLS) wall = %.2f; jvirt downtime - floor(TLS) downtime = %d ms;"
                             + " TLS cost on the floor: total %+d ms, downtime %+d ms%n",
                     median(jvirt, Sample::wallMs) / (double) Math.max(1, median(floorTls, Sample::wallMs)),
                     median(jvirt, Sample::downtimeMs) - median(floorTls, Sample::downtimeMs),
                     median(floorTls, Sample::totalMs) - median(floorPlain, Sample::totalMs),
                     median(floorTls, Sample::downtimeMs) - median(floorPlain, Sample::downtimeMs)));
+            out.append(String.format("dirtying guest: jvirt wall / floor wall = %.2f, QEMU total %d vs %d ms, downtime %d vs %d ms%n",
+                    median(jvirtDirty, Sample::wallMs) / (double) Math.max(1, median(floorDirty, Sample::wallMs)),
+                    median(jvirtDirty, Sample::totalMs), median(floorDirty, Sample::totalMs),
+                    median(jvirtDirty, Sample::downtimeMs), median(floorDirty, Sample::downtimeMs)));
+            out.append(String.format("jvirt wall by phase, idle (medians, ms): begin %d, prepare %d (destination defines, starts"
+                            + " QEMU -incoming), perform %d (migrate->completed), finish %d, confirm %d%n",
+                    medianP(Phases::begin), medianP(Phases::prepare), medianP(Phases::perform), medianP(Phases::finish),
+                    medianP(Phases::confirm)));
+            out.append(String.format("load average at the end: %s%n", Files.readString(Path.of("/proc/loadavg")).trim()));
         }
         System.out.println(out);
         Path results = Path.of("bench", "results");
@@ -57,7 +114,7 @@ class MigrationBenchmark {
         Files.writeString(results.resolve("migration-" + System.currentTimeMillis() / 1000 + ".txt"), out.toString());
     }
 
-    private static List<Sample> jvirt(TwoHosts h) throws Exception {
+    private static void jvirt(TwoHosts h, List<Sample> idle, List<Sample> dirty) throws Exception {
         ObjectNode d = TestGuest.definition("bench");
         d.put("memoryMiB", 256);
         TestHttp a = h.apiA();
@@ -65,10 +122,13 @@ class MigrationBenchmark {
         MigrationTest.ok(a.post("/v1/vms", d));
         MigrationTest.ok(a.post("/v1/vms/bench/start?wait=true"));
         GuestConsole.ready(a, "bench").close();
-        List<Sample> samples = new ArrayList<>();
         TestHttp from = a;
         TestHttp to = b;
-        for (int i = 0; i < RUNS; i++) {
+        for (int i = 0; i < 2 * RUNS; i++) {
+            if (i == RUNS) {
+                GuestConsole.type(from, "bench", DIRTY_LOOP);
+                Thread.sleep(2000);
+            }
             long t0 = System.nanoTime();
             JsonNode op = MigrationTest.waitOp(from, from.post("/v1/vms/bench/migrate",
                     MigrationTest.body(to == b ? TwoHosts.toB() : TwoHosts.toA())));
@@ -77,23 +137,31 @@ class MigrationBenchmark {
                 throw new AssertionError(op.toString());
             }
             JsonNode r = op.path("result");
-            samples.add(new Sample(wall, r.path("totalTimeMs").asLong(), r.path("downtimeMs").asLong()));
+            (i < RUNS ? idle : dirty).add(new Sample(wall, r.path("totalTimeMs").asLong(), r.path("downtimeMs").asLong()));
+            if (i < RUNS) {
+                PHASES.add(phases(from == a ? h.a : h.b, wall));
+            }
             TestHttp t = from;
             from = to;
             to = t;
         }
         from.post("/v1/vms/bench/destroy");
-        return samples;
     }
 
     /** Two QEMUs started by hand in the two namespaces, migrated with raw QMP (what jvirt adds nothing to). */
-    private static Sample byHand(TwoHosts h, boolean tls, int run) throws Exception {
+    private static Sample byHand(TwoHosts h, boolean tls, int run, boolean dirty) throws Exception {
         Path dir = Files.createTempDirectory(h.dir, "floor");
-        Process src = qemu(h, h.net.inside, dir.resolve("a.sock"), false);
-        Process dst = qemu(h, h.net.outside, dir.resolve("b.sock"), true);
+        Process src = qemu(h, h.net.inside, dir.resolve("a.sock"), false, dir.resolve("a.serial"));
+        Process dst = qemu(h, h.net.outside, dir.resolve("b.sock"), true, null);
         try (QmpClient qa = QmpClient.connect(dir.resolve("a.sock"), Duration.ofSeconds(30));
              QmpClient qb = QmpClient.connect(dir.resolve("b.sock"), Duration.ofSeconds(30))) {
-            Thread.sleep(6000); // let the source guest boot and go idle (it has no console to wait on)
+            Thread.sleep(6000); // let the source guest boot and go idle (nobody reads its console)
+            if (dirty) {
+                try (var serial = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(dir.resolve("a.serial")))) {
+                    serial.write(java.nio.ByteBuffer.wrap((DIRTY_LOOP + "\n").getBytes()));
+                }
+                Thread.sleep(2000);
+            }
             caps(qa);
             caps(qb);
             if (tls) {
@@ -138,11 +206,11 @@ class MigrationBenchmark {
         q.execute("migrate-set-capabilities", args);
     }
 
-    private static Process qemu(TwoHosts h, String ns, Path qmp, boolean incoming) throws IOException {
+    private static Process qemu(TwoHosts h, String ns, Path qmp, boolean incoming, Path serial) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns, "qemu-system-x86_64", "-machine", "pc",
                 "-accel", TestGuest.accel(), "-m", "256", "-smp", "1", "-nodefaults", "-display", "none",
                 "-kernel", TestGuest.kernel().toString(), "-initrd", TestGuest.initrd().toString(),
-                "-append", "console=ttyS0", "-serial", "null", "-qmp", "unix:" + qmp + ",server=on,wait=off"));
+                "-append", "console=ttyS0", "-serial", serial == null ? "null" : "unix:" + serial + ",server=on,wait=off", "-qmp", "unix:" + qmp + ",server=on,wait=off"));
         if (incoming) {
             cmd.addAll(List.of("-S", "-incoming", "defer"));
         }
@@ -160,6 +228,11 @@ class MigrationBenchmark {
     private static void line(StringBuilder out, String name, List<Sample> s) {
         out.append(String.format("%-34s %10d %12d %12d%n", name, median(s, Sample::wallMs), median(s, Sample::totalMs),
                 median(s, Sample::downtimeMs)));
+    }
+
+    private static long medianP(java.util.function.ToLongFunction<Phases> f) {
+        long[] v = PHASES.stream().mapToLong(f).sorted().toArray();
+        return v.length == 0 ? 0 : v[v.length / 2];
     }
 
     private static long median(List<Sample> s, java.util.function.ToLongFunction<Sample> f) {
