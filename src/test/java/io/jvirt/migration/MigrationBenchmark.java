@@ -26,7 +26,23 @@ import org.junit.jupiter.api.Test;
 class MigrationBenchmark {
     static final int RUNS = Integer.getInteger("bench.runs", 5);
 
-    record Sample(long wallMs, long totalMs, long downtimeMs) {
+    /** guestDownMs: the source QEMU's STOP to the destination QEMU's RESUME, by QEMU's event timestamps. */
+    record Sample(long wallMs, long totalMs, long downtimeMs, long guestDownMs) {
+    }
+
+    /** The last {@code what at INSTANT} of a daemon's log. */
+    private static java.time.Instant lastInstant(io.jvirt.testing.DaemonProcess d, String what) throws IOException {
+        java.time.Instant at = null;
+        for (String l : Files.readAllLines(d.log())) {
+            int i = l.indexOf(what + " at ");
+            if (i >= 0) {
+                at = java.time.Instant.parse(l.substring(i + what.length() + 4).trim().split("\\s")[0]);
+            }
+        }
+        if (at == null) {
+            throw new AssertionError("no '" + what + "' in " + d.log());
+        }
+        return at;
     }
 
     /**
@@ -86,7 +102,8 @@ class MigrationBenchmark {
                 floorDirty.add(byHand(h, true, i, true));
             }
             out.append(String.format("256 MiB tiny guest (TCG), veth between two namespaces, medians of %d%n", RUNS));
-            out.append(String.format("%-40s %10s %12s %12s%n", "", "wall ms", "QEMU total", "downtime ms"));
+            out.append(String.format("%-40s %10s %12s %12s %16s%n", "", "wall ms", "QEMU total", "downtime ms",
+                    "guest stopped ms"));
             line(out, "jvirt migrate (TLS, request->done), idle", jvirt);
             line(out, "raw QMP, TLS (migrate->completed), idle", floorTls);
             line(out, "raw QMP, plain, idle", floorPlain);
@@ -137,7 +154,10 @@ class MigrationBenchmark {
                 throw new AssertionError(op.toString());
             }
             JsonNode r = op.path("result");
-            (i < RUNS ? idle : dirty).add(new Sample(wall, r.path("totalTimeMs").asLong(), r.path("downtimeMs").asLong()));
+            long guestDown = Duration.between(lastInstant(from == a ? h.a : h.b, "source guest stopped"),
+                    lastInstant(from == a ? h.b : h.a, "guest resumed here")).toMillis();
+            (i < RUNS ? idle : dirty).add(new Sample(wall, r.path("totalTimeMs").asLong(), r.path("downtimeMs").asLong(),
+                    guestDown));
             if (i < RUNS) {
                 PHASES.add(phases(from == a ? h.a : h.b, wall));
             }
@@ -146,6 +166,85 @@ class MigrationBenchmark {
             to = t;
         }
         from.post("/v1/vms/bench/destroy");
+    }
+
+    /**
+     * {@code --copy-storage-all} of a 1 GiB disk full of data vs the floor: {@code qemu-img convert} of the same image
+     * into a qemu-nbd export with TLS (the same certificates) over the same veth link. jvirt's storage time is its
+     * {@code prepared} to {@code mirrors-ready} (mirror start to every mirror READY), from the source's log.
+     */
+    @Test
+    void storage() throws Exception {
+        StringBuilder out = new StringBuilder();
+        try (TwoHosts h = TwoHosts.start()) {
+            Path disk = h.dir.resolve("big.qcow2");
+            run(List.of("qemu-img", "create", "-q", "-f", "qcow2", disk.toString(), "1G"));
+            run(List.of("qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 1G", disk.toString()));
+            Files.setPosixFilePermissions(disk, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+            // the floor first, while no guest runs
+            Path target = h.dir.resolve("floor.qcow2");
+            Path pid = h.dir.resolve("nbd.pid");
+            run(List.of("qemu-img", "create", "-q", "-f", "qcow2", target.toString(), "1G"));
+            run(List.of("ip", "netns", "exec", h.net.outside, "qemu-nbd", "--fork", "--pid-file", pid.toString(),
+                    "--object", "tls-creds-x509,id=t,endpoint=server,dir=" + h.tlsB.qemuDir() + ",verify-peer=on",
+                    "--tls-creds", "t", "-f", "qcow2", "-b", TwoHosts.B_ADDRESS, "-p", "10809", "-x", "d",
+                    "--cache=none", target.toString()));
+            long floorMs;
+            try {
+                long t0 = System.nanoTime();
+                run(List.of("ip", "netns", "exec", h.net.inside, "qemu-img", "convert", "-n", "-f", "qcow2",
+                        "--object", "tls-creds-x509,id=t,endpoint=client,dir=" + h.tlsA.qemuDir(),
+                        "--target-image-opts", disk.toString(), "driver=nbd,server.type=inet,server.host="
+                                + TwoHosts.B_ADDRESS + ",server.port=10809,export=d,tls-creds=t"));
+                floorMs = (System.nanoTime() - t0) / 1_000_000;
+            } finally {
+                ProcessHandle.of(Long.parseLong(Files.readString(pid).trim())).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            ObjectNode d = TestGuest.definition("big");
+            d.putArray("disks").addObject().put("name", "vda").put("path", disk.toString()).put("format", "qcow2");
+            TestHttp a = h.apiA();
+            MigrationTest.ok(a.post("/v1/vms", d));
+            MigrationTest.ok(a.post("/v1/vms/big/start?wait=true"));
+            GuestConsole.ready(a, "big").close();
+            ObjectNode body = MigrationTest.body(TwoHosts.toB());
+            body.put("copyStorage", "all");
+            long t0 = System.nanoTime();
+            JsonNode op = MigrationTest.waitOp(a, a.post("/v1/vms/big/migrate", body));
+            long wall = (System.nanoTime() - t0) / 1_000_000;
+            if (!"success".equals(op.path("status").asText())) {
+                throw new AssertionError(op.toString());
+            }
+            Map<String, Long> at = steps(h.a, "big");
+            long mirrorMs = at.get("mirrors-ready") - at.get("prepared");
+            h.apiB().post("/v1/vms/big/destroy");
+            double gib = 1024.0;
+            out.append(String.format("1 GiB qcow2 full of data over the veth link, TLS both ways, one run%n"));
+            out.append(String.format("qemu-img convert -> qemu-nbd (TLS): %d ms, %.0f MiB/s%n", floorMs, gib * 1000 / floorMs));
+            out.append(String.format("jvirt --copy-storage-all mirrors (prepared->mirrors-ready): %d ms, %.0f MiB/s = %.0f %% of"
+                    + " the floor; whole migration %d ms%n", mirrorMs, gib * 1000 / mirrorMs, 100.0 * floorMs / mirrorMs, wall));
+            out.append(String.format("load average at the end: %s%n", Files.readString(Path.of("/proc/loadavg")).trim()));
+        }
+        System.out.println(out);
+        Path results = Path.of("bench", "results");
+        Files.createDirectories(results);
+        Files.writeString(results.resolve("migration-storage-" + System.currentTimeMillis() / 1000 + ".txt"), out.toString());
+    }
+
+    private static void run(List<String> cmd) {
+        io.jvirt.testing.Command.run(cmd, 300).requireSuccess(cmd);
+    }
+
+    /** The steps of the last migration of {@code vm} in the source's log, at their ms. */
+    private static Map<String, Long> steps(io.jvirt.testing.DaemonProcess source, String vm) throws IOException {
+        Map<String, Long> at = new java.util.HashMap<>();
+        java.util.regex.Pattern step = java.util.regex.Pattern.compile("migration (\\S+) of " + vm + ": (\\S+) at (\\d+) ms");
+        for (String l : Files.readAllLines(source.log())) {
+            var mm = step.matcher(l);
+            if (mm.find()) {
+                at.put(mm.group(2), Long.parseLong(mm.group(3)));
+            }
+        }
+        return at;
     }
 
     /** Two QEMUs started by hand in the two namespaces, migrated with raw QMP (what jvirt adds nothing to). */
@@ -176,6 +275,10 @@ class MigrationBenchmark {
             qb.execute("migrate-incoming", QmpClient.args("uri", "tcp:" + TwoHosts.B_ADDRESS + ":0"));
             String port = qb.execute("query-migrate").path("socket-address").get(0).path("port").asText();
             CompletableFuture<Void> done = new CompletableFuture<>();
+            CompletableFuture<java.time.Instant> stopped = new CompletableFuture<>();
+            CompletableFuture<java.time.Instant> resumed = new CompletableFuture<>();
+            qa.onEvent("STOP", e -> stopped.complete(e.timestamp()));
+            qb.onEvent("RESUME", e -> resumed.complete(e.timestamp()));
             qa.onEvent("MIGRATION", e -> {
                 String s = e.data().path("status").asText();
                 if (s.equals("completed") || s.equals("failed") || s.equals("cancelled")) {
@@ -191,7 +294,8 @@ class MigrationBenchmark {
                 throw new AssertionError("floor migration: " + info);
             }
             qb.execute("cont");
-            return new Sample(wall, info.path("total-time").asLong(), info.path("downtime").asLong());
+            long guestDown = Duration.between(stopped.get(10, TimeUnit.SECONDS), resumed.get(10, TimeUnit.SECONDS)).toMillis();
+            return new Sample(wall, info.path("total-time").asLong(), info.path("downtime").asLong(), guestDown);
         } finally {
             for (Process p : List.of(src, dst)) {
                 p.destroyForcibly();
@@ -226,8 +330,8 @@ class MigrationBenchmark {
     }
 
     private static void line(StringBuilder out, String name, List<Sample> s) {
-        out.append(String.format("%-34s %10d %12d %12d%n", name, median(s, Sample::wallMs), median(s, Sample::totalMs),
-                median(s, Sample::downtimeMs)));
+        out.append(String.format("%-40s %10d %12d %12d %16d%n", name, median(s, Sample::wallMs), median(s, Sample::totalMs),
+                median(s, Sample::downtimeMs), median(s, Sample::guestDownMs)));
     }
 
     private static long medianP(java.util.function.ToLongFunction<Phases> f) {
