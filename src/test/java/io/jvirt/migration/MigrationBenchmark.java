@@ -212,7 +212,7 @@ class MigrationBenchmark {
             JsonNode op = MigrationTest.waitOp(a, a.post("/v1/vms/big/migrate", body));
             long wall = (System.nanoTime() - t0) / 1_000_000;
             if (!"success".equals(op.path("status").asText())) {
-                throw new AssertionError(op.toString());
+                throw new AssertionError(op + "\nsource log:\n" + tail(h.a.log()) + "\ndestination log:\n" + tail(h.b.log()));
             }
             Map<String, Long> at = steps(h.a, "big");
             long mirrorMs = at.get("mirrors-ready") - at.get("prepared");
@@ -228,6 +228,11 @@ class MigrationBenchmark {
         Path results = Path.of("bench", "results");
         Files.createDirectories(results);
         Files.writeString(results.resolve("migration-storage-" + System.currentTimeMillis() / 1000 + ".txt"), out.toString());
+    }
+
+    private static String tail(Path log) throws IOException {
+        List<String> l = Files.readAllLines(log);
+        return String.join("\n", l.subList(Math.max(0, l.size() - 30), l.size()));
     }
 
     private static void run(List<String> cmd) {
