@@ -89,7 +89,7 @@ class MigrationBenchmark {
     @Test
     void measure() throws Exception {
         StringBuilder out = new StringBuilder();
-        try (TwoHosts h = TwoHosts.start()) {
+        try (TwoHosts h = TwoHosts.start("--migration-peer-timeout", "30")) {
             List<Sample> jvirt = new ArrayList<>();
             List<Sample> jvirtDirty = new ArrayList<>();
             jvirt(h, jvirt, jvirtDirty);
@@ -176,7 +176,7 @@ class MigrationBenchmark {
     @Test
     void storage() throws Exception {
         StringBuilder out = new StringBuilder();
-        try (TwoHosts h = TwoHosts.start()) {
+        try (TwoHosts h = TwoHosts.start("--migration-peer-timeout", "30")) {
             Path disk = h.dir.resolve("big.qcow2");
             run(List.of("qemu-img", "create", "-q", "-f", "qcow2", disk.toString(), "1G"));
             run(List.of("qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 1G", disk.toString()));
