@@ -126,7 +126,9 @@ final class MigrationSource {
         long deadline = System.nanoTime() + timeout.toNanos();
         String base = "/v1/peer/migrations/" + plan.id();
         boolean finishSent = false;
-        try (ch; StorageMirrors mirrors = new StorageMirrors(m, plan.copied()); QemuMigration migration = QemuMigration.follow(m)) {
+        try (ch; StorageMirrors mirrors = new StorageMirrors(m, plan.copied()); QemuMigration migration = QemuMigration.follow(m);
+             var stopSeen = m.on(io.jvirt.qemu.monitor.MonitorEvent.STOP, e ->
+                     log.info("migration {}: source guest stopped at {}", plan.id(), e.at()))) {
             ctx.job().cancellation().thenAccept(why -> migration.interrupt("cancelled: " + why));
             ch.lost().thenAccept(why -> migration.interrupt("peer lost: " + why));
             try {

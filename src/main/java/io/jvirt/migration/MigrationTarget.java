@@ -220,6 +220,16 @@ final class MigrationTarget {
     /** Runs inside the VM's start, on its monitor, between QEMU's start (paused, -incoming defer) and cont. */
     private void incoming(Incoming in, io.jvirt.vm.VmJobContext ctx, Monitor m, String localAddress) {
         String vm = in.req.definition().name();
+        // QEMU's own timestamp of the guest's resume here: with the source's STOP, the downtime the guest really had
+        // (QEMU's `downtime` ends at the source's completion, before Finish and this side's cont)
+        var resumeSeen = new java.util.concurrent.atomic.AtomicReference<io.jvirt.qemu.monitor.Subscription>();
+        resumeSeen.set(m.on(io.jvirt.qemu.monitor.MonitorEvent.RESUME, e -> {
+            log.info("incoming migration {}: guest resumed here at {}", in.req.id(), e.at());
+            var s = resumeSeen.getAndSet(null);
+            if (s != null) {
+                s.close();
+            }
+        }));
         try (QemuMigration migration = QemuMigration.follow(m)) {
             m.require(Feature.MIGRATION_EVENTS, "following a migration by its events");
             Map<MigrationCapability, Boolean> caps = new LinkedHashMap<>();

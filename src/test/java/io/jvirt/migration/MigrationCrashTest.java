@@ -43,12 +43,25 @@ class MigrationCrashTest {
                 Arguments.of("A", "daemon-confirmed", false, "B"),
                 Arguments.of("A", "qemu-migrating", false, "A-crashed"),
                 Arguments.of("A", "qemu-completed", false, "B"),
-                Arguments.of("B", "qemu-while-migrating", false, "A"));
+                Arguments.of("B", "qemu-while-migrating", false, "A"),
+                Arguments.of("A", "daemon-device", true, "A"),
+                Arguments.of("B", "daemon-defined", false, "A"),
+                Arguments.of("B", "qemu-after-finish", false, "B-crashed"),
+                Arguments.of("A", "qemu-mirroring", true, "A-crashed"),
+                // the DEVICE event and the kill race QEMU's last bytes: killed before they were out, the VM crashed on A;
+                // after (QEMU had completed), the state is whole on B and Finish goes on, as at qemu-completed
+                Arguments.of("A", "qemu-device", true, "A-crashed|B"))
+                .filter(a -> ONLY == null || java.util.Arrays.asList(ONLY.split(",")).contains((String) a.get()[1]));
     }
+
+    /** {@code -Dcrash.cells=daemon-device,qemu-device}: only those cells (to rerun a failure). */
+    static final String ONLY = System.getProperty("crash.cells");
 
     @BeforeAll
     void start() throws Exception {
-        hosts = TwoHosts.start();
+        // a 15 s peer bound: on a loaded 2-core machine a starved peer is otherwise taken for lost (a false alarm
+        // that cancels the migration before the cell's fault point); a killed daemon's peer sees the close at once
+        hosts = TwoHosts.start("--migration-peer-timeout", "15");
     }
 
     @AfterAll
@@ -67,7 +80,8 @@ class MigrationCrashTest {
         d.putArray("disks").addObject().put("name", "vda").put("path", disk.toString()).put("format", "qcow2");
         DaemonProcess faulted = who.equals("A") ? hosts.a : hosts.b;
         boolean testKillsQemu = fault.equals("qemu-while-migrating");
-        if (!testKillsQemu) {
+        boolean killAfter = fault.equals("qemu-after-finish");
+        if (!testKillsQemu && !killAfter) {
             faulted.kill9();
             faulted.env.put("JVIRT_FAULT", "migration:" + fault);
             faulted.restart();
@@ -96,8 +110,13 @@ class MigrationCrashTest {
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
                 JsonNode op = MigrationTest.waitOp(a, started);
                 assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("failure");
+            } else if (killAfter) {
+                JsonNode op = MigrationTest.waitOp(a, started);
+                assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("success");
+                long pid = hosts.b.qemuPids().get(0);
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
             } else if (fault.startsWith("daemon-")) {
-                DaemonProcess.awaitGone(daemonPid, Duration.ofSeconds(60));
+                DaemonProcess.awaitGone(daemonPid, Duration.ofSeconds(150));
                 faulted.env.put("JVIRT_FAULT", null);
                 faulted.restart();
             } else {
@@ -116,13 +135,20 @@ class MigrationCrashTest {
     }
 
     private void settle(String vm, String expect, Path disk, boolean copy) throws Exception {
+        if (expect.contains("|")) {
+            // either outcome, whichever side still has the VM once the dust settles
+            Thread.sleep(2000);
+            boolean onB = hosts.apiB().get("/v1/vms/" + vm).status() == 200 && hosts.apiA().get("/v1/vms/" + vm).status() == 404;
+            expect = expect.split("\\|")[onB ? 1 : 0];
+        }
         TestHttp a = hosts.apiA();
         TestHttp b = hosts.apiB();
-        TestHttp running = expect.equals("B") ? b : a;
-        TestHttp other = expect.equals("B") ? a : b;
-        DaemonProcess otherHost = expect.equals("B") ? hosts.a : hosts.b;
+        boolean onB = expect.startsWith("B");
+        TestHttp running = onB ? b : a;
+        TestHttp other = onB ? a : b;
+        DaemonProcess otherHost = onB ? hosts.a : hosts.b;
         long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
-        String want = expect.equals("A-crashed") ? "crashed" : "running";
+        String want = expect.endsWith("-crashed") ? "crashed" : "running";
         while (true) {
             JsonNode v = running.get("/v1/vms/" + vm).json();
             boolean ok = want.equals(v.path("state").asText()) && (v.path("job").isNull() || v.path("job").isMissingNode())
