@@ -56,6 +56,8 @@ final class MigrationTarget {
         final CompletableFuture<String> outcome = new CompletableFuture<>();
         volatile long lastHeard = System.nanoTime();
         volatile String phase = "prepare";
+        /** Set at the switch of a post-copy: follows it past the guest's start here. */
+        volatile PostcopyTarget postcopy;
 
         Incoming(PeerMessages.Prepare req) {
             this.req = req;
@@ -263,6 +265,14 @@ final class MigrationTarget {
             if (!decision.equals("finish")) {
                 throw new JvirtException(ErrorCode.CANCELLED, "incoming migration " + decision);
             }
+            if (in.req.postcopy() && PostcopyTarget.awaitRunnable(migration, Duration.ofSeconds(30))
+                    == MigrationStatus.POSTCOPY_ACTIVE) {
+                // post-copy: the guest runs here now (cont after this) while RAM still comes; follow the rest
+                in.postcopy = PostcopyTarget.follow(in.req.id(), vm, m, () -> in.lastHeard, in.req.peerTimeoutMs());
+                records.put(records.incoming(vm).orElseThrow().at("finishing"));
+                in.phase = "postcopy";
+                return;
+            }
             // the source saw its side completed; ours must have too (its event may still be on the way)
             MigrationStatus end = migration.awaitEnd(Duration.ofSeconds(30));
             if (end != MigrationStatus.COMPLETED) {
@@ -332,6 +342,20 @@ final class MigrationTarget {
         } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
             throw new JvirtException(ErrorCode.TIMEOUT, "the destination did not finish within " + timeout.toSeconds() + " s");
         }
+    }
+
+    /** Post-copy paused by a broken link: listens again for the source's resume, on a new port. */
+    PeerMessages.Recovering recover(String id, String localAddress) {
+        Incoming in = find(id);
+        in.heard();
+        PostcopyTarget pc = in.postcopy;
+        if (pc == null) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "incoming migration " + id + " is not in post-copy", Map.of("id", id));
+        }
+        String uri = "tcp:" + uriHost(localAddress) + ":" + freePort(localAddress);
+        pc.recover(uri, Duration.ofSeconds(30));
+        log.info("incoming migration {}: listening again on {} for the post-copy's resume", id, uri);
+        return new PeerMessages.Recovering(uri);
     }
 
     /** The source confirmed: the migration is over, its record goes. */

@@ -67,6 +67,14 @@ public final class MigrationCommands {
         monitor.call("migrate-start-postcopy", null);
     }
 
+    /**
+     * Forces a post-copy whose link hangs (no reset, e.g. a cut cable) into {@code postcopy-paused}: QEMU shuts its
+     * migration socket down instead of waiting for TCP to give up. Sent in-band (this client enables no OOB).
+     */
+    public void migratePause() {
+        monitor.call("migrate-pause", null);
+    }
+
     /** Destination of a post-copy paused by a broken link: listens again on {@code uri}. */
     public void migrateRecover(String uri) {
         monitor.call("migrate-recover", QmpArgs.of("uri", uri));
