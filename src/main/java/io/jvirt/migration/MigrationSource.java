@@ -172,6 +172,9 @@ final class MigrationSource {
                 long bandwidth = req.bandwidthMiB() == null || req.bandwidthMiB() == 0 ? 0 : req.bandwidthMiB() << 20;
                 m.migration().migrateSetParameters(new MigrationParameters(bandwidth == 0 ? 1L << 40 : bandwidth,
                         downtime, TLS_ID, dest.host()));
+                if (pc.enabled()) {
+                    m.migration().migrateSetPostcopyBandwidth(bandwidth); // --bandwidth holds in post-copy too
+                }
                 if (!plan.copied().isEmpty()) {
                     mirrors.start(dest, TLS_ID, bandwidth == 0 ? null : bandwidth, req.copyInc());
                     rec = step(ctx, rec, "mirroring", watch);

@@ -57,6 +57,11 @@ public final class MigrationCommands {
         monitor.call("migrate-set-parameters", args);
     }
 
+    /** Limits the post-copy phase's rate (bytes/s; 0: unlimited, QEMU's default); pre-copy's is max-bandwidth. */
+    public void migrateSetPostcopyBandwidth(long bytesPerSecond) {
+        monitor.call("migrate-set-parameters", QmpArgs.of("max-postcopy-bandwidth", bytesPerSecond));
+    }
+
     /** Lets a migration stopped at {@code state} (pause-before-switchover: {@code pre-switchover}) go on. */
     public void migrateContinue(MigrationStatus state) {
         monitor.call("migrate-continue", QmpArgs.of("state", state.wire()));
