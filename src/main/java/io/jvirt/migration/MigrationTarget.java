@@ -183,6 +183,9 @@ final class MigrationTarget {
             throw new JvirtException(ErrorCode.INVALID_DEFINITION, "this host has no emulator " + d.emulator(),
                     Map.of("emulator", d.emulator()));
         }
+        if (req.postcopy()) {
+            PostcopyTarget.checkHost();
+        }
         long availableMiB = HostMemory.availableMiB();
         if (d.memoryMiB() != null && availableMiB >= 0 && d.memoryMiB() > availableMiB) {
             throw new JvirtException(ErrorCode.INVALID_STATE, "this host has " + availableMiB + " MiB available, the VM"

@@ -42,6 +42,23 @@ final class PostcopyTarget {
     }
 
     /**
+     * QEMU runs without capabilities: 7.2 gets a userfaultfd only with {@code vm.unprivileged_userfaultfd = 1}
+     * (otherwise its migrate-set-capabilities says only "Postcopy is not supported").
+     */
+    static void checkHost() {
+        try {
+            String v = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/vm/unprivileged_userfaultfd")).trim();
+            if (v.equals("0")) {
+                throw new JvirtException(ErrorCode.INVALID_STATE, "this host cannot take a post-copy migration: its QEMUs"
+                        + " run unprivileged and vm.unprivileged_userfaultfd is 0 (set it to 1, as scripts/lib.sh does)",
+                        java.util.Map.of("sysctl", "vm.unprivileged_userfaultfd"));
+            }
+        } catch (java.io.IOException e) {
+            // no such sysctl (an old kernel): let QEMU decide
+        }
+    }
+
+    /**
      * After Finish: waits (by the events the incoming follower buffered) until the guest may run here, that is
      * postcopy-active or completed (a migration that converged before the switch). Any other end fails.
      */
