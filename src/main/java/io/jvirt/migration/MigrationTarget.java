@@ -257,6 +257,7 @@ final class MigrationTarget {
             }
             records.put(records.incoming(vm).orElseThrow().at("incoming"));
             in.phase = "incoming";
+            in.heard(); // the silence bound counts from our answer: a slow start (a first probe) is not the source's
             in.prepared.complete(new PeerMessages.Prepared("tcp:" + uriHost(localAddress) + ":" + port, localAddress, port,
                     localAddress, nbdPort, exports, vms.get(vm).definition()));
             Fault.point("migration", "incoming");
