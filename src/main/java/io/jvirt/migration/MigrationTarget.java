@@ -317,6 +317,9 @@ final class MigrationTarget {
     private void watchdog(Incoming in) {
         long bound = TimeUnit.MILLISECONDS.toNanos(Math.max(500, in.req.peerTimeoutMs()));
         while (!in.decision.isDone() && !in.outcome.isDone()) {
+            if (!in.prepared.isDone()) {
+                in.heard(); // the source waits on our Prepare answer (its loss closes the connection): not silence
+            }
             long silent = System.nanoTime() - in.lastHeard;
             if (silent > bound) {
                 in.abort("peer lost: nothing heard from the source for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms");
