@@ -52,8 +52,20 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 }
 
+# Post-copy migration: QEMU runs without capabilities, and 7.2 opens userfaultfd(2) only if unprivileged users may
+# (libvirt ships the same setting, src/qemu/postcopy-migration.sysctl).
+enable_postcopy() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    [ "$(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null)" = 1 ] && return 0
+    log "allowing unprivileged userfaultfd (post-copy migration)"
+    echo "vm.unprivileged_userfaultfd = 1" | $sudo tee /etc/sysctl.d/60-jvirt-postcopy.conf >/dev/null
+    $sudo sysctl -q -w vm.unprivileged_userfaultfd=1
+}
+
 # Everything jvirt needs at build, test and run time.
 install_deps() {
+    enable_postcopy
     apt_install qemu-system-x86 qemu-utils maven busybox-static xz-utils cpio curl util-linux
     # images: gpg verifies template indexes, e2fsprogs customizes them; libguestfs-tools (virt-builder,
     # virt-customize, virt-index-validate) is optional: the tests that need it are skipped without it

@@ -55,6 +55,8 @@ final class MigrationRoutes {
             operations.respond(ex, op);
         });
         r.add("POST", "/v1/vms/{name}/migrate/cancel", ex -> ex.json(200, orEmpty(migrations.cancel(ex.param("name")))));
+        r.add("POST", "/v1/vms/{name}/migrate/postcopy", ex -> ex.json(200, orEmpty(migrations.startPostcopy(ex.param("name")))));
+        r.add("POST", "/v1/vms/{name}/migrate/resume", ex -> ex.json(200, orEmpty(migrations.resumePostcopy(ex.param("name")))));
         r.add("GET", "/v1/vms/{name}/migration", ex -> ex.json(200, orEmpty(migrations.progress(ex.param("name")).orElse(null))));
 
         r.add("POST", "/v1/peer/migrations", ex -> {
@@ -75,6 +77,11 @@ final class MigrationRoutes {
         r.add("POST", "/v1/peer/migrations/{id}/finish", ex -> {
             requireHost(ex);
             ex.json(200, migrations.finish(ex.param("id")));
+        });
+        r.add("POST", "/v1/peer/migrations/{id}/recover", ex -> {
+            requireHost(ex);
+            watch(ex, ex.param("id"));
+            ex.json(200, migrations.recover(ex.param("id"), ex.localAddress()));
         });
         r.add("POST", "/v1/peer/migrations/{id}/confirmed", ex -> {
             requireHost(ex);

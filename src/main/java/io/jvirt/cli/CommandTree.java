@@ -20,7 +20,7 @@ final class CommandTree {
     static final List<String> SUBCOMMANDS = List.of("list", "define", "undefine", "start", "shutdown", "destroy",
             "suspend", "resume", "info", "console", "events", "guest", "domstats", "top", "snapshot", "blockcopy", "blockjob",
             "setmem", "memory", "setvcpus", "vcpupin", "emulatorpin", "attach-disk", "detach-disk", "attach-interface",
-            "detach-interface", "iothread", "migrate", "migrate-cancel", "vol", "pool",
+            "detach-interface", "iothread", "migrate", "migrate-cancel", "migrate-postcopy", "vol", "pool",
             "image", "net-define", "net-start", "net-destroy", "net-undefine", "net-list", "net-info", "net-autostart",
             "net-dhcp-leases", "nodeinfo", "admin", "pki", "completion", "__complete", "help");
 
@@ -49,6 +49,7 @@ final class CommandTree {
             case "blockjob" -> new BlockCopyCommands.BlockJobCmd();
             case "migrate" -> new MigrateCommands.MigrateCmd();
             case "migrate-cancel" -> new MigrateCommands.MigrateCancelCmd();
+            case "migrate-postcopy" -> new MigrateCommands.MigratePostcopyCmd();
             case "setmem" -> new HotplugCommands.SetmemCmd();
             case "memory" -> new HotplugCommands.MemoryCmd();
             case "setvcpus" -> new HotplugCommands.SetvcpusCmd();

@@ -17,7 +17,8 @@ final class MigrateCommands {
     @Command(name = "migrate", description = "Move a running VM to another jvirtd (peer to peer over mutual TLS); "
             + "waits and shows progress; Ctrl-C cancels it.")
     static final class MigrateCmd extends CliCommand.OnVm {
-        @Parameters(index = "1", paramLabel = "DEST", description = "tls://HOST:PORT of the destination jvirtd.")
+        @Parameters(index = "1", arity = "0..1", paramLabel = "DEST", description = "tls://HOST:PORT of the destination "
+                + "jvirtd (not with --resume).")
         String dest;
         @Option(names = "--copy-storage-all", description = "Copy every writable disk into the destination's default "
                 + "pool (otherwise every disk must be shared).")
@@ -25,9 +26,13 @@ final class MigrateCommands {
         @Option(names = "--copy-storage-inc", description = "Copy only the top image of each disk; the destination has the "
                 + "base images at the same paths (same format and size, checked).")
         boolean copyInc;
-        @Option(names = {"--postcopy", "--postcopy-after-precopy"}, description = "Post-copy (not supported yet).")
+        @Option(names = "--postcopy", description = "Switch to post-copy once the first pass over RAM is done: the guest "
+                + "runs on the destination, which pulls the rest (shared storage only).")
         boolean postcopy;
-        @Option(names = "--resume", description = "Resume a post-copy paused by a link failure (not supported yet).")
+        @Option(names = "--postcopy-after-precopy", description = "Enable post-copy, switch only if pre-copy does not "
+                + "converge (or on `jvirt migrate-postcopy`).")
+        boolean postcopyAfterPrecopy;
+        @Option(names = "--resume", description = "Recover this VM's post-copy paused by a broken link, and wait for it.")
         boolean resume;
         @Option(names = "--bandwidth", paramLabel = "MiB/s", description = "RAM and disk rate limit (default: none).")
         Long bandwidth;
@@ -54,7 +59,9 @@ final class MigrateCommands {
         @Override
         JsonNode run() throws Exception {
             if (copyInc && copyAll) throw usage("--copy-storage-all and --copy-storage-inc exclude each other");
-            if (postcopy || resume) throw usage("post-copy migration is not supported yet");
+            if (postcopy && postcopyAfterPrecopy) throw usage("--postcopy and --postcopy-after-precopy exclude each other");
+            if (resume && dest != null) throw usage("--resume takes the VM only: the destination is the paused migration's");
+            if (!resume && dest == null) throw usage("missing DEST (tls://HOST:PORT of the destination jvirtd)");
             if (keepSource && undefineSource) throw usage("--keep-source and --undefine-source exclude each other");
             ObjectNode body = Json.object().put("destination", dest);
             if (copyAll) body.put("copyStorage", "all");
@@ -64,6 +71,8 @@ final class MigrateCommands {
             if (autoConverge) body.put("autoConverge", true);
             if (keepSource) body.put("keepSource", true);
             if (timeout != null) body.put("timeoutSeconds", timeout);
+            if (postcopy) body.put("postcopy", true);
+            if (postcopyAfterPrecopy) body.put("postcopyAfterPrecopy", true);
             String path = CliCommand.vmPath(vm) + "/migrate";
             if (noWait) {
                 JsonNode op = api().post(path, Map.of(), body);
@@ -80,7 +89,14 @@ final class MigrateCommands {
                 }
                 return true;
             }, e -> { });
-            JsonNode op = api().post(path, Map.of(), body);
+            JsonNode op;
+            if (resume) {
+                JsonNode p = api().post(CliCommand.vmPath(vm) + "/migrate/resume", Map.of(), null);
+                dest = p.path("destination").asText();
+                op = api().get("/v1/operations/" + ApiClient.segment(p.path("id").asText()), Map.of());
+            } else {
+                op = api().post(path, Map.of(), body);
+            }
             // Ctrl-C: cancel the migration (before its Finish; after it the VM is already on the destination)
             Thread cancel = new Thread(() -> {
                 try {
@@ -134,6 +150,20 @@ final class MigrateCommands {
             b.append(" | pass ").append(p.path("pass").asLong());
             if (p.hasNonNull("etaSeconds")) b.append(" | ETA ").append(p.path("etaSeconds").asLong()).append(" s");
             return b.append(" | ").append(p.path("phase").asText()).toString();
+        }
+    }
+
+    @Command(name = "migrate-postcopy", description = "Switch a VM's migration under way to post-copy (it was started "
+            + "with --postcopy-after-precopy or --postcopy): the guest runs on the destination from now on.")
+    static final class MigratePostcopyCmd extends CliCommand.OnVm {
+        @Override
+        JsonNode run() throws Exception {
+            return api().post(CliCommand.vmPath(vm) + "/migrate/postcopy", Map.of(), null);
+        }
+
+        @Override
+        void show(JsonNode answer, Output out) {
+            out.line("Switching the migration of " + vm + " to post-copy");
         }
     }
 

@@ -106,7 +106,13 @@ final class MigrationRecovery {
             switch (r.phase()) {
                 case "confirmed" -> ctx.migratedAway(!r.keepSource());
                 case "finish-sent" -> decideWithPeer(ctx, r);
-                default -> rollBack(ctx, r);
+                default -> {
+                    if (r.phase().startsWith("postcopy-")) {
+                        keepPausedAfterPostcopy(ctx, r); // the destination may hold the only complete RAM
+                    } else {
+                        rollBack(ctx, r);
+                    }
+                }
             }
             return null;
         });
@@ -182,12 +188,29 @@ final class MigrationRecovery {
                     ctx.vmName(), r.destination(), e.getMessage());
             return false;
         }
+        if (r.phase().startsWith("postcopy-")) {
+            keepPausedAfterPostcopy(ctx, r);
+            return false;
+        }
         log.info("VM {}: the destination says {}: resuming here", ctx.vmName(), peerPhase);
         if (ctx.isHeld()) {
             ctx.releaseHold();
         }
         resume(ctx, r, List.of());
         return true;
+    }
+
+    /** Post-copy had been asked for: the source's guest must never run again here; it stays paused, held. */
+    private static void keepPausedAfterPostcopy(VmJobContext ctx, MigrationRecords.Outgoing r) {
+        log.warn("VM {}: migration {} was in post-copy ({}): the guest stays paused here, never resumed (its RAM may be"
+                + " only on {}); finish the post-copy there or decide by hand", ctx.vmName(), r.id(), r.phase(), r.destination());
+        if (!ctx.isHeld()) {
+            ctx.holdGuest("post-copy to " + r.destination() + " was under way: the destination may hold the guest's RAM",
+                    c -> {
+                        throw new JvirtException(ErrorCode.INVALID_STATE, "VM '" + c.vmName() + "' was in post-copy to "
+                                + r.destination() + ": it is never resumed here");
+                    });
+        }
     }
 
     private void rollBack(VmJobContext ctx, MigrationRecords.Outgoing r) {

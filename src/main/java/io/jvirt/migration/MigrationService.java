@@ -92,7 +92,25 @@ public final class MigrationService {
         if (job == null) {
             throw new JvirtException(ErrorCode.NOT_FOUND, "VM '" + vm + "' is not migrating", Map.of("vm", vm));
         }
+        PostcopySource pc = source.postcopyOrNull(vm);
+        if (pc != null && pc.requested()) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "the migration of VM '" + vm + "' is in post-copy: it can no"
+                    + " longer be cancelled (the destination holds the guest's RAM); a paused one is recovered with"
+                    + " migrate --resume", Map.of("vm", vm));
+        }
         job.cancel("cancelled by the user");
+        return lastProgress.get(vm);
+    }
+
+    /** Asks the migration of {@code vm} under way to switch to post-copy now ({@code migrate-postcopy}). */
+    public MigrationProgress startPostcopy(String vm) {
+        source.postcopy(vm).askSwitch();
+        return lastProgress.get(vm);
+    }
+
+    /** Asks the migration of {@code vm}, a post-copy paused by a broken link, to recover ({@code migrate --resume}). */
+    public MigrationProgress resumePostcopy(String vm) {
+        source.postcopy(vm).askResume();
         return lastProgress.get(vm);
     }
 
@@ -121,6 +139,10 @@ public final class MigrationService {
 
     public PeerMessages.Phase finish(String id) {
         return target.finish(id, Duration.ofSeconds(60));
+    }
+
+    public PeerMessages.Recovering recover(String id, String localAddress) {
+        return target.recover(id, localAddress);
     }
 
     public void confirmed(String id) {

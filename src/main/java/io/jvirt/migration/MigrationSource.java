@@ -45,6 +45,7 @@ final class MigrationSource {
     private final PeerConnector connector;
     private final JobProgress progress;
     private final Consumer<MigrationProgress> listener;
+    private final Map<String, PostcopySource> postcopies = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * What the running QEMU really has (hot-plugged memory, vCPUs, disks, NICs, IOThreads: issue 15's
@@ -72,8 +73,12 @@ final class MigrationSource {
             throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "copyStorage is 'all' or 'inc' (or absent: shared storage);"
                     + " '" + req.copyStorage() + "' is not supported yet", Map.of("copyStorage", req.copyStorage()));
         }
-        if (Boolean.TRUE.equals(req.postcopy())) {
-            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "post-copy migration is not supported yet");
+        if (Boolean.TRUE.equals(req.postcopy()) && Boolean.TRUE.equals(req.postcopyAfterPrecopy())) {
+            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "postcopy and postcopyAfterPrecopy exclude each other");
+        }
+        if (req.postcopyEnabled() && req.copyStorage() != null) {
+            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "post-copy with copied storage is not supported: the"
+                    + " mirrors end at the switch-over, which post-copy does not have; migrate the disks in pre-copy");
         }
         if (ctx.state() == VmState.PAUSED) {
             throw new JvirtException(ErrorCode.INVALID_STATE, "VM '" + ctx.vmName() + "' is paused: jvirt migrates"
@@ -90,6 +95,9 @@ final class MigrationSource {
         Monitor m = ctx.requireMonitor("migrate");
         m.require(Feature.MIGRATION_EVENTS, "following a migration by its events");
         m.require(Feature.PAUSE_BEFORE_SWITCHOVER, "a migration that ends storage copies before the switch-over");
+        if (req.postcopyEnabled()) {
+            m.require(Feature.POSTCOPY, "post-copy migration");
+        }
         List<String> copied = new ArrayList<>();
         if (req.copyAll() || req.copyInc()) {
             BlockGraph graph = req.copyInc() ? BlockGraph.query(m) : null;
@@ -126,9 +134,12 @@ final class MigrationSource {
         long deadline = System.nanoTime() + timeout.toNanos();
         String base = "/v1/peer/migrations/" + plan.id();
         boolean finishSent = false;
-        try (ch; StorageMirrors mirrors = new StorageMirrors(m, plan.copied()); QemuMigration migration = QemuMigration.follow(m);
+        PostcopySource pc = new PostcopySource(vm, req, plan.destination(), connector, ch);
+        try (ch; pc; StorageMirrors mirrors = new StorageMirrors(m, plan.copied()); QemuMigration migration = QemuMigration.follow(m);
              var stopSeen = m.on(io.jvirt.qemu.monitor.MonitorEvent.STOP, e ->
                      log.info("migration {}: source guest stopped at {}", plan.id(), e.at()))) {
+            pc.attach(migration);
+            postcopies.put(vm, pc);
             ctx.job().cancellation().thenAccept(why -> migration.interrupt("cancelled: " + why));
             ch.lost().thenAccept(why -> migration.interrupt("peer lost: " + why));
             try {
@@ -155,11 +166,17 @@ final class MigrationSource {
                 // only add a round trip to the guest's downtime (measured: +26 ms on an idle guest)
                 caps.put(MigrationCapability.PAUSE_BEFORE_SWITCHOVER, !plan.copied().isEmpty());
                 caps.put(MigrationCapability.AUTO_CONVERGE, Boolean.TRUE.equals(req.autoConverge()));
+                if (pc.enabled()) {
+                    caps.put(MigrationCapability.POSTCOPY_RAM, true); // the destination set it too (Prepare)
+                }
                 m.migration().migrateSetCapabilities(caps);
                 addTls(ctx, m);
                 long bandwidth = req.bandwidthMiB() == null || req.bandwidthMiB() == 0 ? 0 : req.bandwidthMiB() << 20;
                 m.migration().migrateSetParameters(new MigrationParameters(bandwidth == 0 ? 1L << 40 : bandwidth,
                         downtime, TLS_ID, dest.host()));
+                if (pc.enabled()) {
+                    m.migration().migrateSetPostcopyBandwidth(bandwidth); // --bandwidth holds in post-copy too
+                }
                 if (!plan.copied().isEmpty()) {
                     mirrors.start(dest, TLS_ID, bandwidth == 0 ? null : bandwidth, req.copyInc());
                     rec = step(ctx, rec, "mirroring", watch);
@@ -171,19 +188,23 @@ final class MigrationSource {
                 }
                 rec = step(ctx, rec, "migrating", watch);
                 m.migration().migrate(dest.uri());
-                MigrationStatus end = follow(ctx, migration, mirrors, watch, deadline, rec);
+                MigrationStatus end = follow(ctx, migration, mirrors, watch, deadline, rec, pc, base);
                 if (end != MigrationStatus.COMPLETED) {
                     throw new JvirtException(ErrorCode.MIGRATION_FAILED, "the migration " + end.wire() + ": " + migration.error());
                 }
                 rec = step(ctx, rec, "completed", watch);
 
                 // ---- Finish (on the destination): from here the source never resumes unless the destination says no
-                rec = step(ctx, rec, "finish-sent", watch);
-                finishSent = true;
-                ch.stopHeartbeat();
-                ch.call("POST", base + "/finish", null, Duration.ofSeconds(60));
+                if (!pc.requested()) {
+                    rec = step(ctx, rec, "finish-sent", watch);
+                    finishSent = true;
+                    ch.stopHeartbeat();
+                    ch.call("POST", base + "/finish", null, Duration.ofSeconds(60));
+                } else {
+                    pc.channel().stopHeartbeat(); // Finish went at the switch (PostcopySource)
+                }
             } catch (RuntimeException e) {
-                if (!finishSent || refused(e)) {
+                if (!pc.requested() && (!finishSent || refused(e))) {
                     rollBack(ctx, m, ch, base, mirrors, watch, e, finishSent);
                     throw e instanceof JvirtException ? e : new JvirtException(ErrorCode.MIGRATION_FAILED,
                             "migration failed: " + e.getMessage(), Map.of("vm", vm), e);
@@ -191,7 +212,8 @@ final class MigrationSource {
                 // Finish sent, no answer: the destination may run the guest. Keep ours paused; recovery asks later.
                 watch.ended("unknown", e.getMessage());
                 throw new JvirtException(ErrorCode.PEER_LOST, "the destination did not answer Finish (" + e.getMessage()
-                        + "): VM '" + vm + "' stays paused here until the destination says whether it runs there",
+                        + "): VM '" + vm + "' stays paused here until the destination says whether it runs there"
+                    + (pc.requested() ? " (post-copy had started: the destination holds the guest's RAM)" : ""),
                         Map.of("vm", vm, "outcome", "unknown"));
             }
             // ---- Confirm
@@ -199,7 +221,7 @@ final class MigrationSource {
             MigrationProgress last = watch.last();
             ctx.migratedAway(!rec.keepSource());
             try {
-                ch.call("POST", base + "/confirmed", null, Duration.ofSeconds(10));
+                pc.channel().call("POST", base + "/confirmed", null, Duration.ofSeconds(10));
             } catch (RuntimeException e) {
                 log.info("migration {}: confirm not delivered ({}); the destination keeps its record", plan.id(), e.getMessage());
             }
@@ -209,13 +231,15 @@ final class MigrationSource {
             watch.ended("completed", null);
             log.info("migration {}: VM {} now runs on {} ({} ms)", plan.id(), vm, plan.destination(), watch.elapsed().toMillis());
             return last;
+        } finally {
+            postcopies.remove(vm, pc);
         }
     }
 
     private PeerMessages.Prepared prepare(PeerChannel ch, Plan plan, VmJobContext ctx, List<PeerMessages.CopiedDisk> copies) {
         VmDefinition running = liveDefinitions.apply(ctx.vmName()).orElse(ctx.definition());
         var body = new PeerMessages.Prepare(plan.id(), ch.localAddress(), running, copies,
-                ch.bound().toMillis(), false);
+                ch.bound().toMillis(), plan.request().postcopyEnabled());
         return connector.mapper().convertValue(ch.call("POST", "/v1/peer/migrations", body, Duration.ofSeconds(90)),
                 PeerMessages.Prepared.class);
     }
@@ -237,15 +261,20 @@ final class MigrationSource {
 
     /** Follows MIGRATION events to the end; ends the mirrors at pre-switchover; samples progress in between. */
     private MigrationStatus follow(VmJobContext ctx, QemuMigration migration, StorageMirrors mirrors, MigrationWatch watch,
-                                   long deadline, MigrationRecords.Outgoing rec) {
+                                   long deadline, MigrationRecords.Outgoing rec, PostcopySource pc, String base) {
+        Monitor m = ctx.requireMonitor("migrate");
         while (true) {
             QemuMigration.Step s = migration.next(Duration.ofMillis(500));
-            if (System.nanoTime() > deadline) {
+            if (System.nanoTime() > deadline && !pc.requested()) {
                 throw new JvirtException(ErrorCode.TIMEOUT, "the migration did not complete within its timeout");
             }
             if (s == null) {
                 watch.sample();
-                if (watch.stalled() != null) {
+                if (watch.notConverging() && pc.switchOnStall()) {
+                    rec = switchToPostcopy(ctx, m, pc, rec, watch, "pre-copy does not converge");
+                    continue;
+                }
+                if (watch.stalled() != null && !pc.requested()) {
                     throw new JvirtException(ErrorCode.MIGRATION_FAILED, watch.stalled());
                 }
                 if (mirrors.anyEnded()) {
@@ -254,12 +283,35 @@ final class MigrationSource {
                 continue;
             }
             if (s.interruption() != null) {
+                if (s.interruption().equals(PostcopySource.SWITCH)) {
+                    if (!pc.requested()) {
+                        rec = switchToPostcopy(ctx, m, pc, rec, watch, "asked for");
+                    }
+                    continue;
+                }
+                if (s.interruption().equals(PostcopySource.RESUME)) {
+                    rec = step(ctx, rec, "postcopy-resuming", watch);
+                    pc.resume(m, base);
+                    continue;
+                }
+                if (pc.requested() && !s.interruption().equals("QEMU exited")) {
+                    // past the switch nothing is cancelled: the destination holds the RAM; QEMU's events decide
+                    if (s.interruption().startsWith("peer lost")) {
+                        pc.onPeerLost(m, s.interruption());
+                    } else {
+                        log.info("VM {}: {} ignored: the migration is in post-copy", ctx.vmName(), s.interruption());
+                    }
+                    continue;
+                }
                 throw new JvirtException(s.interruption().startsWith("peer lost") ? ErrorCode.PEER_LOST
                         : s.interruption().startsWith("cancelled") ? ErrorCode.CANCELLED : ErrorCode.QEMU_FAILED,
                         "migration of VM '" + ctx.vmName() + "' stopped: " + s.interruption());
             }
             if (s.status() == null) {
                 watch.pass(s.pass());
+                if (pc.switchAtPass(s.pass())) {
+                    rec = switchToPostcopy(ctx, m, pc, rec, watch, "the first pass is done");
+                }
                 continue;
             }
             switch (s.status()) {
@@ -273,12 +325,51 @@ final class MigrationSource {
                     watch.phase("device");
                     Fault.point("migration", "device", ctx.qemuPid());
                 }
+                case POSTCOPY_ACTIVE -> {
+                    if (!pc.started()) {
+                        pc.onActive();
+                        rec = step(ctx, rec, "postcopy-active", watch);
+                        // Finish now: the destination runs the guest while it pulls the RAM not yet sent
+                        pc.channel().call("POST", base + "/finish", null, Duration.ofSeconds(60));
+                        rec = step(ctx, rec, "postcopy-running-there", watch);
+                    } else {
+                        pc.onActive();
+                        rec = step(ctx, rec, "postcopy-active", watch);
+                    }
+                }
+                case POSTCOPY_PAUSED -> {
+                    pc.onPaused();
+                    rec = step(ctx, rec, "postcopy-paused", watch);
+                    log.warn("VM {}: post-copy paused (the link broke); `jvirt migrate --resume {}` recovers it",
+                            ctx.vmName(), ctx.vmName());
+                }
                 case COMPLETED, FAILED, CANCELLED -> {
                     return s.status();
                 }
                 default -> watch.phase(s.status().wire());
             }
         }
+    }
+
+    /** Records the switch durably, then asks QEMU: from here the source never resumes its guest. */
+    private MigrationRecords.Outgoing switchToPostcopy(VmJobContext ctx, Monitor m, PostcopySource pc,
+                                                      MigrationRecords.Outgoing rec, MigrationWatch watch, String why) {
+        MigrationRecords.Outgoing next = step(ctx, rec, "postcopy-requested", watch);
+        pc.switchNow(m, why);
+        return next;
+    }
+
+    PostcopySource postcopyOrNull(String vm) {
+        return postcopies.get(vm);
+    }
+
+    /** The post-copy side of the migration of {@code vm} under way here, if any. */
+    PostcopySource postcopy(String vm) {
+        PostcopySource pc = postcopies.get(vm);
+        if (pc == null) {
+            throw new JvirtException(ErrorCode.NOT_FOUND, "VM '" + vm + "' is not migrating", Map.of("vm", vm));
+        }
+        return pc;
     }
 
     /** Before Finish: cancels on both sides; the guest runs on here. Never throws. */

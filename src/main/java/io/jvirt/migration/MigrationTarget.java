@@ -56,6 +56,8 @@ final class MigrationTarget {
         final CompletableFuture<String> outcome = new CompletableFuture<>();
         volatile long lastHeard = System.nanoTime();
         volatile String phase = "prepare";
+        /** Set at the switch of a post-copy: follows it past the guest's start here. */
+        volatile PostcopyTarget postcopy;
 
         Incoming(PeerMessages.Prepare req) {
             this.req = req;
@@ -181,6 +183,9 @@ final class MigrationTarget {
             throw new JvirtException(ErrorCode.INVALID_DEFINITION, "this host has no emulator " + d.emulator(),
                     Map.of("emulator", d.emulator()));
         }
+        if (req.postcopy()) {
+            PostcopyTarget.checkHost();
+        }
         long availableMiB = HostMemory.availableMiB();
         if (d.memoryMiB() != null && availableMiB >= 0 && d.memoryMiB() > availableMiB) {
             throw new JvirtException(ErrorCode.INVALID_STATE, "this host has " + availableMiB + " MiB available, the VM"
@@ -262,6 +267,7 @@ final class MigrationTarget {
             }
             records.put(records.incoming(vm).orElseThrow().at("incoming"));
             in.phase = "incoming";
+            in.heard(); // the silence bound counts from our answer: a slow start (a first probe) is not the source's
             in.prepared.complete(new PeerMessages.Prepared("tcp:" + uriHost(localAddress) + ":" + port, localAddress, port,
                     localAddress, nbdPort, exports, vms.get(vm).definition()));
             Fault.point("migration", "incoming");
@@ -272,6 +278,14 @@ final class MigrationTarget {
             String decision = in.decision.join();
             if (!decision.equals("finish")) {
                 throw new JvirtException(ErrorCode.CANCELLED, "incoming migration " + decision);
+            }
+            if (in.req.postcopy() && PostcopyTarget.awaitRunnable(migration, Duration.ofSeconds(30))
+                    == MigrationStatus.POSTCOPY_ACTIVE) {
+                // post-copy: the guest runs here now (cont after this) while RAM still comes; follow the rest
+                in.postcopy = PostcopyTarget.follow(in.req.id(), vm, m, () -> in.lastHeard, in.req.peerTimeoutMs());
+                records.put(records.incoming(vm).orElseThrow().at("finishing"));
+                in.phase = "postcopy";
+                return;
             }
             // the source saw its side completed; ours must have too (its event may still be on the way)
             MigrationStatus end = migration.awaitEnd(Duration.ofSeconds(30));
@@ -313,6 +327,9 @@ final class MigrationTarget {
     private void watchdog(Incoming in) {
         long bound = TimeUnit.MILLISECONDS.toNanos(Math.max(500, in.req.peerTimeoutMs()));
         while (!in.decision.isDone() && !in.outcome.isDone()) {
+            if (!in.prepared.isDone()) {
+                in.heard(); // the source waits on our Prepare answer (its loss closes the connection): not silence
+            }
             long silent = System.nanoTime() - in.lastHeard;
             if (silent > bound) {
                 in.abort("peer lost: nothing heard from the source for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms");
@@ -342,6 +359,20 @@ final class MigrationTarget {
         } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
             throw new JvirtException(ErrorCode.TIMEOUT, "the destination did not finish within " + timeout.toSeconds() + " s");
         }
+    }
+
+    /** Post-copy paused by a broken link: listens again for the source's resume, on a new port. */
+    PeerMessages.Recovering recover(String id, String localAddress) {
+        Incoming in = find(id);
+        in.heard();
+        PostcopyTarget pc = in.postcopy;
+        if (pc == null) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "incoming migration " + id + " is not in post-copy", Map.of("id", id));
+        }
+        String uri = "tcp:" + uriHost(localAddress) + ":" + freePort(localAddress);
+        pc.recover(uri, Duration.ofSeconds(30));
+        log.info("incoming migration {}: listening again on {} for the post-copy's resume", id, uri);
+        return new PeerMessages.Recovering(uri);
     }
 
     /** The source confirmed: the migration is over, its record goes. */

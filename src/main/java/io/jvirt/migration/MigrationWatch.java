@@ -68,6 +68,11 @@ final class MigrationWatch {
         pass = p;
     }
 
+    /** The convergence detector sees a stall (before any remedy was tried). */
+    boolean notConverging() {
+        return policy.stalled();
+    }
+
     /** Why the convergence policy gave up, or null. */
     String stalled() {
         return stalled;

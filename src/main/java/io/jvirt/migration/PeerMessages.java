@@ -31,6 +31,10 @@ public final class PeerMessages {
     public record Phase(String id, String vm, String phase, String message) {
     }
 
+    /** The destination of a paused post-copy listens again ({@code migrate-recover}): resume to {@code uri}. */
+    public record Recovering(String uri) {
+    }
+
     public record Abort(String reason) {
     }
 }

@@ -251,7 +251,7 @@ class MigrationTest {
     @Test
     @Order(5)
     void cliMigratesAndRefusesWhatIsNotSupported() {
-        var r = io.jvirt.cli.CliRun.run(hosts.a, "migrate", "m", TwoHosts.toB(), "--postcopy");
+        var r = io.jvirt.cli.CliRun.run(hosts.a, "migrate", "m", TwoHosts.toB(), "--postcopy", "--postcopy-after-precopy");
         assertThat(r.exit()).as(r.toString()).isEqualTo(2);
         r = io.jvirt.cli.CliRun.run(hosts.a, "migrate", "m", TwoHosts.toB(), "--copy-storage-inc");
         assertThat(r.exit()).as(r.toString()).isEqualTo(7);

@@ -57,6 +57,11 @@ public final class MigrationCommands {
         monitor.call("migrate-set-parameters", args);
     }
 
+    /** Limits the post-copy phase's rate (bytes/s; 0: unlimited, QEMU's default); pre-copy's is max-bandwidth. */
+    public void migrateSetPostcopyBandwidth(long bytesPerSecond) {
+        monitor.call("migrate-set-parameters", QmpArgs.of("max-postcopy-bandwidth", bytesPerSecond));
+    }
+
     /** Lets a migration stopped at {@code state} (pause-before-switchover: {@code pre-switchover}) go on. */
     public void migrateContinue(MigrationStatus state) {
         monitor.call("migrate-continue", QmpArgs.of("state", state.wire()));
@@ -65,6 +70,14 @@ public final class MigrationCommands {
     /** Switches a running migration with {@code postcopy-ram} to post-copy. */
     public void migrateStartPostcopy() {
         monitor.call("migrate-start-postcopy", null);
+    }
+
+    /**
+     * Forces a post-copy whose link hangs (no reset, e.g. a cut cable) into {@code postcopy-paused}: QEMU shuts its
+     * migration socket down instead of waiting for TCP to give up. Sent in-band (this client enables no OOB).
+     */
+    public void migratePause() {
+        monitor.call("migrate-pause", null);
     }
 
     /** Destination of a post-copy paused by a broken link: listens again on {@code uri}. */
