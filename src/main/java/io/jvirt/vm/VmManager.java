@@ -103,6 +103,16 @@ public final class VmManager {
         return confinement;
     }
 
+    /** A disk being attached live: its checked chain as explicit nodes (null without confinement), see {@link Confinement#diskChain}. */
+    public Confinement.DiskChain diskChain(VmDefinition d, String disk) {
+        return confinement.diskChain(d, disk);
+    }
+
+    /** Refuses (disk-in-use) a writable image of {@code d} (e.g. with a disk being attached) that another VM uses. */
+    public void checkSharing(VmDefinition d) {
+        confinement.checkSharing(d, definitions());
+    }
+
     public Accelerator defaultAccel() {
         return config.defaultAccel();
     }
