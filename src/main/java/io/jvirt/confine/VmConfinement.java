@@ -175,6 +175,11 @@ public final class VmConfinement implements Confinement {
     }
 
     @Override
+    public Path checkNewFile(String field, Path path) {
+        return policy().checkNewFile(field, path);
+    }
+
+    @Override
     public DiskChain diskChain(VmDefinition d, String disk) {
         VmDefinition checked = checkFiles(d); // reads every chain again: images change between define and attach
         int i = 0;

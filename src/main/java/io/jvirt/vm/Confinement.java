@@ -53,6 +53,14 @@ public interface Confinement {
         return null;
     }
 
+    /**
+     * A file jvirt is about to create for QEMU (a block-copy destination), checked before it is created: its
+     * directory must lie where a disk may. Returns its real path to be; throws path-not-allowed naming the rule.
+     */
+    default Path checkNewFile(String field, Path path) {
+        return path;
+    }
+
     /** A running VM's QEMU gets one more file (overlay, copy destination, memory file), before it opens it. */
     void grant(String vm, Path file, Access access);
 

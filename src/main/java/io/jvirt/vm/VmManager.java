@@ -108,6 +108,11 @@ public final class VmManager {
         return confinement.diskChain(d, disk);
     }
 
+    /** A file about to be created for QEMU, checked by the path policy first (see {@link Confinement#checkNewFile}). */
+    public java.nio.file.Path checkNewFile(String field, java.nio.file.Path path) {
+        return confinement.checkNewFile(field, path);
+    }
+
     /** Refuses (disk-in-use) a writable image of {@code d} (e.g. with a disk being attached) that another VM uses. */
     public void checkSharing(VmDefinition d) {
         confinement.checkSharing(d, definitions());

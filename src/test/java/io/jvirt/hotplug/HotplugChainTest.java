@@ -92,6 +92,9 @@ class HotplugChainTest {
     @Test
     @Order(1)
     void overlayOnBaseIsAttachedWithItsChainReadThroughAndWrittenOnTop() throws Exception {
+        // QEMU runs as its own uid: it reads the base only because the attach granted it (READ) and named it
+        JsonNode confinement = api.get("/v1/host").json().path("confinement");
+        assertThat(confinement.path("mode").asText()).as(confinement.toString()).isEqualTo("per-vm-uid");
         JsonNode res = change("/disks", Map.of("target", "vdb", "path", overlay.toString(), "format", "qcow2"));
         assertThat(res.path("details").path("chain").get(0).asText()).isEqualTo(overlay.toRealPath().toString());
         assertThat(res.path("details").path("chain").get(1).asText()).isEqualTo(base.toRealPath().toString());
