@@ -142,7 +142,7 @@ public final class HotplugService {
 
     public PendingJob<Result> attachDisk(String vm, Requests.DiskAttach r, String opId, Duration queue) {
         if (r.target() == null || r.path() == null) {
-            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "target (e.g. vdb) and path are needed");
+            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "target (e.g. vdb) and path (or volume POOL/VOL) are needed");
         }
         VmDefinition.Disk disk = new VmDefinition.Disk(r.target(), r.path(), r.format() == null ? "raw" : r.format(), "virtio",
                 Boolean.TRUE.equals(r.readOnly()), r.iothread());

@@ -151,4 +151,32 @@ class HotplugChainTest {
         assertThat(GuestInfo.read(api, console, VM).disks()).isEqualTo(guestBefore.disks());
         assertThat(ok(api.get("/v1/vms/" + VM + "/hotplug")).toString()).doesNotContain("vdc");
     }
+
+    @Test
+    @Order(3)
+    void aPoolVolumeIsAttachedByNameWithItsFormat() throws Exception {
+        TestHttp.Response created = api.post("/v1/pools/default/volumes", Map.of("name", "hp-vol", "format", "qcow2", "size", "8M"));
+        assertThat(created.status()).as(created.toString()).isEqualTo(201);
+        JsonNode vol = created.json();
+        String volPath = vol.path("path").asText();
+        JsonNode before = definition();
+        assertThat(refused("/disks", Map.of("target", "vdd", "volume", "default/no-such")).status()).isEqualTo(404);
+        assertThat(refused("/disks", Map.of("target", "vdd", "volume", "no-pool/hp-vol")).errorCode()).isEqualTo("pool-not-found");
+        assertThat(refused("/disks", Map.of("target", "vdd", "volume", "hp-vol")).errorCode()).isEqualTo("invalid-argument");
+        assertThat(refused("/disks", Map.of("target", "vdd", "volume", "default/hp-vol", "path", volPath)).errorCode())
+                .isEqualTo("invalid-argument");
+        assertThat(definition()).isEqualTo(before);
+
+        JsonNode res = change("/disks", Map.of("target", "vdd", "volume", "default/hp-vol", "options", Map.of("persistent", true)));
+        assertThat(res.path("details").path("path").asText()).isEqualTo(Path.of(volPath).toRealPath().toString());
+        JsonNode vdd = ok(api.get("/v1/vms/" + VM + "/hotplug")); // the live view lists it
+        assertThat(vdd.toString()).contains("vdd");
+        assertThat(definition().path("disks").get(1).path("format").asText()).isEqualTo("qcow2"); // the volume's, not raw
+        GuestInfo.await(api, console, VM, g -> g.disks().contains("vdd"), GUEST);
+        GuestConsole.writeAt(api, console, VM, "vdd", 2, "volum");
+        GuestConsole.expectAt(api, console, VM, "vdd", 2, "volum");
+        change("/disks/vdd/detach", Map.of("options", Map.of("timeoutSeconds", 60, "persistent", true)));
+        GuestInfo.await(api, console, VM, g -> !g.disks().contains("vdd"), GUEST);
+        assertThat(definition().path("disks").findValuesAsText("name")).containsExactly("vda");
+    }
 }
