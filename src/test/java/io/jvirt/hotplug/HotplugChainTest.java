@@ -172,11 +172,13 @@ class HotplugChainTest {
         JsonNode vdd = ok(api.get("/v1/vms/" + VM + "/hotplug")); // the live view lists it
         assertThat(vdd.toString()).contains("vdd");
         assertThat(definition().path("disks").get(1).path("format").asText()).isEqualTo("qcow2"); // the volume's, not raw
-        GuestInfo.await(api, console, VM, g -> g.disks().contains("vdd"), GUEST);
-        GuestConsole.writeAt(api, console, VM, "vdd", 2, "volum");
-        GuestConsole.expectAt(api, console, VM, "vdd", 2, "volum");
+        // the guest's kernel names its disks in order: the second virtio disk it has is its vdb
+        GuestInfo.await(api, console, VM, g -> g.disks().contains("vdb"), GUEST);
+        GuestConsole.writeAt(api, console, VM, "vdb", 2, "volum");
+        GuestConsole.expectAt(api, console, VM, "vdb", 2, "volum");
         change("/disks/vdd/detach", Map.of("options", Map.of("timeoutSeconds", 60, "persistent", true)));
-        GuestInfo.await(api, console, VM, g -> !g.disks().contains("vdd"), GUEST);
+        GuestInfo.await(api, console, VM, g -> !g.disks().contains("vdb"), GUEST);
+        Command.ok("qemu-io", "-f", "qcow2", "-r", "-U", "-c", "read -P 0x76 1024 1", volPath); // 'v' of "volum", in the volume
         assertThat(definition().path("disks").findValuesAsText("name")).containsExactly("vda");
     }
 }
