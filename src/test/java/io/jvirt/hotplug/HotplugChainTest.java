@@ -85,6 +85,17 @@ class HotplugChainTest {
         return r;
     }
 
+    private String cli(String... args) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("--socket", daemon.socket().toString()));
+        argv.addAll(java.util.List.of(args));
+        int code = io.jvirt.cli.JvirtCli.run(argv.toArray(String[]::new), new java.io.PrintStream(out, true),
+                new java.io.PrintStream(err, true));
+        assertThat(code).as("jvirt %s: %s", String.join(" ", args), err.toString(StandardCharsets.UTF_8)).isZero();
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
     private JsonNode definition() {
         return ok(api.get("/v1/vms/" + VM)).path("definition");
     }
@@ -167,10 +178,10 @@ class HotplugChainTest {
                 .isEqualTo("invalid-argument");
         assertThat(definition()).isEqualTo(before);
 
-        JsonNode res = change("/disks", Map.of("target", "vdd", "volume", "default/hp-vol", "options", Map.of("persistent", true)));
-        assertThat(res.path("details").path("path").asText()).isEqualTo(Path.of(volPath).toRealPath().toString());
+        cli("attach-disk", VM, "--volume", "default/hp-vol", "--target", "vdd", "--persistent"); // the CLI's way
         JsonNode vdd = ok(api.get("/v1/vms/" + VM + "/hotplug")); // the live view lists it
         assertThat(vdd.toString()).contains("vdd");
+        assertThat(definition().path("disks").get(1).path("path").asText()).isEqualTo(Path.of(volPath).toRealPath().toString());
         assertThat(definition().path("disks").get(1).path("format").asText()).isEqualTo("qcow2"); // the volume's, not raw
         // the guest's kernel names its disks in order: the second virtio disk it has is its vdb
         GuestInfo.await(api, console, VM, g -> g.disks().contains("vdb"), GUEST);
