@@ -97,7 +97,7 @@ public final class ApiServer implements AutoCloseable {
             new GuestRoutes(services.guest(), operations).register(router);
         }
         if (services.hotplug() != null) {
-            new HotplugRoutes(services.hotplug(), operations).register(router);
+            new HotplugRoutes(services.hotplug(), services.volumes(), operations).register(router);
         }
         if (services.stats() != null) {
             // routes like any other: whichever listener the daemon has (Unix socket, TCP, TLS) serves /metrics

@@ -12,7 +12,7 @@ import java.time.Duration;
  * the result with {@code ?wait=true}); the body's {@code options} say live, config, persistent and how long a live
  * change may wait for the guest. GET /v1/vms/{name}/hotplug reports defined, plugged and onlined.
  */
-record HotplugRoutes(HotplugService hotplug, Operations operations) {
+record HotplugRoutes(HotplugService hotplug, io.jvirt.storage.VolumeService volumes, Operations operations) {
 
     void register(Router r) {
         r.add("GET", "/v1/vms/{name}/hotplug", ex -> ex.json(200, hotplug.view(ex.param("name"))));
@@ -46,7 +46,7 @@ record HotplugRoutes(HotplugService hotplug, Operations operations) {
             launch(ex, HotplugJob.PIN, id -> hotplug.pinEmulator(vm(ex), b, id, queue(ex)));
         });
         r.add("POST", "/v1/vms/{name}/disks", ex -> {
-            Requests.DiskAttach b = body(ex, Requests.DiskAttach.class);
+            Requests.DiskAttach b = onVolume(body(ex, Requests.DiskAttach.class));
             launch(ex, HotplugJob.DISK_ATTACH, id -> hotplug.attachDisk(vm(ex), b, id, queue(ex)));
         });
         r.add("POST", "/v1/vms/{name}/disks/{disk}/detach", ex -> {
@@ -111,5 +111,22 @@ record HotplugRoutes(HotplugService hotplug, Operations operations) {
 
     private static Duration queue(Exchange ex) {
         return ex.querySeconds("queue", Duration.ZERO);
+    }
+
+    /** {@code volume: "POOL/VOL"}: the pool's volume resolved to its file and format (path and volume exclude each other). */
+    private Requests.DiskAttach onVolume(Requests.DiskAttach b) {
+        if (b.volume() == null) {
+            return b;
+        }
+        if (b.path() != null) {
+            throw new io.jvirt.error.JvirtException(ErrorCode.INVALID_ARGUMENT, "give path or volume, not both");
+        }
+        int slash = b.volume().indexOf('/');
+        if (slash <= 0 || slash == b.volume().length() - 1 || b.volume().indexOf('/', slash + 1) >= 0) {
+            throw new io.jvirt.error.JvirtException(ErrorCode.INVALID_ARGUMENT, "volume must be POOL/VOL, got '"
+                    + b.volume() + "'", java.util.Map.of("volume", b.volume()));
+        }
+        io.jvirt.storage.Volume v = volumes.info(b.volume().substring(0, slash), b.volume().substring(slash + 1));
+        return b.onVolume(v.path(), v.format());
     }
 }

@@ -23,10 +23,14 @@ final class DestinationCheck {
     private static final long MIB = 1024L * 1024;
     private final Supplier<List<VmDefinition>> definitions;
     private final QemuImg qemuImg;
+    /** The path policy on a file to be created (pool or --allow-dir; never a system or state directory). */
+    private final java.util.function.BiFunction<String, Path, Path> policy;
 
-    DestinationCheck(Supplier<List<VmDefinition>> definitions, QemuImg qemuImg) {
+    DestinationCheck(Supplier<List<VmDefinition>> definitions, QemuImg qemuImg,
+                     java.util.function.BiFunction<String, Path, Path> policy) {
         this.definitions = definitions;
         this.qemuImg = qemuImg;
+        this.policy = policy;
     }
 
     /** Rate, granularity, buffer and timeout within what QEMU (and common sense) accept. */
@@ -50,7 +54,8 @@ final class DestinationCheck {
 
     /**
      * A client's destination path: absolute, no {@code ..} or control characters, in an existing directory, not a
-     * symbolic link, and no image the VM or any other VM uses.
+     * symbolic link, where the path policy lets a disk lie, and no image the VM or any other VM uses. Returns
+     * its real path.
      */
     Path path(String raw, String source, ImageInfo image) {
         if (raw.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f)) {
@@ -70,6 +75,8 @@ final class DestinationCheck {
         if (Files.exists(p) && !Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
             throw bad("destination " + p + " is not a regular file");
         }
+        // trust boundary (#12): where the destination would lie is checked before anything is created there
+        p = policy.apply("dest", p);
         List<String> chain = new ArrayList<>();
         chain.add(source);
         for (ImageInfo b = image.backingImage(); b != null; b = b.backingImage()) {

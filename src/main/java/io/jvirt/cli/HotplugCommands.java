@@ -240,10 +240,12 @@ final class HotplugCommands {
         }
     }
 
-    @Command(name = "attach-disk", description = "Attach a disk image as a virtio disk.")
+    @Command(name = "attach-disk", description = "Attach a disk image (--path FILE or --volume POOL/VOL) as a virtio disk.")
     static final class AttachDiskCmd extends ChangeCmd {
-        @Option(names = "--path", required = true, description = "Absolute path of the image.")
+        @Option(names = "--path", description = "Absolute path of the image (or --volume).")
         String path;
+        @Option(names = "--volume", paramLabel = "POOL/VOL", description = "A storage pool's volume (its format unless --format).")
+        String volume;
         @Option(names = "--target", required = true, description = "Its name in the VM, e.g. vdb.")
         String target;
         @Option(names = "--format", description = "raw (default) or qcow2.")
@@ -258,7 +260,9 @@ final class HotplugCommands {
         }
 
         ObjectNode body() {
-            ObjectNode b = Json.object().put("target", target).put("path", path);
+            ObjectNode b = Json.object().put("target", target);
+            if (path != null) b.put("path", path);
+            if (volume != null) b.put("volume", volume);
             if (format != null) b.put("format", format);
             if (iothread != null) b.put("iothread", iothread);
             if (readOnly) b.put("readOnly", true);

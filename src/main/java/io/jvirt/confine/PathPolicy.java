@@ -126,6 +126,43 @@ public final class PathPolicy {
         if (device && allowedDevices.contains(real)) {
             return real;
         }
+        checkPlace(field, path, real, device);
+        if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
+            throw refused(field, path, "not-a-file", describe(path, real) + " is not a regular file");
+        }
+        if (linkCount(real) > 1) {
+            throw refused(field, path, "hard-link", describe(path, real) + " has " + linkCount(real) + " names (hard"
+                    + " links); another of them may be a file no one checked: copy it instead");
+        }
+        return real;
+    }
+
+    /**
+     * Checks a file jvirt is about to create for QEMU (a block-copy destination) before anything is created: its
+     * directory must exist and lie where a disk may (a pool or an allowed directory; never a system, private or
+     * state directory). Returns the real path it will have; an existing file is checked as {@link #checkFile}.
+     */
+    public Path checkNewFile(String field, Path path) {
+        Path parent = path.toAbsolutePath().getParent();
+        if (parent == null || path.getFileName() == null) {
+            throw refused(field, path, "not-a-file", path + " names no file");
+        }
+        Path realParent;
+        try {
+            realParent = parent.toRealPath();
+        } catch (IOException e) {
+            throw refused(field, path, "not-a-directory", "the directory " + parent + " does not exist");
+        }
+        Path real = realParent.resolve(path.getFileName().toString());
+        if (Files.exists(real, LinkOption.NOFOLLOW_LINKS)) {
+            return checkFile(field, real);
+        }
+        checkPlace(field, path, real, false);
+        return real;
+    }
+
+    /** The rules on where a file lies: system, state, private directories; inside a pool or an allowed directory. */
+    private void checkPlace(String field, Path path, Path real, boolean device) {
         Path system = firstContaining(systemDirs, real);
         if (system != null) {
             throw refused(field, path, "system-directory", describe(path, real) + " is inside " + system
@@ -146,14 +183,6 @@ public final class PathPolicy {
             throw refused(field, path, "outside-pools", describe(path, real) + " is in no storage pool and no allowed"
                     + " directory (pools: " + pools.values() + ", allowed: " + allowedDirs + "; add one with --allow-dir)");
         }
-        if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
-            throw refused(field, path, "not-a-file", describe(path, real) + " is not a regular file");
-        }
-        if (linkCount(real) > 1) {
-            throw refused(field, path, "hard-link", describe(path, real) + " has " + linkCount(real) + " names (hard"
-                    + " links); another of them may be a file no one checked: copy it instead");
-        }
-        return real;
     }
 
     /**

@@ -175,6 +175,27 @@ public final class VmConfinement implements Confinement {
     }
 
     @Override
+    public Path checkNewFile(String field, Path path) {
+        return policy().checkNewFile(field, path);
+    }
+
+    @Override
+    public DiskChain diskChain(VmDefinition d, String disk) {
+        VmDefinition checked = checkFiles(d); // reads every chain again: images change between define and attach
+        int i = 0;
+        for (VmDefinition.Disk x : checked.diskList()) {
+            if (x.name().equals(disk)) {
+                DiskSharing.Disk c = chains.get(d.name()).disks().get(i);
+                List<String> nodes = BlockdevChain.nodes(disk, c.chain(), c.readOnly()).stream()
+                        .map(Object::toString).toList();
+                return new DiskChain(c.chain().paths(), nodes);
+            }
+            i++;
+        }
+        throw new IllegalArgumentException("VM '" + d.name() + "' has no disk " + disk);
+    }
+
+    @Override
     public Launch prepare(VmDefinition d, QemuPaths paths) {
         DiskSharing.VmDisks disks = disksOf(d);
         if (disks == null) {

@@ -142,18 +142,14 @@ public final class HotplugService {
 
     public PendingJob<Result> attachDisk(String vm, Requests.DiskAttach r, String opId, Duration queue) {
         if (r.target() == null || r.path() == null) {
-            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "target (e.g. vdb) and path are needed");
+            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "target (e.g. vdb) and path (or volume POOL/VOL) are needed");
         }
         VmDefinition.Disk disk = new VmDefinition.Disk(r.target(), r.path(), r.format() == null ? "raw" : r.format(), "virtio",
                 Boolean.TRUE.equals(r.readOnly()), r.iothread());
         UnaryOperator<VmDefinition> edit = d -> {
-            for (VmDefinition other : vms.definitions()) {
-                if (!other.name().equals(d.name()) && other.diskList().stream().anyMatch(x -> x.path().equals(r.path()))) {
-                    throw new JvirtException(ErrorCode.DISK_IN_USE, r.path() + " is a disk of VM '" + other.name() + "'",
-                            Map.of("path", r.path(), "vm", other.name()));
-                }
-            }
-            return DefinitionEdits.addDisk(d, disk);
+            VmDefinition out = DefinitionEdits.addDisk(d, disk);
+            vms.checkSharing(out); // a writable image another VM (or this one) uses, in any layer: disk-in-use
+            return out;
         };
         return change(vm, HotplugJob.DISK_ATTACH, r.target(), r.options(), opId, queue, edit, edit,
                 (ctx, p) -> steps.attachDisk(ctx, p, r.target()));

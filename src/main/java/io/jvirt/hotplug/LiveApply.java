@@ -25,6 +25,8 @@ import org.slf4j.LoggerFactory;
 final class LiveApply {
     private static final Logger log = LoggerFactory.getLogger(LiveApply.class);
     static final long MIB = 1024L * 1024;
+    /** As deep as a chain the confinement accepts (confine.ImageChains.MAX_DEPTH). */
+    private static final int MAX_CHAIN_DEPTH = 32;
 
     private LiveApply() {
     }
@@ -68,30 +70,63 @@ final class LiveApply {
         return "vcpu" + slot.props().getOrDefault("socket-id", 0);
     }
 
-    /** {@code file} is the path handed over to QEMU (see HotplugService#handOverToQemu). */
-    static void attachDisk(Monitor m, VmDefinition.Disk d, Path file, String port) {
+    /**
+     * {@code file} is the path handed over to QEMU (see LiveSteps#handOverToQemu); {@code chain}, when confined,
+     * the disk's whole checked backing chain as explicit nodes (base first), so QEMU never follows a header.
+     */
+    static void attachDisk(Monitor m, VmDefinition.Disk d, Path file, io.jvirt.vm.Confinement.DiskChain chain, String port) {
         QemuLaunchSpec.Disk spec = new QemuLaunchSpec.Disk(d.name(), file, d.format(), d.bus(), !d.writable(), null,
                 d.iothread());
         String fileNode = QemuCommandLine.fileNodeName(spec);
         String fmtNode = QemuCommandLine.formatNodeName(spec);
-        m.block().blockdevAdd(Blockdev.file(fileNode, file).withReadOnly(!d.writable()));
+        java.util.List<String> added = new java.util.ArrayList<>();
         try {
-            m.block().blockdevAdd(Blockdev.format(d.format(), fmtNode, fileNode).withReadOnly(!d.writable()));
+            if (chain == null) {
+                m.block().blockdevAdd(Blockdev.file(fileNode, file).withReadOnly(!d.writable()));
+                added.add(fileNode);
+                m.block().blockdevAdd(Blockdev.format(d.format(), fmtNode, fileNode).withReadOnly(!d.writable()));
+                added.add(fmtNode);
+            } else {
+                for (String node : chain.nodes()) {
+                    Blockdev b = Blockdev.fromJson(node);
+                    m.block().blockdevAdd(b);
+                    added.add(b.nodeName());
+                }
+            }
             Map<String, Object> props = new LinkedHashMap<>();
             props.put("drive", fmtNode);
             props.put("iothread", d.iothread());
             props.put("bus", port);
             m.device().deviceAdd("virtio-blk-pci", QemuCommandLine.deviceId(spec), props);
         } catch (MonitorException e) {
-            BlockGraph.delete(m, fmtNode, fileNode);
+            java.util.Collections.reverse(added); // upper nodes first: a node named as backing cannot go before its user
+            BlockGraph.delete(m, added.toArray(String[]::new));
             throw e;
         }
     }
 
-    /** After DEVICE_DELETED: the disk's nodes (the device's id never changes; its nodes are read from the graph). */
+    /**
+     * After DEVICE_DELETED: the disk's nodes (the device's id never changes; its top nodes are read from the
+     * graph), then the layers of its explicit chain below the top, top-down (file-ID-N, fmt-ID-N).
+     */
     static void releaseDisk(Monitor m, String disk, String file) {
         BlockGraph.release(m, "fmt-" + disk, file);
         BlockGraph.delete(m, "fmt-" + disk, "file-" + disk);
+        java.util.Set<String> names = new java.util.HashSet<>();
+        try {
+            m.block().queryNamedBlockNodes().forEach(n -> names.add(n.nodeName()));
+        } catch (MonitorException e) {
+            log.debug("cannot list block nodes after detaching {}: {}", disk, e.getMessage());
+            return;
+        }
+        for (int depth = 1; depth <= MAX_CHAIN_DEPTH; depth++) {
+            String fmt = "fmt-" + disk + "-" + depth;
+            String fileNode = "file-" + disk + "-" + depth;
+            if (!names.contains(fmt) && !names.contains(fileNode)) {
+                break;
+            }
+            BlockGraph.delete(m, fmt, fileNode);
+        }
     }
 
     static void attachNic(Monitor m, QemuLaunchSpec.Nic n, String port) {

@@ -231,22 +231,31 @@ final class LiveSteps {
         VmDefinition.Disk disk = p.live().requireDisk(target);
         String port = DefinitionEdits.freePort(p.record().live());
         long t0 = System.nanoTime();
-        Path file = handOverToQemu(ctx, Path.of(disk.path()), !disk.writable());
+        io.jvirt.vm.Confinement.DiskChain chain = vms.diskChain(p.live(), target); // checked again, as start does
+        Path file = handOverToQemu(ctx, Path.of(disk.path()), !disk.writable(), chain);
         Fault.point("hotplug", "disk-attach", ctx.qemuPid());
-        LiveApply.attachDisk(p.monitor(), disk, file, port);
-        return new HotplugService.Outcome(DefinitionEdits.withPort(p.live(), BlockGraph.deviceId(target), port),
-                Map.of("disk", target, "path", disk.path(), "port", String.valueOf(port), "ms", (System.nanoTime() - t0) / 1_000_000));
+        LiveApply.attachDisk(p.monitor(), disk, file, chain, port);
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("disk", target);
+        d.put("path", disk.path());
+        d.put("port", String.valueOf(port));
+        d.put("chain", chain == null ? List.of(disk.path()) : chain.layers().stream().map(Path::toString).toList());
+        d.put("ms", (System.nanoTime() - t0) / 1_000_000);
+        return new HotplugService.Outcome(DefinitionEdits.withPort(p.live(), BlockGraph.deviceId(target), port), d);
     }
 
     /**
-     * The one place a live attach hands a file to the running QEMU: the VM's QEMU is granted it (its ACL entry,
-     * recorded durably; nothing when QEMU is not confined) before blockdev-add opens it.
-     * // trust boundary (#12): grant before QEMU opens it. Not yet done here: an explicit backing chain
-     * (confine.BlockdevChain) for a qcow2 with a backing file; the file node and format node are added as they are.
+     * The one place a live attach hands files to the running QEMU (trust boundary, #12): the VM's QEMU is granted
+     * the top (WRITE, or READ for a read-only disk) and READ on each backing layer of the checked chain (ACL
+     * entries, recorded durably; nothing when QEMU is not confined) before blockdev-add opens them.
      */
-    private static Path handOverToQemu(VmJobContext ctx, Path path, boolean readOnly) {
-        ctx.grantToQemu(path, readOnly ? io.jvirt.vm.Confinement.Access.READ : io.jvirt.vm.Confinement.Access.WRITE);
-        return path;
+    private static Path handOverToQemu(VmJobContext ctx, Path path, boolean readOnly, io.jvirt.vm.Confinement.DiskChain chain) {
+        List<Path> layers = chain == null ? List.of(path) : chain.layers();
+        ctx.grantToQemu(layers.getFirst(), readOnly ? io.jvirt.vm.Confinement.Access.READ : io.jvirt.vm.Confinement.Access.WRITE);
+        for (Path backing : layers.subList(1, layers.size())) {
+            ctx.grantToQemu(backing, io.jvirt.vm.Confinement.Access.READ);
+        }
+        return layers.getFirst();
     }
 
     HotplugService.Outcome attachNic(VmJobContext ctx, HotplugService.Plan p, String name) {

@@ -30,8 +30,16 @@ public final class Requests {
     public record SetVcpus(Integer vcpus, Options options) {
     }
 
-    /** A disk on a file ({@code path}) as target {@code target} (vdb...). */
-    public record DiskAttach(String target, String path, String format, Boolean readOnly, String iothread, Options options) {
+    /**
+     * A disk on a file ({@code path}) or a storage pool's volume ({@code volume}, {@code POOL/VOL}: its path and,
+     * unless {@code format} is given, its format) as target {@code target} (vdb...).
+     */
+    public record DiskAttach(String target, String path, String volume, String format, Boolean readOnly, String iothread,
+                             Options options) {
+        /** The same request on the volume's file ({@link HotplugService#attachDisk} takes a path only). */
+        public DiskAttach onVolume(String volumePath, String volumeFormat) {
+            return new DiskAttach(target, volumePath, volume, format == null ? volumeFormat : format, readOnly, iothread, options);
+        }
     }
 
     /** A NIC: as a definition's NIC (type user, network or bridge). */

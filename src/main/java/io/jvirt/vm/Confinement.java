@@ -35,6 +35,32 @@ public interface Confinement {
      */
     Launch prepare(VmDefinition d, QemuPaths paths);
 
+    /**
+     * A disk a running QEMU is given live (hotplug's attach-disk), checked as start checks it: {@code layers} its
+     * checked chain, top first (real paths); {@code nodes} the explicit blockdev-add nodes of the whole chain as
+     * JSON, base first, named as at start (file-ID, fmt-ID, file-ID-1...). Null: no explicit chain (no
+     * confinement installed), the caller adds a file and a format node as they are.
+     */
+    record DiskChain(List<Path> layers, List<String> nodes) {
+        public DiskChain {
+            layers = List.copyOf(layers);
+            nodes = List.copyOf(nodes);
+        }
+    }
+
+    /** The checked chain of disk {@code disk} of {@code d} (path policy, ImageChains); throws path-not-allowed. */
+    default DiskChain diskChain(VmDefinition d, String disk) {
+        return null;
+    }
+
+    /**
+     * A file jvirt is about to create for QEMU (a block-copy destination), checked before it is created: its
+     * directory must lie where a disk may. Returns its real path to be; throws path-not-allowed naming the rule.
+     */
+    default Path checkNewFile(String field, Path path) {
+        return path;
+    }
+
     /** A running VM's QEMU gets one more file (overlay, copy destination, memory file), before it opens it. */
     void grant(String vm, Path file, Access access);
 

@@ -102,6 +102,21 @@ public final class VmManager {
         return confinement;
     }
 
+    /** A disk being attached live: its checked chain as explicit nodes (null without confinement), see {@link Confinement#diskChain}. */
+    public Confinement.DiskChain diskChain(VmDefinition d, String disk) {
+        return confinement.diskChain(d, disk);
+    }
+
+    /** A file about to be created for QEMU, checked by the path policy first (see {@link Confinement#checkNewFile}). */
+    public java.nio.file.Path checkNewFile(String field, java.nio.file.Path path) {
+        return confinement.checkNewFile(field, path);
+    }
+
+    /** Refuses (disk-in-use) a writable image of {@code d} (e.g. with a disk being attached) that another VM uses. */
+    public void checkSharing(VmDefinition d) {
+        confinement.checkSharing(d, definitions());
+    }
+
     public Accelerator defaultAccel() {
         return config.defaultAccel();
     }

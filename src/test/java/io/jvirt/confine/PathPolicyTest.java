@@ -45,6 +45,29 @@ class PathPolicyTest {
     }
 
     @Test
+    void aFileToBeCreatedIsJudgedByItsDirectoryBeforeItExists() throws Exception {
+        Path link = Files.createSymbolicLink(tmp.resolve("to-etc"), Path.of("/etc"));
+        assertThat(policy.checkNewFile("dest", pool.resolve("new.qcow2"))).isEqualTo(pool.toRealPath().resolve("new.qcow2"));
+        assertNewRule(Path.of("/etc/new.qcow2"), "system-directory");
+        assertNewRule(link.resolve("new.qcow2"), "system-directory"); // judged by where the directory really is
+        assertNewRule(state.resolve("owners/web/new.qcow2"), "state-directory");
+        assertNewRule(tmp.resolve("new.qcow2"), "outside-pools");
+        assertNewRule(pool.resolve("no-such-dir/new.qcow2"), "not-a-directory");
+        assertThat(pool.resolve("new.qcow2")).doesNotExist();
+        // an existing file is checked as a disk is
+        Path hard = Files.writeString(pool.resolve("h.qcow2"), "x");
+        Files.createLink(pool.resolve("h2.qcow2"), hard);
+        assertNewRule(hard, "hard-link");
+    }
+
+    private void assertNewRule(Path p, String rule) {
+        assertThatThrownBy(() -> policy.checkNewFile("dest", p)).isInstanceOfSatisfying(JvirtException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.PATH_NOT_ALLOWED);
+            assertThat(e.getMessage()).contains("[rule " + rule + "]");
+        });
+    }
+
+    @Test
     void systemFilesAndDevicesAreRefusedNamingTheRule() {
         assertRule(Path.of("/etc/shadow"), "system-directory", "/etc");
         assertRule(Path.of("/proc/self/mem"), "system-directory", "/proc");

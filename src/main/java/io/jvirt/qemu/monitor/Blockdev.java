@@ -15,6 +15,18 @@ public final class Blockdev {
         this.options = options;
     }
 
+    /**
+     * A node given whole as blockdev-add's JSON object (io.jvirt.confine.BlockdevChain builds a disk's explicit
+     * chain in the same shape it puts on the command line at start).
+     */
+    public static Blockdev fromJson(String json) {
+        try {
+            return new Blockdev((ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(json));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | ClassCastException e) {
+            throw new IllegalArgumentException("not a blockdev-add object: " + json, e);
+        }
+    }
+
     /** A {@code file} protocol node on {@code filename}. */
     public static Blockdev file(String nodeName, Path filename) {
         return new Blockdev(QmpArgs.of("driver", "file", "filename", filename.toString(), "node-name", nodeName));
@@ -59,6 +71,10 @@ public final class Blockdev {
             copy.put("discard", "unmap");
         }
         return new Blockdev(copy);
+    }
+
+    public String nodeName() {
+        return options.path("node-name").asText();
     }
 
     ObjectNode toArguments() {
