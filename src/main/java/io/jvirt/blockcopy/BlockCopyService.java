@@ -32,7 +32,7 @@ public final class BlockCopyService {
     public BlockCopyService(VmManager vms, DocumentStore store, QemuImg qemuImg) {
         this.copies = new Copies(vms, store);
         CopyWatch watch = new CopyWatch(copies);
-        this.start = new CopyStart(vms, copies, qemuImg, new DestinationCheck(vms::definitions, qemuImg, vms::checkNewFile), watch);
+        this.start = new CopyStart(vms, copies, qemuImg, new DestinationCheck(vms::definitions, qemuImg, (field, path) -> vms.confinement().checkNewFile(field, path)), watch);
         this.control = new CopyControl(vms, copies);
         this.recovery = new CopyRecovery(vms, copies, start, watch, control);
         vms.addAdmission(this::admit);

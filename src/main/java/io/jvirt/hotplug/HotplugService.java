@@ -148,7 +148,7 @@ public final class HotplugService {
                 Boolean.TRUE.equals(r.readOnly()), r.iothread());
         UnaryOperator<VmDefinition> edit = d -> {
             VmDefinition out = DefinitionEdits.addDisk(d, disk);
-            vms.checkSharing(out); // a writable image another VM (or this one) uses, in any layer: disk-in-use
+            vms.confinement().checkSharing(out, vms.definitions()); // a writable image another VM (or this one) uses, in any layer: disk-in-use
             return out;
         };
         return change(vm, HotplugJob.DISK_ATTACH, r.target(), r.options(), opId, queue, edit, edit,

@@ -231,7 +231,7 @@ final class LiveSteps {
         VmDefinition.Disk disk = p.live().requireDisk(target);
         String port = DefinitionEdits.freePort(p.record().live());
         long t0 = System.nanoTime();
-        io.jvirt.vm.Confinement.DiskChain chain = vms.diskChain(p.live(), target); // checked again, as start does
+        io.jvirt.vm.Confinement.DiskChain chain = vms.confinement().diskChain(p.live(), target); // checked again, as start does
         Path file = handOverToQemu(ctx, Path.of(disk.path()), !disk.writable(), chain);
         Fault.point("hotplug", "disk-attach", ctx.qemuPid());
         LiveApply.attachDisk(p.monitor(), disk, file, chain, port);

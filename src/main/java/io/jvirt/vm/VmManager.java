@@ -98,23 +98,13 @@ public final class VmManager {
         this.confinement = confinement;
     }
 
-    Confinement confinement() {
+    /**
+     * What QEMU may touch, for capabilities that hand it files later: a hot-plugged disk's checked chain
+     * ({@link Confinement#diskChain}), sharing with other VMs' disks, a file about to be created
+     * ({@link Confinement#checkNewFile}). Ask it at the time of use: the daemon installs it after construction.
+     */
+    public Confinement confinement() {
         return confinement;
-    }
-
-    /** A disk being attached live: its checked chain as explicit nodes (null without confinement), see {@link Confinement#diskChain}. */
-    public Confinement.DiskChain diskChain(VmDefinition d, String disk) {
-        return confinement.diskChain(d, disk);
-    }
-
-    /** A file about to be created for QEMU, checked by the path policy first (see {@link Confinement#checkNewFile}). */
-    public java.nio.file.Path checkNewFile(String field, java.nio.file.Path path) {
-        return confinement.checkNewFile(field, path);
-    }
-
-    /** Refuses (disk-in-use) a writable image of {@code d} (e.g. with a disk being attached) that another VM uses. */
-    public void checkSharing(VmDefinition d) {
-        confinement.checkSharing(d, definitions());
     }
 
     public Accelerator defaultAccel() {
@@ -123,10 +113,6 @@ public final class VmManager {
 
     public void addListener(Consumer<VmEvent> listener) {
         listeners.add(listener);
-    }
-
-    public void removeListener(Consumer<VmEvent> listener) {
-        listeners.remove(listener);
     }
 
     private void publish(VmEvent event) {
