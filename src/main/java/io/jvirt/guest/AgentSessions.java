@@ -60,7 +60,8 @@ final class AgentSessions {
     }
 
     /**
-     * Runs {@code call} on {@code vm}'s agent within {@code timeout}. {@code what} names the call in messages. The VM
+     * Runs {@code call} on {@code vm}'s agent within {@code timeout}. {@code what} names the call in messages, as
+     * {@code jvirt guest} names it (the agent's own command names stay in {@code qemu.monitor.GuestAgent}). The VM
      * must be running (a paused guest cannot answer: libvirt refuses too).
      */
     <T> T call(String vm, String what, Duration timeout, AgentCall<T> call) {

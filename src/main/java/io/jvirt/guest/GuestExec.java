@@ -55,13 +55,13 @@ public final class GuestExec {
     public long start(String vm, Request req, Duration timeout) {
         req.check();
         byte[] input = req.input() == null ? null : req.input().getBytes(StandardCharsets.UTF_8);
-        return sessions.call(vm, "guest-exec", timeout, (a, left) ->
+        return sessions.call(vm, "exec", timeout, (a, left) ->
                 a.exec(req.path(), req.args() == null ? List.of() : req.args(), req.env(), input, req.capture(), left));
     }
 
     /** How the command {@code pid} is; once it has exited, the agent forgets it (a second ask fails). */
     public GuestViews.Exec status(String vm, long pid, Duration timeout) {
-        GuestAgentReplies.ExecStatus s = sessions.call(vm, "guest-exec-status", timeout, (a, left) -> a.execStatus(pid, left));
+        GuestAgentReplies.ExecStatus s = sessions.call(vm, "exec status", timeout, (a, left) -> a.execStatus(pid, left));
         return new GuestViews.Exec(vm, pid, s.exited(), s.exitcode(), s.signal(), text(s.outData()), text(s.errData()),
                 s.outTruncated(), s.errTruncated());
     }

@@ -39,7 +39,7 @@ public final class GuestService {
     public GuestViews.AgentInfo info(String vm, Duration timeout) {
         long t0 = System.nanoTime();
         try {
-            GuestAgentReplies.Info i = sessions.call(vm, "guest-info", timeout, (a, left) -> a.info(left));
+            GuestAgentReplies.Info i = sessions.call(vm, "info", timeout, (a, left) -> a.info(left));
             sessions.rememberVersion(vm, i.version());
             List<String> enabled = i.supportedCommands().stream().filter(GuestAgentReplies.Command::enabled)
                     .map(GuestAgentReplies.Command::name).sorted().toList();
@@ -58,7 +58,7 @@ public final class GuestService {
 
     public GuestViews.Ping ping(String vm, Duration timeout) {
         long t0 = System.nanoTime();
-        sessions.call(vm, "guest-ping", timeout, (a, left) -> {
+        sessions.call(vm, "ping", timeout, (a, left) -> {
             a.ping(left);
             return null;
         });
@@ -66,19 +66,19 @@ public final class GuestService {
     }
 
     public GuestAgentReplies.OsInfo osInfo(String vm, Duration timeout) {
-        return sessions.call(vm, "guest-get-osinfo", timeout, (a, left) -> a.osInfo(left));
+        return sessions.call(vm, "osinfo", timeout, (a, left) -> a.osInfo(left));
     }
 
     public GuestViews.HostName hostName(String vm, Duration timeout) {
-        return new GuestViews.HostName(vm, sessions.call(vm, "guest-get-host-name", timeout, (a, left) -> a.hostName(left)));
+        return new GuestViews.HostName(vm, sessions.call(vm, "hostname", timeout, (a, left) -> a.hostName(left)));
     }
 
     public List<GuestAgentReplies.User> users(String vm, Duration timeout) {
-        return sessions.call(vm, "guest-get-users", timeout, (a, left) -> a.users(left));
+        return sessions.call(vm, "users", timeout, (a, left) -> a.users(left));
     }
 
     public GuestViews.Time time(String vm, Duration timeout) {
-        return sessions.call(vm, "guest-get-time", timeout, (a, left) -> {
+        return sessions.call(vm, "time", timeout, (a, left) -> {
             long guest = a.time(left);
             Instant host = Instant.now();
             GuestAgentReplies.Timezone tz = a.timezone(left);
@@ -88,7 +88,7 @@ public final class GuestService {
     }
 
     public List<GuestViews.Filesystem> fsInfo(String vm, Duration timeout) {
-        List<GuestAgentReplies.Filesystem> fs = sessions.call(vm, "guest-get-fsinfo", timeout, (a, left) -> a.fsInfo(left));
+        List<GuestAgentReplies.Filesystem> fs = sessions.call(vm, "fsinfo", timeout, (a, left) -> a.fsInfo(left));
         return mapping.filesystems(vm, fs);
     }
 
@@ -97,7 +97,7 @@ public final class GuestService {
      * hotplug's "what the guest sees" (docs/hotplug.md).
      */
     public GuestViews.Resources resources(String vm, Duration timeout) {
-        return sessions.call(vm, "guest-get-vcpus", timeout, (a, left) -> {
+        return sessions.call(vm, "vcpus", timeout, (a, left) -> {
             long vcpus = a.vcpus(left).stream().filter(GuestAgentReplies.Vcpu::online).count();
             long block = a.memoryBlockSize(left);
             long blocks = a.memoryBlocks(left).stream().filter(GuestAgentReplies.MemoryBlock::online).count();
@@ -106,13 +106,13 @@ public final class GuestService {
     }
 
     public List<GuestViews.Interface> interfaces(String vm, Duration timeout) {
-        List<GuestAgentReplies.Interface> nics = sessions.call(vm, "guest-network-get-interfaces", timeout,
+        List<GuestAgentReplies.Interface> nics = sessions.call(vm, "interfaces", timeout,
                 (a, left) -> a.interfaces(left));
         return mapping.interfaces(vm, nics);
     }
 
     public GuestViews.FreezeStatus fsfreezeStatus(String vm, Duration timeout) {
-        return new GuestViews.FreezeStatus(vm, sessions.call(vm, "guest-fsfreeze-status", timeout,
+        return new GuestViews.FreezeStatus(vm, sessions.call(vm, "fsfreeze status", timeout,
                 (a, left) -> a.fsfreezeStatus(left)));
     }
 
@@ -120,18 +120,18 @@ public final class GuestService {
 
     /** Freezes the guest's filesystems (a quiesced snapshot does this too); returns how many. */
     public GuestViews.FreezeResult freeze(String vm, Duration timeout) {
-        return new GuestViews.FreezeResult(vm, "freeze", sessions.call(vm, "guest-fsfreeze-freeze", timeout,
+        return new GuestViews.FreezeResult(vm, "freeze", sessions.call(vm, "fsfreeze freeze", timeout,
                 (a, left) -> a.fsfreezeFreeze(left)));
     }
 
     public GuestViews.FreezeResult thaw(String vm, Duration timeout) {
-        return new GuestViews.FreezeResult(vm, "thaw", sessions.call(vm, "guest-fsfreeze-thaw", timeout,
+        return new GuestViews.FreezeResult(vm, "thaw", sessions.call(vm, "fsfreeze thaw", timeout,
                 (a, left) -> a.fsfreezeThaw(left)));
     }
 
     /** Sets the guest's clock from the host's (and the guest's RTC from it); returns the clocks afterwards. */
     public GuestViews.Time setTimeFromHost(String vm, Duration timeout) {
-        sessions.call(vm, "guest-set-time", timeout, (a, left) -> {
+        sessions.call(vm, "set-time", timeout, (a, left) -> {
             Instant now = Instant.now();
             a.setTime(now.getEpochSecond() * 1_000_000_000L + now.getNano(), left);
             return null;
@@ -147,7 +147,7 @@ public final class GuestService {
         if (password == null || password.isEmpty() || password.chars().anyMatch(c -> c == '\n' || c == 0)) {
             throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "the password must not be empty nor hold a newline");
         }
-        sessions.call(vm, "guest-set-user-password", timeout, (a, left) -> {
+        sessions.call(vm, "set-password", timeout, (a, left) -> {
             a.setUserPassword(user, password, crypted, left);
             return null;
         });
@@ -159,7 +159,7 @@ public final class GuestService {
             throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "mode must be powerdown, halt or reboot, got '" + mode + "'",
                     Map.of("mode", mode));
         }
-        sessions.call(vm, "guest-shutdown", timeout, (a, left) -> {
+        sessions.call(vm, "shutdown", timeout, (a, left) -> {
             a.shutdown(mode, left);
             return null;
         });

@@ -68,7 +68,7 @@ class AgentHangTest {
         TestHttp.Response r = ping.get();
         double seconds = (System.nanoTime() - t0) / 1e9;
         assertThat(r.errorCode()).as(r.toString()).isEqualTo("timeout");
-        assertThat(r.json().path("error").path("message").asText()).contains("did not answer guest-ping within 3 s");
+        assertThat(r.json().path("error").path("message").asText()).contains("did not answer ping within 3 s");
         assertThat(seconds).isBetween(2.9, 6.0);
         // info says it does not answer, and why, without failing
         JsonNode info = ok(api.get("/v1/vms/hung/guest?agentTimeout=1"));
