@@ -74,15 +74,11 @@ class HotplugChainTest {
     }
 
     private JsonNode change(String path, Object body) {
-        TestHttp.Response r = api.post("/v1/vms/" + VM + path + "?wait=true", body);
-        assertThat(r.status()).as(path + ": " + r).isEqualTo(200);
-        return r.json().path("result");
+        return HotplugCalls.change(api, VM, path, body);
     }
 
     private TestHttp.Response refused(String path, Object body) {
-        TestHttp.Response r = api.post("/v1/vms/" + VM + path + "?wait=true", body);
-        assertThat(r.status()).as(path + ": " + r).isGreaterThanOrEqualTo(400);
-        return r;
+        return HotplugCalls.refused(api, VM, path, body);
     }
 
     private String cli(String... args) {

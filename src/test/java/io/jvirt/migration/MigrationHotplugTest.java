@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jvirt.hotplug.GuestInfo;
+import io.jvirt.hotplug.HotplugCalls;
 import io.jvirt.testing.ConsoleReader;
 import io.jvirt.testing.GuestConsole;
 import io.jvirt.testing.TestGuest;
@@ -55,8 +56,8 @@ class MigrationHotplugTest {
         GuestInfo before;
         try (ConsoleReader console = GuestConsole.ready(a, VM)) {
             before = GuestInfo.read(a, console, VM);
-            change(a, "/memory", Map.of("id", "d1", "sizeMiB", 256));
-            change(a, "/disks", Map.of("target", "vdb", "path", vdb.toString(), "format", "raw"));
+            HotplugCalls.change(a, VM, "/memory", Map.of("id", "d1", "sizeMiB", 256));
+            HotplugCalls.change(a, VM, "/disks", Map.of("target", "vdb", "path", vdb.toString(), "format", "raw"));
             GuestInfo plugged = GuestInfo.await(a, console, VM, g -> g.memKb() > before.memKb() + 200 * 1024
                     && g.disks().contains("vdb"), Duration.ofSeconds(60));
             assertThat(plugged.disks()).contains("vdb");
@@ -84,8 +85,4 @@ class MigrationHotplugTest {
                 + "disk hot-added on A").isEqualTo("MIGRD");
     }
 
-    private static void change(TestHttp api, String path, Object body) {
-        TestHttp.Response r = api.post("/v1/vms/" + VM + path + "?wait=true", body);
-        assertThat(r.status()).as(path + ": " + r).isEqualTo(200);
-    }
 }

@@ -1,5 +1,6 @@
 package io.jvirt.migration;
 
+import static io.jvirt.migration.MigrationTest.awaitPhase;
 import static io.jvirt.migration.MigrationTest.awaitSeqAbove;
 import static io.jvirt.migration.MigrationTest.body;
 import static io.jvirt.migration.MigrationTest.lastSeq;
@@ -9,9 +10,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.jvirt.testing.ConsoleReader;
-import io.jvirt.testing.GuestConsole;
-import io.jvirt.testing.TestGuest;
 import io.jvirt.testing.TestHttp;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,16 +36,7 @@ class MigrationPostcopyTest {
     @BeforeAll
     void start() throws Exception {
         hosts = TwoHosts.start();
-        disk = TestGuest.newDisk(hosts.dir.resolve("m.qcow2"), "qcow2", "64M");
-        ObjectNode d = TestGuest.definition("m");
-        d.putArray("disks").addObject().put("name", "vda").put("path", disk.toString()).put("format", "qcow2");
-        TestHttp a = hosts.apiA();
-        assertThat(a.post("/v1/vms", d).status()).as("define on A").isEqualTo(201);
-        ok(a.post("/v1/vms/m/start?wait=true"));
-        try (ConsoleReader console = GuestConsole.ready(a, "m")) {
-            GuestConsole.type(a, "m", "seqwriter /dev/vda &");
-            console.await("SEQ 3", 0, GuestConsole.TIMEOUT);
-        }
+        disk = hosts.bootWritingGuest("m");
     }
 
     @AfterAll
@@ -143,16 +132,6 @@ class MigrationPostcopyTest {
         }
         JsonNode on = there.get("/v1/vms/m").json();
         assertThat(on.path("state").asText()).as(on.toString()).isEqualTo("running");
-    }
-
-    static void awaitPhase(TestHttp api, TestHttp.Response started, String phase) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        String id = started.json().path("id").asText();
-        JsonNode p;
-        while (!phase.equals((p = api.get("/v1/vms/m/migration").json()).path("phase").asText()) || !id.equals(p.path("id").asText())) {
-            assertThat(System.nanoTime()).as("migration reaches " + phase + ": " + p).isLessThan(deadline);
-            Thread.sleep(50);
-        }
     }
 
     void awaitLog(String text) throws InterruptedException {

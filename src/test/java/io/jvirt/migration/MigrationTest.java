@@ -35,16 +35,7 @@ class MigrationTest {
     @BeforeAll
     void start() throws Exception {
         hosts = TwoHosts.start();
-        disk = TestGuest.newDisk(hosts.dir.resolve("m.qcow2"), "qcow2", "64M");
-        ObjectNode d = TestGuest.definition("m");
-        d.putArray("disks").addObject().put("name", "vda").put("path", disk.toString()).put("format", "qcow2");
-        TestHttp a = hosts.apiA();
-        assertThat(a.post("/v1/vms", d).status()).as("define on A").isEqualTo(201);
-        ok(a.post("/v1/vms/m/start?wait=true"));
-        try (ConsoleReader console = GuestConsole.ready(a, "m")) {
-            GuestConsole.type(a, "m", "seqwriter /dev/vda &");
-            console.await("SEQ 3", 0, T);
-        }
+        disk = hosts.bootWritingGuest("m");
     }
 
     @AfterAll

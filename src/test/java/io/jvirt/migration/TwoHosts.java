@@ -72,6 +72,25 @@ final class TwoHosts implements AutoCloseable {
         return args.toArray(String[]::new);
     }
 
+    /**
+     * The payload most cases share: VM {@code vm} defined and booted on A with a qcow2 disk in this fixture's
+     * directory (visible to both hosts: shared storage), running {@code seqwriter} on it (each flushed write printed
+     * as SEQ N) until SEQ 3 has shown. Returns the disk.
+     */
+    Path bootWritingGuest(String vm) throws IOException {
+        Path disk = io.jvirt.testing.TestGuest.newDisk(dir.resolve(vm + ".qcow2"), "qcow2", "64M");
+        com.fasterxml.jackson.databind.node.ObjectNode d = io.jvirt.testing.TestGuest.definition(vm);
+        d.putArray("disks").addObject().put("name", "vda").put("path", disk.toString()).put("format", "qcow2");
+        TestHttp api = apiA();
+        org.assertj.core.api.Assertions.assertThat(api.post("/v1/vms", d).status()).as("define on A").isEqualTo(201);
+        MigrationTest.ok(api.post("/v1/vms/" + vm + "/start?wait=true"));
+        try (io.jvirt.testing.ConsoleReader console = io.jvirt.testing.GuestConsole.ready(api, vm)) {
+            io.jvirt.testing.GuestConsole.type(api, vm, "seqwriter /dev/vda &");
+            console.await("SEQ 3", 0, io.jvirt.testing.GuestConsole.TIMEOUT);
+        }
+        return disk;
+    }
+
     TestHttp apiA() {
         return a.http();
     }
