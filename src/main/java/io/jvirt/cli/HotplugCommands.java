@@ -53,7 +53,10 @@ final class HotplugCommands {
 
         abstract String path();
 
-        abstract ObjectNode body();
+        /** The change's own fields; the live/config options are added to it. An unplug has none of its own. */
+        ObjectNode body() {
+            return Json.object();
+        }
 
         @Override
         JsonNode run() throws Exception {
@@ -181,10 +184,6 @@ final class HotplugCommands {
         String path() {
             return "/memory/" + ApiClient.segment(id) + "/detach";
         }
-
-        ObjectNode body() {
-            return Json.object();
-        }
     }
 
     @Command(name = "resize", description = "Set a virtio-mem device's requested size.")
@@ -278,10 +277,6 @@ final class HotplugCommands {
         String path() {
             return "/disks/" + ApiClient.segment(target) + "/detach";
         }
-
-        ObjectNode body() {
-            return Json.object();
-        }
     }
 
     @Command(name = "attach-interface", description = "Attach a NIC (user, --network NET or --bridge BR).")
@@ -320,10 +315,6 @@ final class HotplugCommands {
         String path() {
             return "/nics/" + ApiClient.segment(nic) + "/detach";
         }
-
-        ObjectNode body() {
-            return Json.object();
-        }
     }
 
     @Command(name = "iothread", description = "IOThreads: add, del, set (poll-max-ns), pin.",
@@ -359,10 +350,6 @@ final class HotplugCommands {
 
         String path() {
             return "/iothreads/" + ApiClient.segment(id) + "/delete";
-        }
-
-        ObjectNode body() {
-            return Json.object();
         }
     }
 
