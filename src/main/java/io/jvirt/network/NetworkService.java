@@ -58,11 +58,7 @@ public final class NetworkService {
 
     /** Quarantined documents and failed writes of the networks' store (for GET /v1/host). */
     public Map<String, Object> storeReport() {
-        Map<String, Object> m = new java.util.LinkedHashMap<>();
-        m.put("quarantined", store.quarantined().stream().map(q -> Map.of("owner", q.owner(),
-                "file", q.file().toString(), "reason", q.reason())).toList());
-        m.putAll(store.health().view());
-        return m;
+        return store.report();
     }
 
     void attach(TapPlumbing plumbing) {

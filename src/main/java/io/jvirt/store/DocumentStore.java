@@ -221,6 +221,15 @@ public final class DocumentStore implements AutoCloseable {
     }
 
     /** Failed writes since the store was opened (a full or read-only disk), for the daemon's reports. */
+    /** What GET /v1/host and {@code jvirt admin daemon-info} show of this store: quarantined documents, failed writes. */
+    public java.util.Map<String, Object> report() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("quarantined", quarantined().stream().map(q -> java.util.Map.of("owner", q.owner(),
+                "file", q.file().toString(), "reason", q.reason())).toList());
+        m.putAll(health().view());
+        return m;
+    }
+
     public StoreHealth health() {
         return health;
     }

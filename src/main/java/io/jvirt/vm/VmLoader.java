@@ -75,15 +75,6 @@ final class VmLoader {
         return VmRecord.initial().withState(VmState.SHUTOFF, "state record quarantined");
     }
 
-    /** Documents of this store moved to quarantine (at this start or earlier), and its failed writes. */
-    static java.util.Map<String, Object> storeReport(io.jvirt.store.DocumentStore store) {
-        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
-        m.put("quarantined", store.quarantined().stream().map(q -> java.util.Map.of("owner", q.owner(),
-                "file", q.file().toString(), "reason", q.reason())).toList());
-        m.putAll(store.health().view());
-        return m;
-    }
-
     /** A VM's run directory (sockets, pid file) once the VM is gone from this host. */
     static void deleteRunDir(java.nio.file.Path dir) {
         try (var files = java.nio.file.Files.list(dir)) {

@@ -488,7 +488,7 @@ public final class VmManager {
 
     /** Documents of this store moved to quarantine (at this start or earlier), and its failed writes. */
     public Map<String, Object> storeReport() {
-        return VmLoader.storeReport(store);
+        return store.report();
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------
