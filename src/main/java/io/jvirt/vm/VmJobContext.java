@@ -120,20 +120,11 @@ public final class VmJobContext {
      * The one seam for giving the running QEMU a file it did not have at start (an external snapshot's overlay, a
      * block-copy destination, a memory-snapshot file, a hot-plugged disk, a migration's TLS files): call it after
      * the file exists and before QEMU opens it. The grant (an ACL entry for this VM's QEMU uid, recorded durably
-     * first) lasts until QEMU ends; {@link #releaseFromQemu} is not needed for that. No-op when QEMU is not
-     * confined. docs/security.md, "For other capabilities".
+     * first) lasts until QEMU ends, when everything the VM held is taken back: there is no per-file release.
+     * No-op when QEMU is not confined. docs/security.md, "For other capabilities".
      */
     public void grantToQemu(java.nio.file.Path file, Confinement.Access access) {
         manager.confinement().grant(vm.name(), file, access);
-    }
-
-    /**
-     * Everything granted to this VM's QEMU is taken back when QEMU ends; a capability that must take a grant
-     * back earlier (e.g. an aborted copy's destination that is deleted) has nothing to do: the ledger reports a
-     * vanished file and forgets it at release. Kept as a named seam so callers say what they mean.
-     */
-    public void releaseFromQemu(java.nio.file.Path file) {
-        // deliberately nothing beyond documentation: per-file release would race with the holders' bookkeeping
     }
 
     /**
