@@ -14,7 +14,10 @@ import java.nio.file.Path;
  *   <li>{@code qemu-<step>}: the VM's QEMU is killed with SIGKILL and the daemon goes on;
  *       {@code both-<step>}: QEMU is killed, then the daemon halts;</li>
  *   <li>{@code fail-<step>}: the step fails with an error (the daemon lives on), to test clean-up paths;</li>
- *   <li>{@code fail-<step>:<flag file>}: the step fails as a full disk would, while the flag file exists.</li>
+ *   <li>{@code fail-<step>:<flag file>}: the step fails as a full disk would, while the flag file exists;</li>
+ *   <li>{@code hold-<step>:<dir>}: the flow stops at the step: it creates {@code <dir>/reached-<step>} and waits
+ *       until {@code <dir>/go} exists, so a test can kill another process (the peer daemon, a QEMU) at exactly
+ *       that phase, then let this side go on.</li>
  * </ul>
  * Areas and steps in use: {@code snapshot:} after-intent, after-freeze, before-transaction, after-switch,
  * after-merge, after-definition, after-memory; {@code blockcopy:} copying, ready, pivot-requested, pivot-done,
@@ -54,8 +57,28 @@ public final class Fault {
         if (spec.equals("fail-" + step)) {
             throw new JvirtException(ErrorCode.INTERNAL, "injected failure at " + where);
         }
+        if (spec.startsWith("hold-" + step + ":")) {
+            hold(where, Path.of(spec.substring(step.length() + 6)), step);
+        }
         if (spec.startsWith("fail-" + step + ":") && Files.exists(Path.of(spec.substring(step.length() + 6)))) {
             throw new UncheckedIOException(new IOException("injected failure (" + want + "): No space left on device"));
+        }
+    }
+
+    private static void hold(String where, Path dir, String step) {
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("reached-" + step), where);
+            System.err.println("JVIRT_FAULT: holding at " + where + " until " + dir.resolve("go") + " exists");
+            // a test-only point: a short sleep loop is simpler than a watch service and costs nothing in production
+            while (!Files.exists(dir.resolve("go"))) {
+                Thread.sleep(20);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new JvirtException(ErrorCode.INTERNAL, "interrupted while held at " + where);
         }
     }
 }
