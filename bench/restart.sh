@@ -58,7 +58,7 @@ trap cleanup EXIT
 
 start_daemon() {
     : >"$work/jvirtd.log"
-    "$root/bin/jvirtd" --state-dir "$state" --run-dir "$run" --accel tcg --no-default-network >"$work/jvirtd.log" 2>&1 &
+    "$root/bin/jvirtd" --state-dir "$state" --run-dir "$run" --accel tcg --no-default-network --allow-dir "$guest" >"$work/jvirtd.log" 2>&1 &
     daemon_pid=$!
 }
 

@@ -34,8 +34,9 @@ mkdir -p "$state" "$run"
 
 if ! daemon_alive; then
     log "starting jvirtd (state: $state, socket: $JVIRT_SOCKET)"
+    # the guest and the demo's disk live under $HOME, which the path policy keeps private unless allowed by name
     JVIRT_GUEST_DIR="$guest_dir" nohup "$JVIRT_ROOT/bin/jvirtd" --state-dir "$state" --run-dir "$run" --no-default-network \
-        >"$demo_dir/jvirtd.log" 2>&1 &
+        --allow-dir "$guest_dir" --allow-dir "$demo_dir" >"$demo_dir/jvirtd.log" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 600); do
         grep -q "jvirtd ready" "$demo_dir/jvirtd.log" 2>/dev/null && break

@@ -7,8 +7,15 @@ JVIRT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# java_major PATH_TO_JAVA -> prints the feature version (17, 21, 25...)
+# java_major PATH_TO_JAVA -> prints the feature version (17, 21, 25...). Read from the JDK's `release` file when it
+# has one: starting a JVM per candidate cost bin/jvirtd ~200 ms of every daemon start (issue 13's restart budget).
 java_major() {
+    local release
+    release="$(dirname "$(dirname "$1")")/release"
+    if [ -f "$release" ]; then
+        sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release" | head -n1
+        return 0
+    fi
     "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}'
 }
 
@@ -114,9 +121,29 @@ ensure_qemu_user() {
 # build_jar: compiles and packages target/jvirt.jar unless it is newer than every source file.
 build_jar() {
     local jar="$JVIRT_ROOT/target/jvirt.jar"
-    if [ -f "$jar" ] && [ -z "$(find "$JVIRT_ROOT/src/main" "$JVIRT_ROOT/pom.xml" -newer "$jar" -print -quit)" ]; then
-        return 0
+    if [ ! -f "$jar" ] || [ -n "$(find "$JVIRT_ROOT/src/main" "$JVIRT_ROOT/pom.xml" -newer "$jar" -print -quit)" ]; then
+        log "building jvirt ($(java_major "$JAVA_HOME/bin/java"))"
+        (cd "$JVIRT_ROOT" && mvn -q -B -DskipTests package) >&2
     fi
-    log "building jvirt ($(java_major "$JAVA_HOME/bin/java"))"
-    (cd "$JVIRT_ROOT" && mvn -q -B -DskipTests package) >&2
+    bash "$JVIRT_ROOT/scripts/train-daemon-aot.sh" >&2
+}
+
+# daemon_jar_copy: prints the private copy of target/jvirt.jar that bin/jvirtd runs, made if missing (keyed by the
+# jar's size and time: a rebuild under a running daemon would otherwise change classes it has not loaded yet).
+daemon_jar_copy() {
+    local jar="$JVIRT_ROOT/target/jvirt.jar"
+    local copies="${XDG_CACHE_HOME:-$HOME/.cache}/jvirt/daemon-jars"
+    local copy
+    copy="$copies/jvirt-$(stat -c '%s-%Y' "$jar").jar"
+    if [ ! -f "$copy" ]; then
+        mkdir -p "$copies"
+        find "$copies" -name 'jvirt-*' -mtime +7 -delete 2>/dev/null || true
+        cp "$jar" "$copy.$$" && mv -f "$copy.$$" "$copy"
+    fi
+    echo "$copy"
+}
+
+# daemon_aot_cache COPY: the AOT cache (JEP 483/514) bin/jvirtd uses for that jar copy and this JDK
+daemon_aot_cache() {
+    echo "$1.$(basename "$(readlink -f "$JAVA_HOME")").aot"
 }
