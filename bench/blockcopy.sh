@@ -57,7 +57,7 @@ declare -a T_CP T_CONV T_JV T_JVW T_PAUSE T_VIRSH
 
 # ---- jvirt daemon and guest -------------------------------------------------------------------------------
 sock="$work/run/jvirtd.sock"
-"$JVIRT_ROOT/bin/jvirtd" --state-dir "$work/state" --run-dir "$work/run" --no-default-network >"$work/jvirtd.log" 2>&1 &
+"$JVIRT_ROOT/bin/jvirtd" --state-dir "$work/state" --run-dir "$work/run" --no-default-network --allow-dir "$guest" >"$work/jvirtd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 600); do grep -q "jvirtd ready" "$work/jvirtd.log" && break; sleep 0.1; done
 api() { curl -sf --unix-socket "$sock" -H 'Content-Type: application/json' "$@"; }

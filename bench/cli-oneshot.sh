@@ -56,7 +56,7 @@ fi
 state="$work/state"; run="$work/run"; sock="$run/jvirtd.sock"
 mkdir -p "$state"
 [ -f "$guest/accel-probe.json" ] && cp "$guest/accel-probe.json" "$state/accel-probe.json"
-"$JVIRT_ROOT/bin/jvirtd" --state-dir "$state" --run-dir "$run" --no-default-network >"$work/jvirtd.log" 2>&1 &
+"$JVIRT_ROOT/bin/jvirtd" --state-dir "$state" --run-dir "$run" --no-default-network --allow-dir "$guest" >"$work/jvirtd.log" 2>&1 &
 jpid=$!
 for _ in $(seq 1 300); do grep -q "jvirtd ready" "$work/jvirtd.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "jvirtd ready" "$work/jvirtd.log" || { cat "$work/jvirtd.log"; die "jvirtd did not start"; }

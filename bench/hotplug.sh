@@ -44,7 +44,7 @@ bash "$root/scripts/build-tiny-guest.sh" "$guest" >/dev/null
 mkdir -p "$work/state" "$work/run" "$work/byhand" "$work/virsh"
 qemu-img create -q -f raw "$work/vda.raw" 16M
 qemu-img create -q -f raw "$work/vdb.raw" 8M
-"$root/bin/jvirtd" --state-dir "$work/state" --run-dir "$work/run" --accel tcg --no-default-network >"$work/jvirtd.log" 2>&1 &
+"$root/bin/jvirtd" --state-dir "$work/state" --run-dir "$work/run" --accel tcg --no-default-network --allow-dir "$guest" >"$work/jvirtd.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 600); do grep -q "jvirtd ready" "$work/jvirtd.log" && break; sleep 0.1; done
 say "hotplug benchmark $(date -u +%FT%TZ), $(nproc) cores, TCG, tiny guest 192 MiB on 2 NUMA nodes, $RUNS runs each"

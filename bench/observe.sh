@@ -57,7 +57,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[
 [ -f "$root/target/jvirt.jar" ] || (cd "$root" && mvn -q -o -DskipTests package)
 bash "$root/scripts/build-tiny-guest.sh" "$guest" >/dev/null
 mkdir -p "$work/img" "$work/state" "$work/run"
-"$root/bin/jvirtd" --state-dir "$work/state" --run-dir "$work/run" --accel tcg --no-default-network >"$work/jvirtd.log" 2>&1 &
+"$root/bin/jvirtd" --state-dir "$work/state" --run-dir "$work/run" --accel tcg --no-default-network --allow-dir "$guest" >"$work/jvirtd.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 600); do grep -q "jvirtd ready" "$work/jvirtd.log" && break; sleep 0.1; done
 say "observe benchmark $(date -u +%FT%TZ), $(nproc) cores, guests of $mem MiB under TCG, $reps requests each"

@@ -30,7 +30,7 @@ api() { curl -sf --unix-socket "$sock" -H 'Content-Type: application/json' "$@";
 mkdir -p "$work/img" "$work/state" "$work/run"
 qemu-img create -q -f qcow2 "$work/img/disk.qcow2" 1G
 qemu-io -f qcow2 -c "write -P 0x5a 0 ${data_mib}M" "$work/img/disk.qcow2" >/dev/null
-"$root/bin/jvirtd" --state-dir "$work/state" --run-dir "$work/run" --no-default-network >"$work/jvirtd.log" 2>&1 &
+"$root/bin/jvirtd" --state-dir "$work/state" --run-dir "$work/run" --no-default-network --allow-dir "$guest" >"$work/jvirtd.log" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 600); do grep -q "jvirtd ready" "$work/jvirtd.log" && break; sleep 0.1; done
 api -X POST http://j/v1/vms -d "{\"name\":\"bsnap\",\"memoryMiB\":128,\"boot\":{\"kernel\":\"$guest/vmlinux\",\"initrd\":\"$guest/initrd.img\",\"cmdline\":\"console=ttyS0\"},\"disks\":[{\"name\":\"vda\",\"path\":\"$work/img/disk.qcow2\",\"format\":\"qcow2\"}]}" >/dev/null
