@@ -52,6 +52,11 @@ final class ConsoleRoutes {
             return offset.orElse(0);
         }
 
+        /** How many bytes of a tail lie before the file's start, in console.log.1 (0 for offset reads). */
+        long before(long end) {
+            return tail.isPresent() ? Math.max(0, tail.getAsLong() - end) : 0;
+        }
+
         long end(long end) {
             return length.isPresent() ? Math.min(end, start(end) + length.getAsLong()) : end;
         }
@@ -83,8 +88,8 @@ final class ConsoleRoutes {
             ConsoleLog log = live.isEmpty() ? ConsoleLog.open(vms.consoleLog(name), ConsolePolicy.global()::logBytes) : null;
             ConsoleLog.Mark mark = log != null ? log.mark() : live.get().mark();
             ConsoleLog.Mark upTo = new ConsoleLog.Mark(mark.generation(), range.end(mark.end()));
-            try (ConsoleLog.Reader history = log != null ? log.read(upTo, range.start(mark.end()))
-                    : live.get().history(upTo, range.start(mark.end()))) {
+            try (ConsoleLog.Reader history = log != null ? log.read(upTo, range.start(mark.end()), range.before(mark.end()))
+                    : live.get().history(upTo, range.start(mark.end()), range.before(mark.end()))) {
                 describe(ex, history.position(), upTo.end());
                 try (OutputStream out = ex.stream("text/plain; charset=utf-8")) {
                     copy(history, out);
@@ -97,7 +102,7 @@ final class ConsoleRoutes {
         }
         try (SerialConsole.Follow f = live.get().follow()) {
             ConsoleLog.Mark mark = f.historyEnd();
-            try (ConsoleLog.Reader history = live.get().history(mark, range.start(mark.end()))) {
+            try (ConsoleLog.Reader history = live.get().history(mark, range.start(mark.end()), range.before(mark.end()))) {
                 describe(ex, history.position(), mark.end());
                 OutputStream out = ex.stream("text/plain; charset=utf-8");
                 copy(history, out);

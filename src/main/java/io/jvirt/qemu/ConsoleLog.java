@@ -135,6 +135,31 @@ public final class ConsoleLog {
         return new Reader(mark.generation(), Math.min(Math.max(0, start), mark.end()), mark.end());
     }
 
+    /**
+     * As {@link #read(Mark, long)}, preceded by the last {@code before} bytes of console.log.1: a tail longer than
+     * the file since the last rotation (right after one, the file holds only a few bytes) reaches into the rotated
+     * copy, which holds what came just before them.
+     */
+    public Reader read(Mark mark, long start, long before) {
+        Reader r = read(mark, start);
+        if (before > 0 && r.pos == 0) {
+            lock.lock();
+            try {
+                if (generation == mark.generation() && Files.exists(rotated)) {
+                    // opened now: a rotation while it is read replaces the name, not this file's bytes
+                    r.prefix = FileChannel.open(rotated, StandardOpenOption.READ);
+                    r.prefixEnd = r.prefix.size();
+                    r.prefixPos = Math.max(0, r.prefixEnd - before);
+                }
+            } catch (IOException e) {
+                r.prefix = null; // no rotated copy to read: the tail is what the file has
+            } finally {
+                lock.unlock();
+            }
+        }
+        return r;
+    }
+
     private static long size(Path f) {
         try {
             return Files.size(f);
@@ -152,6 +177,9 @@ public final class ConsoleLog {
         private boolean onRotated;
         private long shift;
         private int catchUpWaits;
+        private FileChannel prefix; // console.log.1's [prefixPos, prefixEnd), served before the range itself
+        private long prefixPos;
+        private long prefixEnd;
 
         private Reader(long generation0, long start, long limit) {
             this.generation0 = generation0;
@@ -166,6 +194,16 @@ public final class ConsoleLog {
 
         /** Fills {@code dst} from the front; returns the count, or -1 at the range's end. */
         public int read(byte[] dst) throws IOException {
+            if (prefix != null) {
+                int n = prefixPos < prefixEnd
+                        ? prefix.read(ByteBuffer.wrap(dst, 0, (int) Math.min(dst.length, prefixEnd - prefixPos)), prefixPos) : -1;
+                if (n > 0) {
+                    prefixPos += n;
+                    return n;
+                }
+                prefix.close();
+                prefix = null;
+            }
             while (pos < limit) {
                 int n;
                 lock.lock();
@@ -241,6 +279,10 @@ public final class ConsoleLog {
         public void close() throws IOException {
             lock.lock();
             try {
+                if (prefix != null) {
+                    prefix.close();
+                    prefix = null;
+                }
                 closeChannel();
             } finally {
                 lock.unlock();

@@ -119,6 +119,11 @@ public final class SerialConsole implements AutoCloseable {
         return logFile.read(mark, start);
     }
 
+    /** As {@link #history(ConsoleLog.Mark, long)}, preceded by the last {@code before} bytes of console.log.1. */
+    public ConsoleLog.Reader history(ConsoleLog.Mark mark, long start, long before) {
+        return logFile.read(mark, start, before);
+    }
+
     /** Starts following: the history ends at {@link Follow#historyEnd()}, live output continues from there. */
     public Follow follow() {
         state.lock();

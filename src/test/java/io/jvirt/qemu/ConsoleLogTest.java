@@ -145,6 +145,33 @@ class ConsoleLogTest {
         assertThat(readAll(log, new ConsoleLog.Mark(0, 10), 50)).isEmpty();
     }
 
+    @Test
+    void aTailLongerThanTheFileSinceTheRotationReachesIntoTheRotatedCopy() throws IOException {
+        Path file = dir.resolve("console.log");
+        Files.createFile(file);
+        ConsoleLog log = ConsoleLog.open(file, () -> CAP);
+        try (AppendWriter qemu = new AppendWriter(file)) {
+            int n = (int) CAP + 100;
+            qemu.write(n);
+            assertThat(log.received(n)).isTrue();
+            log.rotate();
+            qemu.write(10); // just after the rotation: the file holds only these
+            log.received(10);
+            byte[] all = qemu.all.toByteArray();
+            String expected = new String(Arrays.copyOfRange(all, all.length - 500, all.length), StandardCharsets.UTF_8);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (ConsoleLog.Reader r = log.read(log.mark(), 0, 490)) {
+                byte[] buf = new byte[64];
+                for (int k; (k = r.read(buf)) >= 0; ) {
+                    out.write(buf, 0, k);
+                }
+            }
+            assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo(expected);
+            // an offset read (before = 0) stays within the current file
+            assertThat(readAll(log, log.mark(), 0)).hasSize(10);
+        }
+    }
+
     private static String readAll(ConsoleLog log, ConsoleLog.Mark mark, long start) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (ConsoleLog.Reader r = log.read(mark, start)) {
