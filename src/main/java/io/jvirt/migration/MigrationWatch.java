@@ -169,7 +169,8 @@ final class MigrationWatch {
             // dirtied during a pass: a guest rewriting its working set faster than the link shows about the link's
             // rate, and what is left after each pass says the rest
             case GIVE_UP -> stalled = "the migration does not converge: the guest dirties " + mib(dirty)
-                    + " MiB/s, more than the link's " + mib(rate) + " MiB/s can carry (" + mib(ram.remaining())
+                    + " MiB/s, " + (dirty > rate + rate / 10 ? "more than" : "as fast as") + " the link's " + mib(rate)
+                    + " MiB/s can carry (" + mib(ram.remaining())
                     + " MiB left after each of the last " + Convergence.STALL_PASSES + " passes; downtime limit already "
                     + policy.downtimeLimit() + " ms; allow a longer --max-downtime, --auto-converge, or more --bandwidth)";
             default -> { }
