@@ -34,6 +34,10 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MigrationExtrasTest {
     private static final Pattern SEQ = Pattern.compile("SEQ (\\d+)\\r?\\n");
+    /** 8 MiB of random data in tmpfs, rewritten in place in a loop (the same pages, dirtied again and again). */
+    static final String DIRTIER = "dd if=/dev/urandom of=/run/dirty-src bs=1M count=8 2>/dev/null;"
+            + " (while :; do dd if=/run/dirty-src of=/run/dirty bs=1M conv=notrunc 2>/dev/null; done) &"
+            + " echo $! > /run/dirty.pid; echo DIRTYING-$((40+2))";
     TwoHosts hosts;
     Path disk;
 
@@ -82,9 +86,7 @@ class MigrationExtrasTest {
     void aGuestDirtyingFasterThanTheLinkIsGivenUpWithTheRates() throws Exception {
         TestHttp a = hosts.apiA();
         try (ConsoleReader console = new ConsoleReader(a, "m")) {
-            GuestConsole.type(a, "m", "dd if=/dev/urandom of=/run/dirty-src bs=1M count=8 2>/dev/null;"
-                    + " (while :; do dd if=/run/dirty-src of=/run/dirty bs=1M conv=notrunc 2>/dev/null; done) &"
-                    + " echo $! > /run/dirty.pid; echo DIRTYING-$((40+2))");
+            GuestConsole.type(a, "m", DIRTIER);
             console.await("DIRTYING-42", 0, GuestConsole.TIMEOUT);
         }
         ObjectNode req = body(TwoHosts.toB()).put("bandwidthMiB", 2).put("maxDowntimeMs", 50);
