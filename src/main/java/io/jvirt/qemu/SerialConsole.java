@@ -119,6 +119,25 @@ public final class SerialConsole implements AutoCloseable {
         return logFile.read(mark, start);
     }
 
+    /** Starts following: the history ends at {@link Follow#historyEnd()}, live output continues from there. */
+    public Follow follow() {
+        state.lock();
+        try {
+            return new Follow(logFile.mark(), ring.follow());
+        } finally {
+            state.unlock();
+        }
+    }
+
+    /** Types bytes into the guest's serial port; fails with {@code timeout} after the policy's input timeout. */
+    public void write(byte[] data) {
+        write(data, policy.inputTimeout());
+    }
+
+    public void write(byte[] data, Duration timeout) {
+        input.write(data, timeout);
+    }
+
     /** The history's last {@code max} bytes (a migration's source sends them to the destination). */
     public ConsoleLog.Tail tail(int max) throws IOException {
         return logFile.tail(max);
@@ -144,25 +163,6 @@ public final class SerialConsole implements AutoCloseable {
         if (full) {
             rotate();
         }
-    }
-
-    /** Starts following: the history ends at {@link Follow#historyEnd()}, live output continues from there. */
-    public Follow follow() {
-        state.lock();
-        try {
-            return new Follow(logFile.mark(), ring.follow());
-        } finally {
-            state.unlock();
-        }
-    }
-
-    /** Types bytes into the guest's serial port; fails with {@code timeout} after the policy's input timeout. */
-    public void write(byte[] data) {
-        write(data, policy.inputTimeout());
-    }
-
-    public void write(byte[] data, Duration timeout) {
-        input.write(data, timeout);
     }
 
     public boolean isOpen() {

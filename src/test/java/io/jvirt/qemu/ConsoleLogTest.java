@@ -135,16 +135,6 @@ class ConsoleLogTest {
         assertThat(log.mark().end()).isZero();
     }
 
-    @Test
-    void tailAndOffsetRangesAreClampedToTheLog() throws IOException {
-        Path file = dir.resolve("console.log");
-        Files.writeString(file, "0123456789");
-        ConsoleLog log = ConsoleLog.open(file, () -> CAP);
-        assertThat(readAll(log, new ConsoleLog.Mark(0, 10), 7)).isEqualTo("789");
-        assertThat(readAll(log, new ConsoleLog.Mark(0, 5), 2)).isEqualTo("234");
-        assertThat(readAll(log, new ConsoleLog.Mark(0, 10), 50)).isEmpty();
-    }
-
     /** What a migration carries: the history's tail, what came since, and the destination's append of both. */
     @Test
     void tailSinceAndAppendedHistoryForAMigration() throws IOException {
@@ -181,6 +171,16 @@ class ConsoleLogTest {
             assertThat(dest.mark().end()).isEqualTo(9 + 20);
             assertThat(dest.appendHistory(new byte[CAP])).as("history counts toward the cap").isTrue();
         }
+    }
+
+    @Test
+    void tailAndOffsetRangesAreClampedToTheLog() throws IOException {
+        Path file = dir.resolve("console.log");
+        Files.writeString(file, "0123456789");
+        ConsoleLog log = ConsoleLog.open(file, () -> CAP);
+        assertThat(readAll(log, new ConsoleLog.Mark(0, 10), 7)).isEqualTo("789");
+        assertThat(readAll(log, new ConsoleLog.Mark(0, 5), 2)).isEqualTo("234");
+        assertThat(readAll(log, new ConsoleLog.Mark(0, 10), 50)).isEmpty();
     }
 
     private static String readAll(ConsoleLog log, ConsoleLog.Mark mark, long start) throws IOException {
