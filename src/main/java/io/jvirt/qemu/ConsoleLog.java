@@ -139,15 +139,27 @@ public final class ConsoleLog {
     }
 
     /**
-     * The file's last {@code max} bytes, read from the file itself (not the daemon's count, which may lag QEMU's
-     * last write by one chunk), under the lock so a rotation cannot cut through the read.
+     * The history's last {@code max} bytes, read from the file itself (not the daemon's count, which may lag QEMU's
+     * last write by one chunk), under the lock so a rotation cannot cut through the read. A file shorter than
+     * {@code max} just after a rotation is preceded by the end of {@code console.log.1}, but only of a rotation this
+     * log made (before one, console.log.1 may hold a previous run's output).
      */
     public Tail tail(int max) throws IOException {
         lock.lock();
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = in.size();
             long from = Math.max(0, size - max);
-            return new Tail(new Mark(generation, size), readRange(in, from, size), from);
+            byte[] current = readRange(in, from, size);
+            if (current.length < max && generation > 0 && Files.exists(rotated)) {
+                try (FileChannel old = FileChannel.open(rotated, StandardOpenOption.READ)) {
+                    long oldSize = old.size();
+                    byte[] before = readRange(old, Math.max(0, oldSize - (max - current.length)), oldSize);
+                    byte[] both = java.util.Arrays.copyOf(before, before.length + current.length);
+                    System.arraycopy(current, 0, both, before.length, current.length);
+                    return new Tail(new Mark(generation, size), both, Math.max(0, oldSize - before.length));
+                }
+            }
+            return new Tail(new Mark(generation, size), current, from);
         } finally {
             lock.unlock();
         }

@@ -158,6 +158,10 @@ class ConsoleLogTest {
             log.rotate();
             ConsoleLog.Tail afterRotation = log.since(tail.upTo(), 100);
             assertThat(afterRotation.skipped()).as("a rotation in between: unknown").isEqualTo(-1);
+            byte[] fresh = qemu.write(10); // the file holds only these: the tail reaches into console.log.1
+            byte[] all = qemu.all.toByteArray();
+            assertThat(log.tail(200).bytes()).isEqualTo(Arrays.copyOfRange(all, all.length - 200, all.length));
+            assertThat(log.tail(5).bytes()).isEqualTo(Arrays.copyOfRange(fresh, 5, 10));
         }
         // the destination: history appended before the guest prints, then the guest's own output after it
         Path there = dir.resolve("there.log");
