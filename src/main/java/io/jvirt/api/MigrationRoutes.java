@@ -76,7 +76,14 @@ final class MigrationRoutes {
         });
         r.add("POST", "/v1/peer/migrations/{id}/finish", ex -> {
             requireHost(ex);
-            ex.json(200, migrations.finish(ex.param("id")));
+            // the body (what the guest printed on the source since Prepare) is absent when recovery repeats Finish
+            PeerMessages.Finish body = ex.declaredLength() == 0 ? null : ex.bodyAs(PeerMessages.Finish.class, ErrorCode.INVALID_ARGUMENT);
+            ex.json(200, migrations.finish(ex.param("id"), body));
+        });
+        r.add("POST", "/v1/peer/migrations/{id}/console", ex -> {
+            requireHost(ex);
+            migrations.console(ex.param("id"), ex.bodyAs(PeerMessages.ConsoleChunk.class, ErrorCode.INVALID_ARGUMENT));
+            ex.json(200, Map.of("id", ex.param("id")));
         });
         r.add("POST", "/v1/peer/migrations/{id}/recover", ex -> {
             requireHost(ex);

@@ -41,6 +41,9 @@ final class MigrateCommands {
         Long maxDowntime;
         @Option(names = "--auto-converge", description = "Throttle the guest's vCPUs if RAM does not converge.")
         boolean autoConverge;
+        @Option(names = "--parallel", paramLabel = "N", description = "Move RAM over N parallel TLS connections "
+                + "(QEMU's multifd, 1 to 16; not with post-copy). Default: one.")
+        Integer parallel;
         @Option(names = "--keep-source", description = "Keep the VM defined here (shut off, reason migrated).")
         boolean keepSource;
         @Option(names = "--undefine-source", description = "Undefine the VM here afterwards (the default).")
@@ -69,6 +72,7 @@ final class MigrateCommands {
             if (bandwidth != null) body.put("bandwidthMiB", bandwidth);
             if (maxDowntime != null) body.put("maxDowntimeMs", maxDowntime);
             if (autoConverge) body.put("autoConverge", true);
+            if (parallel != null) body.put("parallel", parallel);
             if (keepSource) body.put("keepSource", true);
             if (timeout != null) body.put("timeoutSeconds", timeout);
             if (postcopy) body.put("postcopy", true);

@@ -14,10 +14,13 @@ package io.jvirt.migration;
  * @param postcopy      enable post-copy on both sides and switch to it as soon as the first pass over RAM is done
  * @param postcopyAfterPrecopy enable post-copy and switch to it only when pre-copy does not converge
  *                      ({@link Convergence}); {@code POST .../migrate/postcopy} switches at any time
+ * @param parallel      RAM over this many parallel TLS connections (QEMU's multifd, 1..{@value #MAX_PARALLEL}); null:
+ *                      one stream
  */
 public record MigrationRequest(String destination, String copyStorage, Long bandwidthMiB, Long maxDowntimeMs,
                                Boolean autoConverge, Boolean keepSource, Long timeoutSeconds, Boolean postcopy,
-                               Boolean postcopyAfterPrecopy) {
+                               Boolean postcopyAfterPrecopy, Integer parallel) {
+    static final int MAX_PARALLEL = 16;
 
     /** post-copy-ram is on for this migration (both sides). */
     boolean postcopyEnabled() {
@@ -31,5 +34,27 @@ public record MigrationRequest(String destination, String copyStorage, Long band
     /** Only the top image of each disk; the destination has the base at the same path. */
     boolean copyInc() {
         return "inc".equals(copyStorage);
+    }
+
+    /** multifd is on for this migration (both sides). */
+    boolean multifd() {
+        return parallel != null;
+    }
+
+    /** Refuses a bad {@code parallel}, changing nothing. */
+    void checkParallel() {
+        if (parallel == null) {
+            return;
+        }
+        if (parallel < 1 || parallel > MAX_PARALLEL) {
+            throw new io.jvirt.error.JvirtException(io.jvirt.error.ErrorCode.INVALID_ARGUMENT, "parallel is the number"
+                    + " of connections for RAM, 1 to " + MAX_PARALLEL + ", got " + parallel, java.util.Map.of("parallel", parallel));
+        }
+        if (postcopyEnabled()) {
+            // QEMU 7.2 takes both capabilities but its multifd cannot answer post-copy's page requests (their
+            // support came with QEMU 9); refused rather than left to fail at the switch
+            throw new io.jvirt.error.JvirtException(io.jvirt.error.ErrorCode.INVALID_ARGUMENT, "parallel (multifd) with"
+                    + " post-copy is not supported: QEMU's multifd channels carry pre-copy only", java.util.Map.of("parallel", parallel));
+        }
     }
 }

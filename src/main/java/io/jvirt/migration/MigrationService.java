@@ -45,8 +45,8 @@ public final class MigrationService {
         this.source = new MigrationSource(records, connector, vms.jobProgress(), p -> {
             lastProgress.put(p.vm(), p);
             listeners.forEach(l -> l.accept(p));
-        });
-        this.target = new MigrationTarget(vms, records, connector, copyDir, new QemuImg());
+        }, new io.jvirt.vm.ConsoleHistory(vms));
+        this.target = new MigrationTarget(vms, records, connector, copyDir, new QemuImg(), new io.jvirt.vm.ConsoleHistory(vms));
     }
 
     /**
@@ -137,8 +137,13 @@ public final class MigrationService {
         return target.phase(id);
     }
 
-    public PeerMessages.Phase finish(String id) {
-        return target.finish(id, Duration.ofSeconds(60));
+    public PeerMessages.Phase finish(String id, PeerMessages.Finish body) {
+        return target.finish(id, Duration.ofSeconds(60), body);
+    }
+
+    /** Console history of the VM from the source (Prepare's), appended here before the guest runs. */
+    public void console(String id, PeerMessages.ConsoleChunk chunk) {
+        target.console(id, chunk);
     }
 
     public PeerMessages.Recovering recover(String id, String localAddress) {

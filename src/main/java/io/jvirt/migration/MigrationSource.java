@@ -45,6 +45,7 @@ final class MigrationSource {
     private final PeerConnector connector;
     private final JobProgress progress;
     private final Consumer<MigrationProgress> listener;
+    private final io.jvirt.vm.ConsoleHistory console;
     private final Map<String, PostcopySource> postcopies = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
@@ -55,7 +56,9 @@ final class MigrationSource {
     private volatile java.util.function.Function<String, java.util.Optional<VmDefinition>> liveDefinitions =
             vm -> java.util.Optional.empty();
 
-    MigrationSource(MigrationRecords records, PeerConnector connector, JobProgress progress, Consumer<MigrationProgress> listener) {
+    MigrationSource(MigrationRecords records, PeerConnector connector, JobProgress progress, Consumer<MigrationProgress> listener,
+                    io.jvirt.vm.ConsoleHistory console) {
+        this.console = console;
         this.records = records;
         this.connector = connector;
         this.progress = progress;
@@ -76,6 +79,7 @@ final class MigrationSource {
         if (Boolean.TRUE.equals(req.postcopy()) && Boolean.TRUE.equals(req.postcopyAfterPrecopy())) {
             throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "postcopy and postcopyAfterPrecopy exclude each other");
         }
+        req.checkParallel();
         if (req.postcopyEnabled() && req.copyStorage() != null) {
             throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "post-copy with copied storage is not supported: the"
                     + " mirrors end at the switch-over, which post-copy does not have; migrate the disks in pre-copy");
@@ -97,6 +101,9 @@ final class MigrationSource {
         m.require(Feature.PAUSE_BEFORE_SWITCHOVER, "a migration that ends storage copies before the switch-over");
         if (req.postcopyEnabled()) {
             m.require(Feature.POSTCOPY, "post-copy migration");
+        }
+        if (req.multifd()) {
+            m.require(Feature.MULTIFD, "parallel migration (multifd)");
         }
         List<String> copied = new ArrayList<>();
         if (req.copyAll() || req.copyInc()) {
@@ -129,12 +136,14 @@ final class MigrationSource {
         long downtime = req.maxDowntimeMs() == null ? DEFAULT_DOWNTIME_MS : Math.min(DEFAULT_DOWNTIME_MS, req.maxDowntimeMs());
         MigrationWatch watch = new MigrationWatch(plan.id(), vm, plan.destination().toString(), m,
                 plan.copied().stream().map(StorageMirrors::jobId).toList(), progress, listener, downtime,
-                req.maxDowntimeMs() == null ? downtime : req.maxDowntimeMs(), Boolean.TRUE.equals(req.autoConverge()));
+                req.maxDowntimeMs() == null ? downtime : req.maxDowntimeMs(), Boolean.TRUE.equals(req.autoConverge()),
+                req.multifd());
         Duration timeout = Duration.ofSeconds(req.timeoutSeconds() == null ? 3600 : req.timeoutSeconds());
         long deadline = System.nanoTime() + timeout.toNanos();
         String base = "/v1/peer/migrations/" + plan.id();
         boolean finishSent = false;
         PostcopySource pc = new PostcopySource(vm, req, plan.destination(), connector, ch);
+        ConsoleCarry carry = new ConsoleCarry(console, vm, base);
         try (ch; pc; StorageMirrors mirrors = new StorageMirrors(m, plan.copied()); QemuMigration migration = QemuMigration.follow(m);
              var stopSeen = m.on(io.jvirt.qemu.monitor.MonitorEvent.STOP, e ->
                      log.info("migration {}: source guest stopped at {}", plan.id(), e.at()))) {
@@ -156,6 +165,7 @@ final class MigrationSource {
                             below == null ? null : below.format(), below == null ? null : below.virtualSize()));
                 }
                 PeerMessages.Prepared dest = prepare(ch, plan, ctx, copies);
+                carry.sendHistory(ch, dest.consoleBytes()); // before RAM moves: it costs the guest nothing
                 ch.startHeartbeat(base + "/ping");
                 rec = step(ctx, rec, "prepared", watch);
 
@@ -169,6 +179,9 @@ final class MigrationSource {
                 if (pc.enabled()) {
                     caps.put(MigrationCapability.POSTCOPY_RAM, true); // the destination set it too (Prepare)
                 }
+                if (req.multifd()) {
+                    caps.put(MigrationCapability.MULTIFD, true); // so did the destination, with the same channels
+                }
                 m.migration().migrateSetCapabilities(caps);
                 addTls(ctx, m);
                 long bandwidth = req.bandwidthMiB() == null || req.bandwidthMiB() == 0 ? 0 : req.bandwidthMiB() << 20;
@@ -176,6 +189,9 @@ final class MigrationSource {
                         downtime, TLS_ID, dest.host()));
                 if (pc.enabled()) {
                     m.migration().migrateSetPostcopyBandwidth(bandwidth); // --bandwidth holds in post-copy too
+                }
+                if (req.multifd()) {
+                    m.migration().migrateSetMultifdChannels(req.parallel()); // each channel TLS like the main one
                 }
                 if (!plan.copied().isEmpty()) {
                     mirrors.start(dest, TLS_ID, bandwidth == 0 ? null : bandwidth, req.copyInc());
@@ -188,7 +204,7 @@ final class MigrationSource {
                 }
                 rec = step(ctx, rec, "migrating", watch);
                 m.migration().migrate(dest.uri());
-                MigrationStatus end = follow(ctx, migration, mirrors, watch, deadline, rec, pc, base);
+                MigrationStatus end = follow(ctx, migration, mirrors, watch, deadline, rec, pc, base, carry);
                 if (end != MigrationStatus.COMPLETED) {
                     throw new JvirtException(ErrorCode.MIGRATION_FAILED, "the migration " + end.wire() + ": " + migration.error());
                 }
@@ -199,7 +215,7 @@ final class MigrationSource {
                     rec = step(ctx, rec, "finish-sent", watch);
                     finishSent = true;
                     ch.stopHeartbeat();
-                    ch.call("POST", base + "/finish", null, Duration.ofSeconds(60));
+                    ch.call("POST", base + "/finish", carry.finish(), Duration.ofSeconds(60));
                 } else {
                     pc.channel().stopHeartbeat(); // Finish went at the switch (PostcopySource)
                 }
@@ -239,7 +255,7 @@ final class MigrationSource {
     private PeerMessages.Prepared prepare(PeerChannel ch, Plan plan, VmJobContext ctx, List<PeerMessages.CopiedDisk> copies) {
         VmDefinition running = liveDefinitions.apply(ctx.vmName()).orElse(ctx.definition());
         var body = new PeerMessages.Prepare(plan.id(), ch.localAddress(), running, copies,
-                ch.bound().toMillis(), plan.request().postcopyEnabled());
+                ch.bound().toMillis(), plan.request().postcopyEnabled(), plan.request().parallel());
         return connector.mapper().convertValue(ch.call("POST", "/v1/peer/migrations", body, Duration.ofSeconds(90)),
                 PeerMessages.Prepared.class);
     }
@@ -261,7 +277,8 @@ final class MigrationSource {
 
     /** Follows MIGRATION events to the end; ends the mirrors at pre-switchover; samples progress in between. */
     private MigrationStatus follow(VmJobContext ctx, QemuMigration migration, StorageMirrors mirrors, MigrationWatch watch,
-                                   long deadline, MigrationRecords.Outgoing rec, PostcopySource pc, String base) {
+                                   long deadline, MigrationRecords.Outgoing rec, PostcopySource pc, String base,
+                                   ConsoleCarry carry) {
         Monitor m = ctx.requireMonitor("migrate");
         while (true) {
             QemuMigration.Step s = migration.next(Duration.ofMillis(500));
@@ -309,6 +326,7 @@ final class MigrationSource {
             }
             if (s.status() == null) {
                 watch.pass(s.pass());
+                watch.sample(); // right after QEMU's dirty sync: what the convergence policy measures (MigrationWatch)
                 if (pc.switchAtPass(s.pass())) {
                     rec = switchToPostcopy(ctx, m, pc, rec, watch, "the first pass is done");
                 }
@@ -330,7 +348,7 @@ final class MigrationSource {
                         pc.onActive();
                         rec = step(ctx, rec, "postcopy-active", watch);
                         // Finish now: the destination runs the guest while it pulls the RAM not yet sent
-                        pc.channel().call("POST", base + "/finish", null, Duration.ofSeconds(60));
+                        pc.channel().call("POST", base + "/finish", carry.finish(), Duration.ofSeconds(60));
                         rec = step(ctx, rec, "postcopy-running-there", watch);
                     } else {
                         pc.onActive();

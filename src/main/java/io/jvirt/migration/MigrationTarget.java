@@ -45,6 +45,7 @@ final class MigrationTarget {
     private final PeerConnector tls;
     private final Path copyDir;
     private final QemuImg qemuImg;
+    private final io.jvirt.vm.ConsoleHistory console;
     private final Map<String, Incoming> byId = new ConcurrentHashMap<>();
 
     /** One incoming migration in this daemon. */
@@ -74,7 +75,9 @@ final class MigrationTarget {
         }
     }
 
-    MigrationTarget(VmManager vms, MigrationRecords records, PeerConnector tls, Path copyDir, QemuImg qemuImg) {
+    MigrationTarget(VmManager vms, MigrationRecords records, PeerConnector tls, Path copyDir, QemuImg qemuImg,
+                    io.jvirt.vm.ConsoleHistory console) {
+        this.console = console;
         this.vms = vms;
         this.records = records;
         this.tls = tls;
@@ -244,7 +247,17 @@ final class MigrationTarget {
                 m.require(Feature.POSTCOPY, "post-copy migration");
                 caps.put(MigrationCapability.POSTCOPY_RAM, true);
             }
+            if (in.req.parallel() != null) {
+                m.require(Feature.MULTIFD, "parallel migration (multifd)");
+                caps.put(MigrationCapability.MULTIFD, true);
+            }
             m.migration().migrateSetCapabilities(caps);
+            if (in.req.parallel() != null) {
+                m.migration().migrateSetMultifdChannels(in.req.parallel()); // must match the source's, before listening
+                log.info("incoming migration {}: multifd {}, {} channels (as QEMU reports them)", in.req.id(),
+                        m.migration().queryMigrateCapabilities().contains(MigrationCapability.MULTIFD) ? "on" : "off",
+                        m.migration().queryMultifdChannels());
+            }
             // the host's credentials, granted to this VM's QEMU only while it loads them
             QemuTlsFiles.withStaged(ctx, tls.tlsDir(), dir -> m.migration().addTlsCreds(TLS_ID, dir, true));
             m.migration().migrateSetParameters(new MigrationParameters(null, null, TLS_ID, null));
@@ -269,7 +282,7 @@ final class MigrationTarget {
             in.phase = "incoming";
             in.heard(); // the silence bound counts from our answer: a slow start (a first probe) is not the source's
             in.prepared.complete(new PeerMessages.Prepared("tcp:" + uriHost(localAddress) + ":" + port, localAddress, port,
-                    localAddress, nbdPort, exports, vms.get(vm).definition()));
+                    localAddress, nbdPort, exports, vms.get(vm).definition(), console.keepBytes()));
             Fault.point("migration", "incoming");
             CompletableFuture.anyOf(in.decision, m.closed()).join();
             if (!in.decision.isDone()) {
@@ -343,10 +356,26 @@ final class MigrationTarget {
         }
     }
 
-    /** Finish: lets the guest run here; answers once it runs (or why it cannot). */
-    PeerMessages.Phase finish(String id, Duration timeout) {
+    /** Console history from the source, while the guest waits here (before Finish). */
+    void console(String id, PeerMessages.ConsoleChunk chunk) {
         Incoming in = find(id);
         in.heard();
+        if (in.decision.isDone()) {
+            throw new JvirtException(ErrorCode.INVALID_STATE, "migration " + id + " was already " + in.decision.join());
+        }
+        ConsoleCarry.receive(console, in.req.definition().name(), chunk);
+    }
+
+    /**
+     * Finish: lets the guest run here; answers once it runs (or why it cannot). What the guest printed on the
+     * source since Prepare goes to the console first (once: a repeated Finish finds the decision made).
+     */
+    PeerMessages.Phase finish(String id, Duration timeout, PeerMessages.Finish body) {
+        Incoming in = find(id);
+        in.heard();
+        if (body != null && !in.decision.isDone()) {
+            ConsoleCarry.receive(console, in.req.definition().name(), body.console());
+        }
         if (!in.decision.complete("finish") && !in.decision.join().equals("finish")) {
             throw new JvirtException(ErrorCode.MIGRATION_FAILED, "migration " + id + " was already " + in.decision.join());
         }

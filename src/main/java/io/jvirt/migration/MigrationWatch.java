@@ -42,9 +42,14 @@ final class MigrationWatch {
     private volatile MigrationProgress last;
     /** Why the policy gives up (the source then cancels), or null while there is hope. */
     private volatile String stalled;
+    /** The last pass the policy was fed: it sees each pass once, at its start (see {@link #converge}). */
+    private long policyPass;
+    private final boolean multifd;
 
     MigrationWatch(String id, String vm, String destination, Monitor monitor, List<String> mirrorJobs, JobProgress registry,
-                   Consumer<MigrationProgress> listener, long downtimeLimit, long maxDowntime, boolean autoConverge) {
+                   Consumer<MigrationProgress> listener, long downtimeLimit, long maxDowntime, boolean autoConverge,
+                   boolean multifd) {
+        this.multifd = multifd;
         this.policy = new Convergence(downtimeLimit, maxDowntime, autoConverge);
         this.id = id;
         this.vm = vm;
@@ -130,7 +135,7 @@ final class MigrationWatch {
         }
         MigrationProgress p = new MigrationProgress(id, vm, destination, phase, pass, r, disks, dirty,
                 info.expectedDowntime(), info.downtime(), info.totalTime(), eta, percent, info.cpuThrottlePercentage(),
-                converging);
+                converging, multifd && ram != null ? ram.multifdBytes() : null);
         last = p;
         registry.report(new JobProgress.Entry(vm, "migration", destination, id, phase, r.transferred() + (diskTotal - diskLeft),
                 total, left, rate, null, Instant.now(), null, null));
@@ -138,24 +143,43 @@ final class MigrationWatch {
         return p;
     }
 
+    /**
+     * Feeds the policy RAM remaining once per pass, at the pass's first sample (the source samples on each
+     * MIGRATION_PASS event, right after QEMU's dirty bitmap sync): that is the pages dirtied during the last pass.
+     * Samples later in a pass see QEMU working that set down and would make any migration look like it converges.
+     */
     private void converge(MigrationInfo.Ram ram, long dirty, long rate) {
         if (ram == null) {
             return;
         }
+        if (pass <= policyPass) {
+            return;
+        }
+        policyPass = pass;
         Convergence.Action a = policy.sample(pass, ram.remaining());
-        converging = policy.stalled() ? "no: the guest dirties " + (dirty >> 20) + " MiB/s, the link moves "
-                + (rate >> 20) + " MiB/s" : "yes";
+        converging = policy.stalled() ? "no: the guest dirties " + mib(dirty) + " MiB/s, the link moves "
+                + mib(rate) + " MiB/s" : "yes";
         switch (a) {
             case RAISE_DOWNTIME -> {
                 log.info("migration {} of {}: not converging ({}); downtime limit raised to {} ms", id, vm, converging,
                         policy.downtimeLimit());
                 monitor.migration().migrateSetParameters(new MigrationParameters(null, policy.downtimeLimit(), null, null));
             }
-            case GIVE_UP -> stalled = "the migration does not converge: the guest dirties " + (dirty >> 20)
-                    + " MiB/s, more than the link's " + (rate >> 20) + " MiB/s (downtime limit already "
+            // QEMU measures the dirty rate as the pages dirtied between two syncs, so it cannot exceed what the guest
+            // dirtied during a pass: a guest rewriting its working set faster than the link shows about the link's
+            // rate, and what is left after each pass says the rest
+            case GIVE_UP -> stalled = "the migration does not converge: the guest dirties " + mib(dirty)
+                    + " MiB/s, " + (dirty > rate + rate / 10 ? "more than" : "as fast as") + " the link's " + mib(rate)
+                    + " MiB/s can carry (" + mib(ram.remaining())
+                    + " MiB left after each of the last " + Convergence.STALL_PASSES + " passes; downtime limit already "
                     + policy.downtimeLimit() + " ms; allow a longer --max-downtime, --auto-converge, or more --bandwidth)";
             default -> { }
         }
+    }
+
+    /** Bytes (per second) in MiB with one decimal. */
+    static String mib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f", bytes / 1048576.0);
     }
 
     /** The migration ended: the registry keeps its outcome for a while. */
@@ -165,7 +189,7 @@ final class MigrationWatch {
         if (p != null) {
             last = new MigrationProgress(p.id(), p.vm(), p.destination(), outcome, p.pass(), p.ram(), p.disks(), p.dirtyRate(),
                     p.expectedDowntimeMs(), p.downtimeMs(), p.totalTimeMs(), p.etaSeconds(), p.percent(), p.cpuThrottle(),
-                    message == null ? p.converging() : message);
+                    message == null ? p.converging() : message, p.multifdBytes());
             listener.accept(last);
         }
         registry.report(new JobProgress.Entry(vm, "migration", destination, id, phase,

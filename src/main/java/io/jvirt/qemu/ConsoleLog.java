@@ -130,6 +130,90 @@ public final class ConsoleLog {
         return at;
     }
 
+    /**
+     * Console history copied out of this log (a migration carries it to the destination): {@code bytes} end at
+     * {@code upTo}; {@code skipped} bytes before them were left out to stay within the size asked for (-1: an unknown
+     * number, the log rotated meanwhile).
+     */
+    public record Tail(Mark upTo, byte[] bytes, long skipped) {
+    }
+
+    /**
+     * The history's last {@code max} bytes, read from the file itself (not the daemon's count, which may lag QEMU's
+     * last write by one chunk), under the lock so a rotation cannot cut through the read. A file shorter than
+     * {@code max} just after a rotation is preceded by the end of {@code console.log.1}, but only of a rotation this
+     * log made (before one, console.log.1 may hold a previous run's output).
+     */
+    public Tail tail(int max) throws IOException {
+        lock.lock();
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = in.size();
+            long from = Math.max(0, size - max);
+            byte[] current = readRange(in, from, size);
+            if (current.length < max && generation > 0 && Files.exists(rotated)) {
+                try (FileChannel old = FileChannel.open(rotated, StandardOpenOption.READ)) {
+                    long oldSize = old.size();
+                    byte[] before = readRange(old, Math.max(0, oldSize - (max - current.length)), oldSize);
+                    byte[] both = java.util.Arrays.copyOf(before, before.length + current.length);
+                    System.arraycopy(current, 0, both, before.length, current.length);
+                    return new Tail(new Mark(generation, size), both, Math.max(0, oldSize - before.length));
+                }
+            }
+            return new Tail(new Mark(generation, size), current, from);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * What the log gained since {@code since} (a {@link Tail#upTo()} of this log), at most its last {@code max}
+     * bytes. After a rotation (more than the cap was printed meanwhile) the current file's last {@code max} bytes,
+     * with {@code skipped} -1.
+     */
+    public Tail since(Mark since, int max) throws IOException {
+        lock.lock();
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = in.size();
+            Mark now = new Mark(generation, size);
+            if (since.generation() != generation || size < since.end()) {
+                return new Tail(now, readRange(in, Math.max(0, size - max), size), -1);
+            }
+            long from = Math.max(since.end(), size - max);
+            return new Tail(now, readRange(in, from, size), from - since.end());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Appends history that is not the guest's output on this host (a migrated VM's console from the source) while
+     * the guest cannot print (its QEMU waits for the migration, paused): QEMU's own appends come after it. Counted
+     * like received bytes, so the cap and rotation hold as for the guest's output; true if the log reached its cap.
+     */
+    boolean appendHistory(byte[] bytes) throws IOException {
+        lock.lock();
+        try (FileChannel out = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) {
+                out.write(b);
+            }
+            end += bytes.length;
+            return end >= cap.getAsLong();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static byte[] readRange(FileChannel in, long from, long to) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate((int) Math.max(0, to - from));
+        while (b.hasRemaining()) {
+            if (in.read(b, from + b.position()) < 0) {
+                break; // the file shrank meanwhile (truncated by hand): what there was
+            }
+        }
+        return b.position() == b.capacity() ? b.array() : java.util.Arrays.copyOf(b.array(), b.position());
+    }
+
     /** Bytes [start, mark.end) of the file as of {@code mark}. */
     public Reader read(Mark mark, long start) {
         return new Reader(mark.generation(), Math.min(Math.max(0, start), mark.end()), mark.end());

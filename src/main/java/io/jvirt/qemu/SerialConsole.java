@@ -143,6 +143,33 @@ public final class SerialConsole implements AutoCloseable {
         input.write(data, timeout);
     }
 
+    /** The history's last {@code max} bytes (a migration's source sends them to the destination). */
+    public ConsoleLog.Tail tail(int max) throws IOException {
+        return logFile.tail(max);
+    }
+
+    /** What the history gained since {@code since}, at most its last {@code max} bytes. */
+    public ConsoleLog.Tail since(ConsoleLog.Mark since, int max) throws IOException {
+        return logFile.since(since, max);
+    }
+
+    /**
+     * Appends another host's history of this guest (a migration's destination, before the guest runs here), in
+     * the same snapshot as the live output so a follower sees it as history; rotates if that reached the cap.
+     */
+    public void appendHistory(byte[] bytes) throws IOException {
+        boolean full;
+        state.lock();
+        try {
+            full = logFile.appendHistory(bytes);
+        } finally {
+            state.unlock();
+        }
+        if (full) {
+            rotate();
+        }
+    }
+
     public boolean isOpen() {
         return !closed;
     }

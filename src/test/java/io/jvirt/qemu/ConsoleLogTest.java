@@ -135,6 +135,48 @@ class ConsoleLogTest {
         assertThat(log.mark().end()).isZero();
     }
 
+    /** What a migration carries: the history's tail, what came since, and the destination's append of both. */
+    @Test
+    void tailSinceAndAppendedHistoryForAMigration() throws IOException {
+        Path file = dir.resolve("console.log");
+        Files.createFile(file);
+        ConsoleLog log = ConsoleLog.open(file, () -> CAP);
+        try (AppendWriter qemu = new AppendWriter(file)) {
+            byte[] first = qemu.write(1000);
+            ConsoleLog.Tail tail = log.tail(300);
+            assertThat(tail.bytes()).isEqualTo(Arrays.copyOfRange(first, 700, 1000));
+            assertThat(tail.skipped()).isEqualTo(700);
+            assertThat(tail.upTo()).isEqualTo(new ConsoleLog.Mark(0, 1000));
+            byte[] more = qemu.write(500); // the daemon has not counted it yet: the file is what counts
+            ConsoleLog.Tail since = log.since(tail.upTo(), 4096);
+            assertThat(since.bytes()).isEqualTo(more);
+            assertThat(since.skipped()).isZero();
+            ConsoleLog.Tail bounded = log.since(tail.upTo(), 100);
+            assertThat(bounded.bytes()).isEqualTo(Arrays.copyOfRange(more, 400, 500));
+            assertThat(bounded.skipped()).isEqualTo(400);
+            log.received(1500);
+            log.rotate();
+            ConsoleLog.Tail afterRotation = log.since(tail.upTo(), 100);
+            assertThat(afterRotation.skipped()).as("a rotation in between: unknown").isEqualTo(-1);
+            byte[] fresh = qemu.write(10); // the file holds only these: the tail reaches into console.log.1
+            byte[] all = qemu.all.toByteArray();
+            assertThat(log.tail(200).bytes()).isEqualTo(Arrays.copyOfRange(all, all.length - 200, all.length));
+            assertThat(log.tail(5).bytes()).isEqualTo(Arrays.copyOfRange(fresh, 5, 10));
+        }
+        // the destination: history appended before the guest prints, then the guest's own output after it
+        Path there = dir.resolve("there.log");
+        Files.createFile(there);
+        ConsoleLog dest = ConsoleLog.open(there, () -> CAP);
+        try (AppendWriter qemu = new AppendWriter(there)) {
+            assertThat(dest.appendHistory("history\r\n".getBytes(StandardCharsets.UTF_8))).isFalse();
+            byte[] own = qemu.write(20);
+            dest.received(own.length);
+            assertThat(Files.readString(there)).isEqualTo("history\r\n" + new String(own, StandardCharsets.UTF_8));
+            assertThat(dest.mark().end()).isEqualTo(9 + 20);
+            assertThat(dest.appendHistory(new byte[CAP])).as("history counts toward the cap").isTrue();
+        }
+    }
+
     @Test
     void tailAndOffsetRangesAreClampedToTheLog() throws IOException {
         Path file = dir.resolve("console.log");

@@ -23,7 +23,9 @@ public enum Feature {
     /** Writable NBD exports of block nodes (QEMU 5.2). */
     BLOCK_EXPORT("the block-export-add command", command("block-export-add")),
     /** Post-copy migration. */
-    POSTCOPY("the migration capability 'postcopy-ram'", migrationCapability(MigrationCapability.POSTCOPY_RAM.wire()));
+    POSTCOPY("the migration capability 'postcopy-ram'", migrationCapability(MigrationCapability.POSTCOPY_RAM.wire())),
+    /** RAM over parallel connections (multifd; TLS on each since QEMU 5.0). */
+    MULTIFD("the migration capability 'multifd'", migrationCapability(MigrationCapability.MULTIFD.wire()));
 
     private final String description;
     private final Predicate<QemuCapabilities> test;

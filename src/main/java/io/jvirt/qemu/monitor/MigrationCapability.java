@@ -13,7 +13,9 @@ public enum MigrationCapability {
     /** Throttle the guest's vCPUs when RAM does not converge. */
     AUTO_CONVERGE,
     /** Allow switching to post-copy ({@code migrate-start-postcopy}); must match on both sides. */
-    POSTCOPY_RAM;
+    POSTCOPY_RAM,
+    /** RAM over several parallel connections ({@code multifd-channels}); must match on both sides. */
+    MULTIFD;
 
     /** QEMU's name: the constant's, in lower case with dashes. */
     public String wire() {

@@ -62,6 +62,29 @@ public final class MigrationCommands {
         monitor.call("migrate-set-parameters", QmpArgs.of("max-postcopy-bandwidth", bytesPerSecond));
     }
 
+    /** The number of parallel connections of a {@code multifd} migration (1..255 in QEMU; both sides the same). */
+    public void migrateSetMultifdChannels(int channels) {
+        monitor.call("migrate-set-parameters", QmpArgs.of("multifd-channels", channels));
+    }
+
+    /** Which migration capabilities are on now ({@code query-migrate-capabilities}). */
+    public java.util.Set<MigrationCapability> queryMigrateCapabilities() {
+        java.util.Set<MigrationCapability> on = java.util.EnumSet.noneOf(MigrationCapability.class);
+        for (com.fasterxml.jackson.databind.JsonNode c : monitor.call("query-migrate-capabilities", null)) {
+            for (MigrationCapability k : MigrationCapability.values()) {
+                if (k.wire().equals(c.path("capability").asText()) && c.path("state").asBoolean()) {
+                    on.add(k);
+                }
+            }
+        }
+        return on;
+    }
+
+    /** The {@code multifd-channels} parameter as QEMU has it now ({@code query-migrate-parameters}). */
+    public int queryMultifdChannels() {
+        return monitor.call("query-migrate-parameters", null).path("multifd-channels").asInt(-1);
+    }
+
     /** Lets a migration stopped at {@code state} (pause-before-switchover: {@code pre-switchover}) go on. */
     public void migrateContinue(MigrationStatus state) {
         monitor.call("migrate-continue", QmpArgs.of("state", state.wire()));

@@ -20,9 +20,12 @@ public record MigrationInfo(MigrationStatus status, String errorDesc, Long total
         this(status, errorDesc, null, null, null, null, null, null, null);
     }
 
-    /** RAM counters: bytes, {@code mbps} megabits per second, {@code dirtyPagesRate} pages per second. */
+    /**
+     * RAM counters: bytes, {@code mbps} megabits per second, {@code dirtyPagesRate} pages per second;
+     * {@code multifdBytes} the part of {@code transferred} that went over multifd's parallel channels.
+     */
     public record Ram(long transferred, long remaining, long total, double mbps, long dirtyPagesRate, long pageSize,
-                      long dirtySyncCount) {
+                      long dirtySyncCount, long multifdBytes) {
         /** The guest's dirty rate in bytes per second. */
         public long dirtyBytesRate() {
             return dirtyPagesRate * (pageSize == 0 ? 4096 : pageSize);
