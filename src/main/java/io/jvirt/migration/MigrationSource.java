@@ -204,6 +204,12 @@ final class MigrationSource {
                     pc.channel().stopHeartbeat(); // Finish went at the switch (PostcopySource)
                 }
             } catch (RuntimeException e) {
+                if (pc.requested() && PostcopyRecovery.qemuDied(m)) {
+                    // the source's half of RAM died with its QEMU: no side can run the guest any more
+                    watch.ended("failed", e.getMessage());
+                    throw PostcopyRecovery.sourceQemuLost(ctx, rec, pc.finishAttempted(), pc.channelForConfirm(base),
+                            records, connector);
+                }
                 if (!pc.requested() && (!finishSent || refused(e))) {
                     rollBack(ctx, m, ch, base, mirrors, watch, e, finishSent);
                     throw e instanceof JvirtException ? e : new JvirtException(ErrorCode.MIGRATION_FAILED,
@@ -221,7 +227,7 @@ final class MigrationSource {
             MigrationProgress last = watch.last();
             ctx.migratedAway(!rec.keepSource());
             try {
-                pc.channel().call("POST", base + "/confirmed", null, Duration.ofSeconds(10));
+                pc.channelForConfirm(base).call("POST", base + "/confirmed", null, Duration.ofSeconds(10));
             } catch (RuntimeException e) {
                 log.info("migration {}: confirm not delivered ({}); the destination keeps its record", plan.id(), e.getMessage());
             }
@@ -297,7 +303,7 @@ final class MigrationSource {
                 if (pc.requested() && !s.interruption().equals("QEMU exited")) {
                     // past the switch nothing is cancelled: the destination holds the RAM; QEMU's events decide
                     if (s.interruption().startsWith("peer lost")) {
-                        pc.onPeerLost(m, s.interruption());
+                        pc.onPeerLost(m, s.interruption(), base);
                     } else {
                         log.info("VM {}: {} ignored: the migration is in post-copy", ctx.vmName(), s.interruption());
                     }
@@ -326,15 +332,13 @@ final class MigrationSource {
                     Fault.point("migration", "device", ctx.qemuPid());
                 }
                 case POSTCOPY_ACTIVE -> {
-                    if (!pc.started()) {
-                        pc.onActive();
-                        rec = step(ctx, rec, "postcopy-active", watch);
+                    boolean first = !pc.started();
+                    pc.onActive();
+                    rec = step(ctx, rec, "postcopy-active", watch);
+                    if (first) {
                         // Finish now: the destination runs the guest while it pulls the RAM not yet sent
-                        pc.channel().call("POST", base + "/finish", null, Duration.ofSeconds(60));
+                        pc.finishThere(base, Duration.ofMinutes(3));
                         rec = step(ctx, rec, "postcopy-running-there", watch);
-                    } else {
-                        pc.onActive();
-                        rec = step(ctx, rec, "postcopy-active", watch);
                     }
                 }
                 case POSTCOPY_PAUSED -> {
