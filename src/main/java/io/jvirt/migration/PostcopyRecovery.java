@@ -135,6 +135,7 @@ final class PostcopyRecovery {
                                     MigrationRecords.Outgoing r, String base, MigrationStatus now) {
         URI dest = URI.create(r.destination());
         MigrationStatus acted = null;
+        long retryUntil = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
         while (now != MigrationStatus.COMPLETED) {
             if (now != acted) {
                 acted = now;
@@ -148,10 +149,20 @@ final class PostcopyRecovery {
                         ch.startHeartbeat(base + "/ping");
                     }
                     records.put(r.at("postcopy-resuming"));
-                    PeerMessages.Recovering rc = connector.mapper().convertValue(
-                            ch.call("POST", base + "/recover", null, Duration.ofSeconds(60)), PeerMessages.Recovering.class);
-                    log.info("VM {}: resuming the paused post-copy to {}", ctx.vmName(), rc.uri());
-                    m.migration().migrateResume(rc.uri());
+                    try {
+                        PeerMessages.Recovering rc = connector.mapper().convertValue(
+                                ch.call("POST", base + "/recover", null, Duration.ofSeconds(60)), PeerMessages.Recovering.class);
+                        log.info("VM {}: resuming the paused post-copy to {}", ctx.vmName(), rc.uri());
+                        m.migration().migrateResume(rc.uri());
+                    } catch (RuntimeException e) {
+                        // the destination's QEMU may answer late (an in-band command behind a stuck return path)
+                        if (System.nanoTime() > retryUntil) {
+                            throw e;
+                        }
+                        log.warn("VM {}: resuming the post-copy failed ({}); trying again in 5 s", ctx.vmName(), e.getMessage());
+                        acted = null;
+                        sleep(Duration.ofSeconds(5));
+                    }
                 } else if (now == MigrationStatus.FAILED || now == MigrationStatus.CANCELLED) {
                     MigrationRecovery.keepPausedAfterPostcopy(ctx, r);
                     throw new JvirtException(ErrorCode.MIGRATION_FAILED, "the post-copy " + now.wire() + ": " + migration.error());
@@ -169,6 +180,15 @@ final class PostcopyRecovery {
             }
         }
         return ch;
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new JvirtException(ErrorCode.CANCELLED, "interrupted");
+        }
     }
 
     /** After a cancel: the end, or the post-copy that won the race against it (by events). */

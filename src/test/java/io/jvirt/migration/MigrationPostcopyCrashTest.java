@@ -114,6 +114,9 @@ class MigrationPostcopyCrashTest {
                 hosts.link(false);
                 try {
                     DaemonProcess.awaitGone(daemonPid, Duration.ofSeconds(90)); // at its postcopy-paused record
+                    // and B paused by itself on the silence (as MigrationPostcopyTest: its QEMU is then waiting to recover)
+                    awaitLog(hosts.b, "incoming migration " + started.json().path("id").asText() + ": VM " + vm
+                            + ": post-copy paused", Duration.ofSeconds(60));
                 } finally {
                     hosts.link(true);
                 }
@@ -131,8 +134,15 @@ class MigrationPostcopyCrashTest {
                 assertThat(op.path("status").asText()).as("the migration fails: its source QEMU died: " + op)
                         .isEqualTo("failure");
             }
-            settle(vm, expect, disk);
-            trace(vm, fault);
+            try {
+                settle(vm, expect, disk);
+            } catch (AssertionError e) {
+                System.out.println("FAILED " + fault + "; console on A: " + tail(hosts.apiA().get("/v1/vms/" + vm + "/console").text())
+                        + "\nconsole on B: " + tail(hosts.apiB().get("/v1/vms/" + vm + "/console").text()));
+                trace(vm, fault, true);
+                throw e;
+            }
+            trace(vm, fault, false);
         } finally {
             for (DaemonProcess h : new DaemonProcess[] {hosts.a, hosts.b}) {
                 h.http().post("/v1/vms/" + vm + "/destroy");
@@ -141,15 +151,31 @@ class MigrationPostcopyCrashTest {
         }
     }
 
-    /** What each daemon said about this VM's post-copy, on the test's output (the measured story of each cell). */
-    private void trace(String vm, String fault) throws java.io.IOException {
+    /**
+     * What each daemon said about this VM's post-copy (every log of every start), on the test's output: the story
+     * of each cell; with {@code all}, every line naming the VM (a failure's diagnosis).
+     */
+    private void trace(String vm, String fault, boolean all) throws java.io.IOException {
         for (DaemonProcess h : new DaemonProcess[] {hosts.a, hosts.b}) {
-            try (Stream<String> lines = Files.lines(h.log())) {
-                lines.filter(l -> l.contains(vm) && (l.contains("post-copy") || l.contains("postcopy") || l.contains("Finish")
-                        || l.contains("lost") || l.contains("kept") || l.contains("rolled back") || l.contains("JVIRT_FAULT")))
-                        .forEach(l -> System.out.println(fault + " " + (h == hosts.a ? "A" : "B") + ": " + l));
+            java.util.List<Path> logs;
+            try (Stream<Path> files = Files.list(h.root())) {
+                logs = files.filter(f -> f.getFileName().toString().matches("daemon-\\d+\\.log"))
+                        .sorted(java.util.Comparator.comparingInt(f -> Integer.parseInt(f.getFileName().toString()
+                                .replaceAll("\\D", "")))).toList();
+            }
+            for (Path log : logs) {
+                try (Stream<String> lines = Files.lines(log)) {
+                    lines.filter(l -> l.contains(vm) && (all || l.contains("post-copy") || l.contains("postcopy")
+                                    || l.contains("Finish") || l.contains("lost") || l.contains("kept")
+                                    || l.contains("rolled back") || l.contains("JVIRT_FAULT")))
+                            .forEach(l -> System.out.println(fault + " " + (h == hosts.a ? "A" : "B") + ": " + l));
+                }
             }
         }
+    }
+
+    private static String tail(String s) {
+        return s.substring(Math.max(0, s.length() - 300));
     }
 
     /** The daemon runs with {@code fault} (or none) in its environment: restarted if that changes it. */
@@ -225,6 +251,14 @@ class MigrationPostcopyCrashTest {
                 || !id.equals(p.path("id").asText())) {
             assertThat(System.nanoTime()).as("migration reaches " + phase + ": " + p).isLessThan(deadline);
             Thread.sleep(50);
+        }
+    }
+
+    private static void awaitLog(DaemonProcess d, String text, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (!Files.readString(d.log()).contains(text)) {
+            assertThat(System.nanoTime()).as("log has: " + text).isLessThan(deadline);
+            Thread.sleep(200);
         }
     }
 
