@@ -267,7 +267,9 @@ final class PostcopyRecovery {
     static JvirtException sourceQemuLost(VmJobContext ctx, MigrationRecords.Outgoing r, boolean finishAttempted,
                                          PeerChannel ch, MigrationRecords records, PeerConnector connector) {
         String vm = ctx.vmName();
-        String reason = "the source's QEMU died during post-copy: the guest's RAM was split between the two hosts";
+        String reason = finishAttempted ? "the source's QEMU died during post-copy: the guest's RAM was split between the"
+                + " two hosts" : "the source's QEMU died once the switch to post-copy was asked for, before the guest ran on"
+                + " the destination";
         String there = "unknown";
         if (ch != null) {
             try {
