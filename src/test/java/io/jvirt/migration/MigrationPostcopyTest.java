@@ -137,7 +137,7 @@ class MigrationPostcopyTest {
     void awaitLog(String text) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (!hosts.logs().contains(text)) {
-            assertThat(System.nanoTime()).as("log has: " + text).isLessThan(deadline);
+            assertThat(System.nanoTime()).as("log has: " + text + "\n" + hosts.logs()).isLessThan(deadline);
             Thread.sleep(200);
         }
     }
