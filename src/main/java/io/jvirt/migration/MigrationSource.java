@@ -76,10 +76,6 @@ final class MigrationSource {
         if (Boolean.TRUE.equals(req.postcopy()) && Boolean.TRUE.equals(req.postcopyAfterPrecopy())) {
             throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "postcopy and postcopyAfterPrecopy exclude each other");
         }
-        if (req.postcopyEnabled() && req.copyStorage() != null) {
-            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "post-copy with copied storage is not supported: the"
-                    + " mirrors end at the switch-over, which post-copy does not have; migrate the disks in pre-copy");
-        }
         if (ctx.state() == VmState.PAUSED) {
             throw new JvirtException(ErrorCode.INVALID_STATE, "VM '" + ctx.vmName() + "' is paused: jvirt migrates"
                     + " running VMs only; resume it first", Map.of("vm", ctx.vmName(), "state", "paused"));
@@ -323,8 +319,10 @@ final class MigrationSource {
             switch (s.status()) {
                 case PRE_SWITCHOVER -> {
                     watch.phase("pre-switchover");
+                    // QEMU pauses here before the switch into post-copy too (postcopy_start → migration_maybe_pause):
+                    // the mirrors end before any device state leaves, as in pre-copy
                     mirrors.finishAtSwitchover(Duration.ofSeconds(60));
-                    step(ctx, rec, "switchover", watch);
+                    rec = step(ctx, rec, pc.requested() ? "postcopy-switchover" : "switchover", watch);
                     ctx.requireMonitor("migrate").migration().migrateContinue(MigrationStatus.PRE_SWITCHOVER);
                 }
                 case DEVICE -> {

@@ -254,6 +254,9 @@ final class MigrationTarget {
             if (in.req.postcopy() && PostcopyTarget.awaitRunnable(migration, Duration.ofSeconds(30))
                     == MigrationStatus.POSTCOPY_ACTIVE) {
                 // post-copy: the guest runs here now (cont after this) while RAM still comes; follow the rest
+                if (!in.req.copied().isEmpty()) {
+                    m.nbd().nbdServerStop(); // the mirrors ended at the source's pre-switchover, before the switch
+                }
                 in.postcopy = PostcopyTarget.follow(in.req.id(), vm, m, () -> in.lastHeard, in.req.peerTimeoutMs());
                 records.put(records.incoming(vm).orElseThrow().at("finishing"));
                 in.phase = "postcopy";

@@ -84,6 +84,20 @@ final class PostcopyRecovery {
                     return;
                 }
             }
+            if (now == MigrationStatus.PRE_SWITCHOVER) {
+                // paused before the switch (copied disks): no device state has left and the disks are still active
+                // here, so nothing can run there yet: cancel, end the mirrors, resume
+                m.migration().migrateCancel();
+                now = awaitSettled(migration, now);
+                if (!now.isPostcopy()) {
+                    StorageMirrors.settle(m, r.mirrors());
+                    MigrationSource.resumeIfPaused(m, vm);
+                    log.info("VM {}: the migration was held before the switch to post-copy: rolled back", vm);
+                    abortThere(dest, base, "the source daemon restarted before the switch to post-copy");
+                    records.removeOutgoing(vm);
+                    return;
+                }
+            }
             PeerChannel ch = connectPatiently(dest, Duration.ofMinutes(10));
             if (ch == null) {
                 MigrationRecovery.keepPausedAfterPostcopy(ctx, r); // the record stays: the next restart asks again

@@ -24,8 +24,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * Post-copy between two daemons in two network namespaces (TwoHosts), with the sequence-writing guest of
  * MigrationTest on a shared disk: a post-copy after the first pass, a throttled pre-copy switched by
- * {@code migrate/postcopy}, and a post-copy whose link is cut (both sides pause, {@code --resume} completes it).
- * One booted guest goes A → B → A → B.
+ * {@code migrate/postcopy}, a post-copy whose link is cut (both sides pause, {@code --resume} completes it), and a
+ * post-copy with copied storage. One booted guest goes A → B → A → B, then, booted again on B, B → A.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -116,6 +116,35 @@ class MigrationPostcopyTest {
         long last = lastSeq(b);
         long onDisk = Long.parseLong(io.jvirt.blockcopy.CopyGuestAccess.sector0(disk, "qcow2"));
         assertThat(onDisk).as("the shared disk holds every acknowledged write").isGreaterThanOrEqualTo(last);
+    }
+
+    @Test
+    @Order(4)
+    void postcopyWithCopiedStorageEndsTheMirrorsBeforeTheSwitch() throws Exception {
+        TestHttp a = hosts.apiA();
+        TestHttp b = hosts.apiB();
+        // the VM was destroyed on B by the case before: boot it there again, writing
+        ok(b.post("/v1/vms/m/start?wait=true"));
+        try (io.jvirt.testing.ConsoleReader console = io.jvirt.testing.GuestConsole.ready(b, "m")) {
+            io.jvirt.testing.GuestConsole.type(b, "m", "seqwriter /dev/vda &");
+            console.await("SEQ 3", 0, io.jvirt.testing.GuestConsole.TIMEOUT);
+        }
+        ObjectNode req = body(TwoHosts.toA()).put("copyStorage", "all").put("postcopy", true).put("bandwidthMiB", 8)
+                .put("maxDowntimeMs", 1);
+        JsonNode op = waitOp(b, b.post("/v1/vms/m/migrate", req));
+        assertThat(op.path("status").asText()).as(op + "\n" + hosts.logs()).isEqualTo("success");
+        // QEMU paused before the switch into post-copy: the mirrors ended there, then post-copy
+        assertThat(hosts.logs()).as("mirrors ended at pre-switchover, then post-copy").contains("postcopy-switchover at")
+                .contains("postcopy-active at");
+        assertRunsOnlyOn(false);
+        String copy = a.get("/v1/vms/m").json().path("definition").path("disks").get(0).path("path").asText();
+        assertThat(copy).as("the disk was copied into A's pool").isNotEqualTo(disk.toString());
+        long seq = lastSeq(a);
+        awaitSeqAbove(a, seq);
+        ok(a.post("/v1/vms/m/destroy"));
+        long last = lastSeq(a);
+        long onDisk = Long.parseLong(io.jvirt.blockcopy.CopyGuestAccess.sector0(Path.of(copy), "qcow2"));
+        assertThat(onDisk).as("A's copy holds every acknowledged write").isGreaterThanOrEqualTo(last);
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------------
