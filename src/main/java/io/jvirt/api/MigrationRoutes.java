@@ -98,8 +98,8 @@ final class MigrationRoutes {
         r.add("POST", "/v1/peer/migrations/{id}/abort", ex -> {
             requireHost(ex);
             PeerMessages.Abort a = ex.bodyAs(PeerMessages.Abort.class, ErrorCode.INVALID_ARGUMENT);
-            migrations.abort(ex.param("id"), a.reason() == null ? "aborted by the source" : "aborted by the source: " + a.reason());
-            ex.json(200, Map.of("id", ex.param("id")));
+            ex.json(200, migrations.abort(ex.param("id"), a.reason() == null ? "aborted by the source"
+                    : "aborted by the source: " + a.reason()));
         });
     }
 

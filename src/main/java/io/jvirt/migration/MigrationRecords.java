@@ -15,7 +15,8 @@ final class MigrationRecords {
 
     /**
      * The source's record. {@code phase}: begin, prepared, mirroring, mirrors-ready, migrating, switchover,
-     * completed, finish-sent, confirmed (see docs/migration.md).
+     * completed, finish-sent, confirmed; in post-copy postcopy-requested, postcopy-active, postcopy-running-there,
+     * postcopy-paused, postcopy-resuming (see docs/migration.md).
      */
     record Outgoing(String id, String vm, String destination, String phase, boolean copyStorage, List<String> mirrors,
                     boolean keepSource, Instant since) {

@@ -19,11 +19,12 @@ import org.slf4j.LoggerFactory;
  *   <li>destination, {@code prepare}/{@code incoming}: no Finish came, the source owns the VM: destroy our QEMU,
  *       undefine, delete the copied images;
  *   <li>destination, {@code finishing}: Finish came, let the guest run (cont) if QEMU lives; {@code done}: kept
- *       for the source to ask;
+ *       for the source to ask; a post-copy still under way in QEMU is followed again ({@link MigrationTarget#adoptPostcopy});
  *   <li>source, before {@code finish-sent}: cancel what QEMU still does, resume the guest, tell the peer to abort;
  *   <li>source, {@code finish-sent}: ask the peer; it runs there: end ours; it says no: resume ours; no answer:
  *       keep ours paused, and the record, for the next attempt;
- *   <li>source, {@code confirmed}: end ours.
+ *   <li>source, {@code confirmed}: end ours;
+ *   <li>source, {@code postcopy-*}: see the post-copy through ({@link PostcopyRecovery}), never resume ours.
  * </ul>
  */
 final class MigrationRecovery {
@@ -77,10 +78,20 @@ final class MigrationRecovery {
                     }
                     m.cont();
                     records.put(r.at("done"));
+                    adoptPostcopy(r.at("done"), m);
                     return null;
                 });
             }
-            case "done", "failed" -> {
+            case "done" -> {
+                // kept until the source confirms (or asks); a post-copy still pulling pages is followed again
+                if (defined) {
+                    vms.runJob(vm, MigrationJob.INCOMING, Duration.ofSeconds(30), ctx -> {
+                        ctx.monitor().ifPresent(m -> adoptPostcopy(r, m));
+                        return null;
+                    });
+                }
+            }
+            case "failed" -> {
                 // kept until the source confirms (or asks)
             }
             default -> {
@@ -95,6 +106,15 @@ final class MigrationRecovery {
         }
     }
 
+    /** The guest runs here in a post-copy QEMU still pulls pages for: follow it again (pause, recover, end). */
+    private void adoptPostcopy(MigrationRecords.Incoming r, Monitor m) {
+        var status = m.migration().queryMigrate().status();
+        if (status.isPostcopy()) {
+            log.info("VM {}: incoming post-copy {} is {}: followed again", r.vm(), r.id(), status.wire());
+            target.adoptPostcopy(r, m);
+        }
+    }
+
     private void recoverOutgoing(String vm) {
         MigrationRecords.Outgoing r = records.outgoing(vm).orElseThrow();
         log.info("VM {}: outgoing migration {} to {} found at {}", vm, r.id(), r.destination(), r.phase());
@@ -102,17 +122,16 @@ final class MigrationRecovery {
             records.removeOutgoing(vm);
             return;
         }
+        if (r.phase().startsWith("postcopy-")) {
+            // the destination may hold the only complete state: see the post-copy through (never resume here)
+            new PostcopyRecovery(vms, records, connector).finishLater(vm);
+            return;
+        }
         vms.runJob(vm, MigrationJob.OUTGOING, Duration.ofSeconds(30), ctx -> {
             switch (r.phase()) {
                 case "confirmed" -> ctx.migratedAway(!r.keepSource());
                 case "finish-sent" -> decideWithPeer(ctx, r);
-                default -> {
-                    if (r.phase().startsWith("postcopy-")) {
-                        keepPausedAfterPostcopy(ctx, r); // the destination may hold the only complete RAM
-                    } else {
-                        rollBack(ctx, r);
-                    }
-                }
+                default -> rollBack(ctx, r);
             }
             return null;
         });
@@ -201,7 +220,7 @@ final class MigrationRecovery {
     }
 
     /** Post-copy had been asked for: the source's guest must never run again here; it stays paused, held. */
-    private static void keepPausedAfterPostcopy(VmJobContext ctx, MigrationRecords.Outgoing r) {
+    static void keepPausedAfterPostcopy(VmJobContext ctx, MigrationRecords.Outgoing r) {
         log.warn("VM {}: migration {} was in post-copy ({}): the guest stays paused here, never resumed (its RAM may be"
                 + " only on {}); finish the post-copy there or decide by hand", ctx.vmName(), r.id(), r.phase(), r.destination());
         if (!ctx.isHeld()) {

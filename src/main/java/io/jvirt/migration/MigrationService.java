@@ -71,7 +71,11 @@ public final class MigrationService {
                     try {
                         return source.run(ctx, plan);
                     } catch (JvirtException e) {
-                        if ("unknown".equals(e.details().get("outcome"))) {
+                        if ("unknown".equals(e.details().get("outcome"))
+                                && records.outgoing(vm).filter(r -> r.phase().startsWith("postcopy-")).isPresent()) {
+                            // past the switch: see the post-copy through as after a restart (never resume here)
+                            new PostcopyRecovery(vms, records, connector).finishLater(vm);
+                        } else if ("unknown".equals(e.details().get("outcome"))) {
                             Thread.ofVirtual().name("migration-unknown-" + vm).start(() ->
                                     new MigrationRecovery(vms, records, connector, target)
                                             .settleUnknown(vm, Duration.ofSeconds(2), Duration.ofHours(1)));
@@ -154,8 +158,8 @@ public final class MigrationService {
         target.confirmed(id);
     }
 
-    public void abort(String id, String why) {
-        target.abort(id, why);
+    public PeerMessages.Phase abort(String id, String why) {
+        return target.abort(id, why);
     }
 
     /** The connection that carried migration {@code id}'s peer requests closed. */

@@ -80,10 +80,6 @@ final class MigrationSource {
             throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "postcopy and postcopyAfterPrecopy exclude each other");
         }
         req.checkParallel();
-        if (req.postcopyEnabled() && req.copyStorage() != null) {
-            throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "post-copy with copied storage is not supported: the"
-                    + " mirrors end at the switch-over, which post-copy does not have; migrate the disks in pre-copy");
-        }
         if (ctx.state() == VmState.PAUSED) {
             throw new JvirtException(ErrorCode.INVALID_STATE, "VM '" + ctx.vmName() + "' is paused: jvirt migrates"
                     + " running VMs only; resume it first", Map.of("vm", ctx.vmName(), "state", "paused"));
@@ -220,6 +216,12 @@ final class MigrationSource {
                     pc.channel().stopHeartbeat(); // Finish went at the switch (PostcopySource)
                 }
             } catch (RuntimeException e) {
+                if (pc.requested() && PostcopyRecovery.qemuDied(m)) {
+                    // the source's half of RAM died with its QEMU: no side can run the guest any more
+                    watch.ended("failed", e.getMessage());
+                    throw PostcopyRecovery.sourceQemuLost(ctx, rec, pc.finishAttempted(), pc.channelForConfirm(base),
+                            records, connector);
+                }
                 if (!pc.requested() && (!finishSent || refused(e))) {
                     rollBack(ctx, m, ch, base, mirrors, watch, e, finishSent);
                     throw e instanceof JvirtException ? e : new JvirtException(ErrorCode.MIGRATION_FAILED,
@@ -237,7 +239,7 @@ final class MigrationSource {
             MigrationProgress last = watch.last();
             ctx.migratedAway(!rec.keepSource());
             try {
-                pc.channel().call("POST", base + "/confirmed", null, Duration.ofSeconds(10));
+                pc.channelForConfirm(base).call("POST", base + "/confirmed", null, Duration.ofSeconds(10));
             } catch (RuntimeException e) {
                 log.info("migration {}: confirm not delivered ({}); the destination keeps its record", plan.id(), e.getMessage());
             }
@@ -314,7 +316,7 @@ final class MigrationSource {
                 if (pc.requested() && !s.interruption().equals("QEMU exited")) {
                     // past the switch nothing is cancelled: the destination holds the RAM; QEMU's events decide
                     if (s.interruption().startsWith("peer lost")) {
-                        pc.onPeerLost(m, s.interruption());
+                        pc.onPeerLost(m, s.interruption(), base);
                     } else {
                         log.info("VM {}: {} ignored: the migration is in post-copy", ctx.vmName(), s.interruption());
                     }
@@ -335,8 +337,10 @@ final class MigrationSource {
             switch (s.status()) {
                 case PRE_SWITCHOVER -> {
                     watch.phase("pre-switchover");
+                    // QEMU pauses here before the switch into post-copy too (postcopy_start → migration_maybe_pause):
+                    // the mirrors end before any device state leaves, as in pre-copy
                     mirrors.finishAtSwitchover(Duration.ofSeconds(60));
-                    step(ctx, rec, "switchover", watch);
+                    rec = step(ctx, rec, pc.requested() ? "postcopy-switchover" : "switchover", watch);
                     ctx.requireMonitor("migrate").migration().migrateContinue(MigrationStatus.PRE_SWITCHOVER);
                 }
                 case DEVICE -> {
@@ -344,15 +348,13 @@ final class MigrationSource {
                     Fault.point("migration", "device", ctx.qemuPid());
                 }
                 case POSTCOPY_ACTIVE -> {
-                    if (!pc.started()) {
-                        pc.onActive();
-                        rec = step(ctx, rec, "postcopy-active", watch);
+                    boolean first = !pc.started();
+                    pc.onActive();
+                    rec = step(ctx, rec, "postcopy-active", watch);
+                    if (first) {
                         // Finish now: the destination runs the guest while it pulls the RAM not yet sent
-                        pc.channel().call("POST", base + "/finish", carry.finish(), Duration.ofSeconds(60));
+                        pc.finishThere(base, carry.finish(), Duration.ofMinutes(3));
                         rec = step(ctx, rec, "postcopy-running-there", watch);
-                    } else {
-                        pc.onActive();
-                        rec = step(ctx, rec, "postcopy-active", watch);
                     }
                 }
                 case POSTCOPY_PAUSED -> {

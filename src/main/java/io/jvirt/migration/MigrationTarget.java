@@ -59,6 +59,10 @@ final class MigrationTarget {
         volatile String phase = "prepare";
         /** Set at the switch of a post-copy: follows it past the guest's start here. */
         volatile PostcopyTarget postcopy;
+        /** This QEMU entered post-copy (its MIGRATION event): it holds the guest's device state, the source never resumes. */
+        final CompletableFuture<Void> switched = new CompletableFuture<>();
+        /** A lost peer of a post-copy migration, for incoming() to weigh against the switch. */
+        volatile CompletableFuture<String> peerLost = new CompletableFuture<>();
 
         Incoming(PeerMessages.Prepare req) {
             this.req = req;
@@ -69,6 +73,10 @@ final class MigrationTarget {
         }
 
         void abort(String why) {
+            if (req.postcopy() && why.startsWith("peer lost") && !decision.isDone()) {
+                peerLost.complete(why); // a QEMU past the switch is kept: incoming() decides
+                return;
+            }
             if (decision.complete("abort: " + why)) {
                 log.warn("incoming migration {} of VM {}: aborted: {}", req.id(), req.definition().name(), why);
             }
@@ -117,7 +125,7 @@ final class MigrationTarget {
      */
     PeerMessages.Prepared prepare(PeerMessages.Prepare req, String localAddress, Duration timeout) {
         VmDefinition d = req.definition();
-        checkHostable(req);
+        PrepareChecks.checkHostable(vms, qemuImg, req);
         Map<String, String> mapped = new LinkedHashMap<>();
         List<String> created = new ArrayList<>();
         for (PeerMessages.CopiedDisk c : req.copied()) {
@@ -172,59 +180,6 @@ final class MigrationTarget {
         }
     }
 
-    private void checkHostable(PeerMessages.Prepare req) {
-        VmDefinition d = req.definition();
-        if (vms.definitions().stream().anyMatch(x -> x.name().equals(d.name()))) {
-            throw new JvirtException(ErrorCode.VM_EXISTS, "a VM named '" + d.name() + "' is already defined on this host",
-                    Map.of("vm", d.name()));
-        }
-        vms.definitions().stream().filter(x -> x.uuid().equals(d.uuid())).findFirst().ifPresent(x -> {
-            throw new JvirtException(ErrorCode.VM_EXISTS, "VM '" + x.name() + "' on this host already has uuid " + d.uuid(),
-                    Map.of("vm", x.name(), "uuid", d.uuid()));
-        });
-        if (d.emulator() != null && !Files.isExecutable(Path.of(d.emulator()))) {
-            throw new JvirtException(ErrorCode.INVALID_DEFINITION, "this host has no emulator " + d.emulator(),
-                    Map.of("emulator", d.emulator()));
-        }
-        if (req.postcopy()) {
-            PostcopyTarget.checkHost();
-        }
-        long availableMiB = HostMemory.availableMiB();
-        if (d.memoryMiB() != null && availableMiB >= 0 && d.memoryMiB() > availableMiB) {
-            throw new JvirtException(ErrorCode.INVALID_STATE, "this host has " + availableMiB + " MiB available, the VM"
-                    + " needs " + d.memoryMiB() + " MiB", Map.of("vm", d.name()));
-        }
-        for (VmDefinition.Disk disk : d.disks()) {
-            var copy = req.copied().stream().filter(c -> c.name().equals(disk.name())).findFirst();
-            if (copy.isPresent() && copy.get().backing() != null) {
-                checkBase(copy.get());
-            }
-            boolean copied = copy.isPresent();
-            if (!copied && !Files.exists(Path.of(disk.path()))) {
-                throw new JvirtException(ErrorCode.INVALID_STATE, "disk " + disk.name() + " (" + disk.path() + ") is not"
-                        + " shared: this host does not see it; migrate with --copy-storage-all", Map.of("disk", disk.name()));
-            }
-        }
-    }
-
-    /**
-     * {@code --copy-storage-inc}: the base must be here at the same path, of the same format and size (checked;
-     * its contents are the operator's promise, as with libvirt: comparing them would read the whole image).
-     */
-    private void checkBase(PeerMessages.CopiedDisk c) {
-        Path base = Path.of(c.backing());
-        if (!Files.isRegularFile(base)) {
-            throw new JvirtException(ErrorCode.INVALID_STATE, "disk " + c.name() + ": the base image " + base + " that"
-                    + " --copy-storage-inc needs is not on this host", Map.of("disk", c.name(), "base", base.toString()));
-        }
-        QemuImg.Image here = qemuImg.image(base, c.backingFormat());
-        if (c.backingSize() != null && here.virtualSize() != c.backingSize()) {
-            throw new JvirtException(ErrorCode.INVALID_STATE, "disk " + c.name() + ": the base image " + base + " here is "
-                    + here.virtualSize() + " bytes, the source's " + c.backingSize() + ": not the same base",
-                    Map.of("disk", c.name(), "base", base.toString()));
-        }
-    }
-
     /** Runs inside the VM's start, on its monitor, between QEMU's start (paused, -incoming defer) and cont. */
     private void incoming(Incoming in, io.jvirt.vm.VmJobContext ctx, Monitor m, String localAddress) {
         String vm = in.req.definition().name();
@@ -238,7 +193,12 @@ final class MigrationTarget {
                 s.close();
             }
         }));
-        try (QemuMigration migration = QemuMigration.follow(m)) {
+        try (QemuMigration migration = QemuMigration.follow(m);
+             var switchSeen = m.on(io.jvirt.qemu.monitor.MonitorEvent.MIGRATION, e -> {
+                 if (e.status().isPostcopy()) {
+                     in.switched.complete(null);
+                 }
+             })) {
             m.require(Feature.MIGRATION_EVENTS, "following a migration by its events");
             Map<MigrationCapability, Boolean> caps = new LinkedHashMap<>();
             caps.put(MigrationCapability.EVENTS, true);
@@ -284,7 +244,19 @@ final class MigrationTarget {
             in.prepared.complete(new PeerMessages.Prepared("tcp:" + uriHost(localAddress) + ":" + port, localAddress, port,
                     localAddress, nbdPort, exports, vms.get(vm).definition(), console.keepBytes()));
             Fault.point("migration", "incoming");
-            CompletableFuture.anyOf(in.decision, m.closed()).join();
+            while (true) {
+                CompletableFuture.anyOf(in.decision, m.closed(), in.peerLost).join();
+                if (in.decision.isDone() || !in.peerLost.isDone()) {
+                    break;
+                }
+                String why = in.peerLost.join();
+                if (!keptAfterSwitch(in, why)) {
+                    in.decision.complete("abort: " + why);
+                    log.warn("incoming migration {} of VM {}: aborted: {}", in.req.id(), vm, why);
+                    break;
+                }
+                in.peerLost = new CompletableFuture<>();
+            }
             if (!in.decision.isDone()) {
                 in.abort("the destination's QEMU exited");
             }
@@ -295,9 +267,13 @@ final class MigrationTarget {
             if (in.req.postcopy() && PostcopyTarget.awaitRunnable(migration, Duration.ofSeconds(30))
                     == MigrationStatus.POSTCOPY_ACTIVE) {
                 // post-copy: the guest runs here now (cont after this) while RAM still comes; follow the rest
+                if (!in.req.copied().isEmpty()) {
+                    m.nbd().nbdServerStop(); // the mirrors ended at the source's pre-switchover, before the switch
+                }
                 in.postcopy = PostcopyTarget.follow(in.req.id(), vm, m, () -> in.lastHeard, in.req.peerTimeoutMs());
                 records.put(records.incoming(vm).orElseThrow().at("finishing"));
                 in.phase = "postcopy";
+                Fault.point("migration", "finishing");
                 return;
             }
             // the source saw its side completed; ours must have too (its event may still be on the way)
@@ -316,6 +292,25 @@ final class MigrationTarget {
             in.prepared.completeExceptionally(e);
             throw e;
         }
+    }
+
+    /**
+     * The source's daemon is gone before Finish. Its QEMU may have switched to post-copy (it records the switch, then
+     * its own postcopy-active, before the device state reaches us): then ours holds the device state and the source
+     * never resumes its guest, so ours is kept, paused, for the source's return (its restart finishes the post-copy).
+     * A few seconds' grace lets a switch already on the wire arrive.
+     */
+    private static boolean keptAfterSwitch(Incoming in, String why) {
+        try {
+            in.switched.get(3, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false;
+        } catch (Exception e) {
+            return false;
+        }
+        log.warn("incoming migration {}: VM {}: {}, but the source's QEMU switched to post-copy: this QEMU holds the"
+                + " guest's device state; kept, waiting for the source to come back", in.req.id(), in.req.definition().name(), why);
+        return true;
     }
 
     private void runIncoming(Incoming in, PendingJob<?> job, List<String> created) {
@@ -371,7 +366,15 @@ final class MigrationTarget {
      * source since Prepare goes to the console first (once: a repeated Finish finds the decision made).
      */
     PeerMessages.Phase finish(String id, Duration timeout, PeerMessages.Finish body) {
-        Incoming in = find(id);
+        Incoming in = byId.get(id);
+        if (in == null) {
+            // restarted since: a record at finishing (its recovery runs the guest) or done answers Finish again
+            PeerMessages.Phase p = phase(id);
+            if (p.phase().equals("finishing") || p.phase().equals("done")) {
+                return p;
+            }
+            throw new JvirtException(ErrorCode.MIGRATION_FAILED, "migration " + id + " is " + p.phase() + " here");
+        }
         in.heard();
         if (body != null && !in.decision.isDone()) {
             ConsoleCarry.receive(console, in.req.definition().name(), body.console());
@@ -411,14 +414,49 @@ final class MigrationTarget {
         records.removeIncoming(vm);
     }
 
-    void abort(String id, String why) {
+    /**
+     * The source aborts. Past the guest's start in a post-copy, an abort means the source's QEMU died: the pages
+     * still there are gone, the guest can never run whole again: our QEMU is ended and the VM kept crashed with the
+     * reason (answer {@code lost}). Otherwise the migration is aborted here ({@code aborted}).
+     */
+    PeerMessages.Phase abort(String id, String why) {
         Incoming in = find(id);
+        String vm = in.req.definition().name();
+        PostcopyTarget pc = in.postcopy;
+        if (pc != null && !pc.ended()) {
+            log.error("incoming migration {}: VM {} is lost: {}", id, vm, why);
+            vms.runJob(vm, MigrationJob.INCOMING, Duration.ofSeconds(30), ctx -> {
+                ctx.endLost(why);
+                return null;
+            });
+            byId.remove(id);
+            records.removeIncoming(vm);
+            return new PeerMessages.Phase(id, vm, "lost", why);
+        }
         in.abort(why);
         try {
             in.outcome.get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             // aborted: the outcome is the failure
         }
+        return new PeerMessages.Phase(id, vm, in.phase, why);
+    }
+
+    /**
+     * After a restart: the guest runs here in a post-copy its QEMU still pulls pages for. Registered as decided
+     * (Finish came) so the source's heartbeats, recover and confirm find it; followed as at the switch.
+     */
+    void adoptPostcopy(MigrationRecords.Incoming r, Monitor m) {
+        var req = new PeerMessages.Prepare(r.id(), r.source(), vms.get(r.vm()).definition(), List.of(),
+                tls.bound().toMillis(), true, null);
+        Incoming in = new Incoming(req);
+        in.decision.complete("finish");
+        in.switched.complete(null);
+        in.prepared.complete(null);
+        in.outcome.complete("done");
+        in.phase = r.phase();
+        in.postcopy = PostcopyTarget.follow(r.id(), r.vm(), m, () -> in.lastHeard, tls.bound().toMillis());
+        byId.put(r.id(), in);
     }
 
     /** A peer's connection closed: every migration it carried that has not been told Finish is aborted. */

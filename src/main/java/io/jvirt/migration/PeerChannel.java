@@ -21,7 +21,7 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The one connection from a migration's source daemon to its destination daemon: HTTP/1.1 requests, one after
  * another, on a single mutually authenticated TLS socket (never reconnected: a broken connection is a lost peer,
- * not something to hide). A heartbeat keeps it honest while a migration runs: a reset shows at the next heartbeat,
+ * not something to hide; past a post-copy's switch {@link PostcopySource} opens a new channel instead). A heartbeat keeps it honest while a migration runs: a reset shows at the next heartbeat,
  * a silent peer when a read waits longer than the bound; either completes {@link #lost()} with the reason.
  */
 public final class PeerChannel implements AutoCloseable {

@@ -35,6 +35,8 @@ final class PostcopySource implements AutoCloseable {
     private volatile boolean requested;
     private volatile boolean started;
     private volatile boolean paused;
+    private volatile boolean finishAttempted;
+    private volatile boolean closed;
 
     PostcopySource(String vm, MigrationRequest request, URI destination, PeerConnector connector, PeerChannel channel) {
         this.vm = vm;
@@ -127,11 +129,32 @@ final class PostcopySource implements AutoCloseable {
         paused = true;
     }
 
+    /** Whether Finish went (or is going) to the destination: from then on it may run the guest. */
+    boolean finishAttempted() {
+        return finishAttempted;
+    }
+
+    /** A lost peer that went silent (a cut link, a dead host), not one whose daemon closed the connection. */
+    static boolean silent(String why) {
+        return why.contains("peer silent");
+    }
+
     /**
-     * The keepalive saw the link drop during post-copy: make QEMU pause now (its socket would wait for TCP to give
-     * up, minutes) rather than let the destination's guest hang on missing pages unnoticed.
+     * The keepalive saw the peer go during post-copy. Silence (a cut link): make QEMU pause now (its socket would
+     * wait for TCP to give up, minutes) rather than let the destination's guest hang on missing pages unnoticed. A
+     * closed connection (the destination's daemon died: its host answered): the QEMUs' own link stands and the
+     * post-copy goes on; the channel is reconnected in the background (the daemon's restart adopts its side).
      */
-    void onPeerLost(Monitor m, String why) {
+    void onPeerLost(Monitor m, String why, String base) {
+        if (!channel.lost().isDone()) {
+            return; // a stale interruption: reconnected since
+        }
+        if (!silent(why)) {
+            log.warn("VM {}: the destination's daemon closed the peer connection during post-copy ({}); the QEMUs go on,"
+                    + " reconnecting", vm, why);
+            reconnectInBackground(base);
+            return;
+        }
         log.warn("VM {}: peer lost during post-copy ({}); pausing the post-copy", vm, why);
         if (!paused) {
             try {
@@ -142,27 +165,104 @@ final class PostcopySource implements AutoCloseable {
         }
     }
 
-    /**
-     * Recovery: a new peer channel (the old one was lost), the destination listens again ({@code migrate-recover}
-     * on a new port, same TLS credentials), then {@code migrate} with {@code resume}.
-     */
-    void resume(Monitor m, String base) {
+    private void reconnectInBackground(String base) {
+        Thread.ofVirtual().name("postcopy-reconnect-" + vm).start(() -> {
+            long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+            while (!closed && System.nanoTime() < deadline) {
+                try {
+                    reconnect(base);
+                    log.info("VM {}: peer channel to {} reconnected", vm, destination);
+                    return;
+                } catch (RuntimeException e) {
+                    log.debug("VM {}: reconnecting to {}: {}", vm, destination, e.getMessage());
+                }
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+    }
+
+    /** A new channel to the destination with its heartbeat; its loss interrupts the migration as the first one's. */
+    synchronized PeerChannel reconnect(String base) {
         PeerChannel ch = connector.connect(destination);
+        if (closed) {
+            ch.close();
+            throw new JvirtException(ErrorCode.CANCELLED, "the migration of VM '" + vm + "' has ended");
+        }
         if (reconnected != null) {
             reconnected.close();
         }
         reconnected = ch;
         channel = ch;
+        ch.startHeartbeat(base + "/ping");
+        QemuMigration m = migration;
+        ch.lost().thenAccept(why -> {
+            if (m != null) {
+                m.interrupt("peer lost: " + why);
+            }
+        });
+        return ch;
+    }
+
+    /**
+     * Finish at the switch: the destination runs the guest. A connection that breaks (its daemon restarting) is
+     * reconnected and Finish sent again (the destination answers it from its record after a restart) for up to
+     * {@code patience}; the QEMUs go on meanwhile.
+     */
+    void finishThere(String base, PeerMessages.Finish body, Duration patience) {
+        finishAttempted = true;
+        long deadline = System.nanoTime() + patience.toNanos();
+        while (true) {
+            try {
+                channel.call("POST", base + "/finish", body, Duration.ofSeconds(60));
+                return;
+            } catch (JvirtException e) {
+                if (e.code() != ErrorCode.PEER_LOST || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                log.warn("VM {}: Finish of the post-copy not answered ({}); asking again", vm, e.getMessage());
+            }
+            try {
+                Thread.sleep(1000);
+                reconnect(base);
+            } catch (InterruptedException e) {
+                throw new JvirtException(ErrorCode.CANCELLED, "interrupted while sending Finish");
+            } catch (RuntimeException e) {
+                log.debug("VM {}: reconnecting for Finish: {}", vm, e.getMessage());
+            }
+        }
+    }
+
+    /** The channel for Confirm: the current one, or a new one if it was lost (Confirm is best effort). */
+    PeerChannel channelForConfirm(String base) {
+        if (channel.lost().isDone()) {
+            try {
+                return reconnect(base);
+            } catch (RuntimeException e) {
+                log.info("VM {}: cannot reconnect to confirm: {}", vm, e.getMessage());
+            }
+        }
+        return channel;
+    }
+
+    /**
+     * Recovery: a new peer channel (the old one was lost), the destination listens again ({@code migrate-recover}
+     * on a new port, same TLS credentials), then {@code migrate} with {@code resume}.
+     */
+    void resume(Monitor m, String base) {
+        PeerChannel ch = reconnect(base);
         PeerMessages.Recovering r = connector.mapper().convertValue(
                 ch.call("POST", base + "/recover", null, Duration.ofSeconds(60)), PeerMessages.Recovering.class);
-        ch.startHeartbeat(base + "/ping");
-        ch.lost().thenAccept(why -> migration.interrupt("peer lost: " + why));
         log.info("VM {}: resuming the post-copy to {}", vm, r.uri());
         m.migration().migrateResume(r.uri());
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
         if (reconnected != null) {
             reconnected.close();
         }

@@ -93,6 +93,15 @@ final class PostcopyTarget {
 
     private void run() {
         try (migration) {
+            // after subscribing: where it is now (a follower started after a restart, or after the pause, missed it)
+            MigrationStatus now = monitor.migration().queryMigrate().status();
+            if (now == MigrationStatus.POSTCOPY_PAUSED) {
+                paused.complete(null);
+            } else if (now.isEnd()) {
+                log.info("incoming migration {}: VM {}: post-copy {}", id, vm, now.wire());
+                ended.complete(now);
+                return;
+            }
             while (true) {
                 QemuMigration.Step s = migration.next(Duration.ofMillis(200));
                 if (s != null && s.interruption() != null) {

@@ -136,6 +136,14 @@ public final class VmJobContext {
     }
 
     /**
+     * The guest can never run again from this QEMU (a post-copy whose source QEMU died: its RAM is split): ends the
+     * QEMU and leaves the VM {@code crashed} with {@code reason}, within this job.
+     */
+    public void endLost(String reason) {
+        manager.endLost(vm, reason);
+    }
+
+    /**
      * Replaces the stored definition (a change for the next boot): validated as a define is, written durably, then
      * the VM's definition. Throws the validation's error, nothing changed.
      */

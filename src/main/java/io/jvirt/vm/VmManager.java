@@ -402,6 +402,12 @@ public final class VmManager {
         }
     }
 
+    /** See {@link VmJobContext#endLost}. */
+    void endLost(Vm vm, String reason) {
+        VmProcesses.endMigrated(vm); // terminate and wait
+        vm.update(r -> r.withState(VmState.CRASHED, reason).withoutProcess());
+    }
+
     /** Starts the VM within the job (its step record is cleared afterwards); {@code incoming} as in VmProcesses. */
     VmView startForJob(Vm vm, Job job, Consumer<Monitor> incoming) {
         checkFilesForStart(vm);

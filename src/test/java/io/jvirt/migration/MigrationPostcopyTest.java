@@ -24,8 +24,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * Post-copy between two daemons in two network namespaces (TwoHosts), with the sequence-writing guest of
  * MigrationTest on a shared disk: a post-copy after the first pass, a throttled pre-copy switched by
- * {@code migrate/postcopy}, and a post-copy whose link is cut (both sides pause, {@code --resume} completes it).
- * One booted guest goes A → B → A → B.
+ * {@code migrate/postcopy}, a post-copy whose link is cut (both sides pause, {@code --resume} completes it), and a
+ * post-copy with copied storage (a VM of its own, B → A). One booted guest goes A → B → A → B.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -118,6 +118,46 @@ class MigrationPostcopyTest {
         assertThat(onDisk).as("the shared disk holds every acknowledged write").isGreaterThanOrEqualTo(last);
     }
 
+    @Test
+    @Order(4)
+    void postcopyWithCopiedStorageEndsTheMirrorsBeforeTheSwitch() throws Exception {
+        TestHttp a = hosts.apiA();
+        TestHttp b = hosts.apiB();
+        // a VM of its own, booted on B, so this case does not depend on where the others left m
+        Path own = io.jvirt.testing.TestGuest.newDisk(hosts.dir.resolve("s.qcow2"), "qcow2", "64M");
+        ObjectNode d = io.jvirt.testing.TestGuest.definition("s");
+        d.putArray("disks").addObject().put("name", "vda").put("path", own.toString()).put("format", "qcow2");
+        assertThat(b.post("/v1/vms", d).status()).as("define on B").isEqualTo(201);
+        ok(b.post("/v1/vms/s/start?wait=true"));
+        try (io.jvirt.testing.ConsoleReader console = io.jvirt.testing.GuestConsole.ready(b, "s")) {
+            io.jvirt.testing.GuestConsole.type(b, "s", "seqwriter /dev/vda &");
+            console.await("SEQ 3", 0, io.jvirt.testing.GuestConsole.TIMEOUT);
+        }
+        ObjectNode req = body(TwoHosts.toA()).put("copyStorage", "all").put("postcopy", true).put("bandwidthMiB", 8)
+                .put("maxDowntimeMs", 1);
+        JsonNode op = waitOp(b, b.post("/v1/vms/s/migrate", req));
+        assertThat(op.path("status").asText()).as(op + "\n" + hosts.logs()).isEqualTo("success");
+        // QEMU paused before the switch into post-copy: the mirrors ended there, then post-copy
+        assertThat(hosts.logs()).as("mirrors ended at pre-switchover, then post-copy").contains("of s: postcopy-switchover at")
+                .contains("of s: postcopy-active at");
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (b.get("/v1/vms/s").status() != 404) {
+            assertThat(System.nanoTime()).as("B has no VM s left").isLessThan(deadline);
+            Thread.sleep(100);
+        }
+        JsonNode on = a.get("/v1/vms/s").json();
+        assertThat(on.path("state").asText()).as(on.toString()).isEqualTo("running");
+        String copy = on.path("definition").path("disks").get(0).path("path").asText();
+        assertThat(copy).as("the disk was copied into A's pool").isNotEqualTo(own.toString());
+        long seq = MigrationTest.lastSeqOf(a, "s");
+        MigrationTest.awaitSeqAbove(a, "s", seq);
+        ok(a.post("/v1/vms/s/destroy"));
+        long last = MigrationTest.lastSeqOf(a, "s");
+        long onDisk = Long.parseLong(io.jvirt.blockcopy.CopyGuestAccess.sector0(Path.of(copy), "qcow2"));
+        assertThat(onDisk).as("A's copy holds every acknowledged write").isGreaterThanOrEqualTo(last);
+        a.send("DELETE", "/v1/vms/s", null, null);
+    }
+
     // ---- helpers -------------------------------------------------------------------------------------------------
 
     /** The VM runs on {@code there} (no job left), and {@code here} has neither the VM nor a QEMU. */
@@ -137,7 +177,7 @@ class MigrationPostcopyTest {
     void awaitLog(String text) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (!hosts.logs().contains(text)) {
-            assertThat(System.nanoTime()).as("log has: " + text).isLessThan(deadline);
+            assertThat(System.nanoTime()).as("log has: " + text + "\n" + hosts.logs()).isLessThan(deadline);
             Thread.sleep(200);
         }
     }

@@ -21,6 +21,11 @@ public enum MigrationStatus {
         return this == COMPLETED || this == FAILED || this == CANCELLED;
     }
 
+    /** Past the switch to post-copy and not ended: the RAM is split between the two QEMUs. */
+    public boolean isPostcopy() {
+        return this == POSTCOPY_ACTIVE || this == POSTCOPY_PAUSED || this == POSTCOPY_RECOVER;
+    }
+
     /** A migration is under way (and could be cancelled). */
     public boolean isUnderWay() {
         return this == SETUP || this == ACTIVE || this == DEVICE || this == PRE_SWITCHOVER || this == CANCELLING;
