@@ -23,7 +23,8 @@ import java.nio.file.Path;
  * after-merge, after-definition, after-memory; {@code blockcopy:} copying, ready, pivot-requested, pivot-done,
  * after; {@code vm:} definition-write; {@code store:} write (every document write, e.g.
  * {@code store:fail-write:/tmp/flag}); {@code migration:} (source) begin, prepared, mirroring, mirrors-ready,
- * migrating, switchover, device, completed, finish-sent, confirmed, (destination) defined, incoming, finishing.
+ * migrating, switchover, device, completed, finish-sent, confirmed, (destination) defined, incoming, finishing,
+ * resumed (its QEMU's RESUME: the guest runs there), running (the start returned, before {@code done} is recorded).
  */
 public final class Fault {
     private Fault() {

@@ -52,7 +52,18 @@ class MigrationTargetQemuCrashTest {
                 Arguments.of("completed", false),
                 // the same, but the source goes on only after B cleaned up and A's heartbeat heard B's "no such
                 // migration": the channel is lost before Finish is sent
-                Arguments.of("completed-late", false))
+                Arguments.of("completed-late", false),
+                // past the source's Finish: B's QEMU killed the moment it says RESUME (JVIRT_FAULT on B:
+                // migration:qemu-resumed): the guest ran on B, so B keeps the VM (crashed) and its copied image, and
+                // the source ends its QEMU: it must never resume a guest that ran elsewhere
+                Arguments.of("resumed", true),
+                // B's QEMU killed after B recorded `finishing`, before its cont: the guest never ran there (no
+                // RESUME), so the source's postmigrate state is still the latest and it resumes: A
+                Arguments.of("finishing", true),
+                // B's start succeeded (the guest runs there) and then its side fails before `done` is recorded
+                // (JVIRT_FAULT on B: migration:fail-running): B must keep the running VM, not undefine it and let
+                // the source resume an older state: B
+                Arguments.of("running", true))
                 .filter(a -> ONLY == null || List.of(ONLY.split(",")).contains((String) a.get()[0]));
     }
 
@@ -70,17 +81,26 @@ class MigrationTargetQemuCrashTest {
         }
     }
 
-    @ParameterizedTest(name = "destination QEMU killed at {0} (copy storage: {1}) -> A")
+    @ParameterizedTest(name = "destination QEMU at {0} (copy storage: {1})")
     @MethodSource("cells")
     void cell(String cell, boolean copy) throws Exception {
-        boolean late = cell.endsWith("-late");
-        String step = late ? cell.substring(0, cell.length() - "-late".length()) : cell;
         String vm = "q" + (++n);
         Path hold = hosts.dir.resolve("hold-" + vm);
+        // cells past the source's Finish: the fault acts on B's side and the source is not held
+        String onB = switch (cell) {
+            case "resumed", "finishing" -> "qemu-" + cell;
+            case "running" -> "fail-" + cell;
+            default -> null;
+        };
+        String step = cell.endsWith("-late") ? cell.substring(0, cell.length() - "-late".length()) : cell;
         hosts.a.kill9();
-        hosts.a.env.put("JVIRT_FAULT", "migration:hold-" + step + ":" + hold);
+        hosts.a.env.put("JVIRT_FAULT", onB != null ? null : "migration:hold-" + step + ":" + hold);
         hosts.a.restart();
-        TestHttp a = hosts.apiA();
+        if (onB != null) {
+            hosts.b.kill9();
+            hosts.b.env.put("JVIRT_FAULT", "migration:" + onB);
+            hosts.b.restart();
+        }
         try {
             // mirroring: 32 MiB of data at 2 MiB/s, so the kill comes long before the mirror is READY (an empty
             // image would be READY at once: zero clusters cost a mirror nothing)
@@ -95,34 +115,32 @@ class MigrationTargetQemuCrashTest {
             if (slowCopy) {
                 body.put("bandwidthMiB", 2);
             }
-            TestHttp.Response started = a.post("/v1/vms/" + vm + "/migrate", body);
+            TestHttp.Response started = hosts.apiA().post("/v1/vms/" + vm + "/migrate", body);
             assertThat(started.status()).as(started.toString()).isEqualTo(202);
-
-            awaitFile(hold.resolve("reached-" + step), Duration.ofSeconds(120));
-            List<Long> destQemu = hosts.b.qemuPids();
-            assertThat(destQemu).as("the destination's QEMU waits for the migration").hasSize(1);
-            if (copy) {
-                assertThat(copiedImage(vm)).as("B made the copy's image").exists();
+            if (onB == null) {
+                killDestinationQemuAt(step, hold, vm, copy, cell.endsWith("-late"));
             }
-            ProcessHandle.of(destQemu.get(0)).ifPresent(ProcessHandle::destroyForcibly);
-            DaemonProcess.awaitGone(destQemu.get(0), Duration.ofSeconds(30));
-            if (late) {
-                awaitNoVmOnB(vm);
-                Thread.sleep(2 * HEARTBEAT_MS); // two heartbeats: at least one got B's 404 (a lower bound, not a race)
-            }
-            Files.createFile(hold.resolve("go"));
-
-            JsonNode op = MigrationTest.waitOp(a, started);
+            JsonNode op = MigrationTest.waitOp(hosts.apiA(), started);
             System.out.println("cell " + cell + ": operation " + op.path("status").asText() + ": " + op.path("error"));
-            assertThat(op.path("status").asText()).as(op + "\n" + hosts.logs()).isEqualTo("failure");
+            String expect = cell.equals("resumed") ? "B-crashed" : cell.equals("running") ? "B" : "A";
+            assertThat(op.path("status").asText()).as(op + "\n" + hosts.logs())
+                    .isEqualTo(expect.startsWith("B") ? "success" : "failure");
             if (slowCopy) {
                 assertThat(op.path("error").path("message").asText()).as("the mirror is what failed").contains("storage copy");
             }
-            awaitRunningOnA(vm);
-            assertThat(hosts.a.qemuPids()).as("the source's own QEMU went on (resumed, never restarted)")
-                    .isEqualTo(sourceQemu);
-            outcome.settle(vm, "A", disk, copy);
-            assertThat(copiedImage(vm)).as("B leaves no copied image behind").doesNotExist();
+            if (expect.startsWith("B")) {
+                JsonNode there = hosts.apiB().get("/v1/vms/" + vm).json();
+                assertThat(there.path("definition").path("disks").get(0).path("path").asText())
+                        .as("B keeps the copy its guest wrote").isEqualTo(copiedImage(vm).toString());
+                outcome.settle(vm, expect, disk, copy);
+                assertThat(copiedImage(vm)).exists();
+            } else {
+                awaitRunningOnA(vm);
+                assertThat(hosts.a.qemuPids()).as("the source's own QEMU went on (resumed, never restarted)")
+                        .isEqualTo(sourceQemu);
+                outcome.settle(vm, "A", disk, copy);
+                assertThat(copiedImage(vm)).as("B leaves no copied image behind").doesNotExist();
+            }
         } finally {
             if (Files.isDirectory(hold) && !Files.exists(hold.resolve("go"))) {
                 Files.createFile(hold.resolve("go")); // never leave the source held
@@ -131,7 +149,32 @@ class MigrationTargetQemuCrashTest {
                 h.http().post("/v1/vms/" + vm + "/destroy");
                 h.http().send("DELETE", "/v1/vms/" + vm, null, null);
             }
+            if (onB != null) {
+                hosts.b.kill9();
+                hosts.b.env.put("JVIRT_FAULT", null);
+                hosts.b.restart();
+            }
         }
+    }
+
+    /**
+     * The source is held at {@code step}: kill B's QEMU (and wait until it is gone), then let the source go on;
+     * {@code late}: only after B cleaned up and the source's heartbeat had time to hear B's "no such migration".
+     */
+    private void killDestinationQemuAt(String step, Path hold, String vm, boolean copy, boolean late) throws Exception {
+        awaitFile(hold.resolve("reached-" + step), Duration.ofSeconds(120));
+        List<Long> destQemu = hosts.b.qemuPids();
+        assertThat(destQemu).as("the destination's QEMU waits for the migration").hasSize(1);
+        if (copy) {
+            assertThat(copiedImage(vm)).as("B made the copy's image").exists();
+        }
+        ProcessHandle.of(destQemu.get(0)).ifPresent(ProcessHandle::destroyForcibly);
+        DaemonProcess.awaitGone(destQemu.get(0), Duration.ofSeconds(30));
+        if (late) {
+            awaitNoVmOnB(vm);
+            Thread.sleep(2 * HEARTBEAT_MS); // two heartbeats: at least one got B's 404 (a lower bound, not a race)
+        }
+        Files.createFile(hold.resolve("go"));
     }
 
     private void awaitRunningOnA(String vm) throws InterruptedException {
