@@ -372,7 +372,10 @@ final class MigrationTarget {
             m.eventsDelivered().get(10, TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             return true; // a QEMU that neither ended nor runs: cannot tell, so it may have run
-        } catch (java.util.concurrent.ExecutionException | InterruptedException e) {
+        } catch (java.util.concurrent.ExecutionException e) {
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return true;
         }
         return in.resumed;

@@ -26,6 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * completed), so the source's state is the only whole one: its migration or mirror fails, or Finish is refused, and
  * it resumes its own QEMU (the same process: the guest was never restarted) even from {@code postmigrate}. B is
  * left with neither the VM, a QEMU, nor a copied image; A's disk holds the last write the guest acknowledged.
+ * Three cells past the source's Finish (the fault on B's side) pin the line between the two outcomes: B's QEMU
+ * dead before its guest said RESUME: A; after: the VM stays on B (crashed), the source ends its QEMU.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class MigrationTargetQemuCrashTest {
@@ -138,6 +140,10 @@ class MigrationTargetQemuCrashTest {
                 awaitRunningOnA(vm);
                 assertThat(hosts.a.qemuPids()).as("the source's own QEMU went on (resumed, never restarted)")
                         .isEqualTo(sourceQemu);
+                if (step.equals("completed")) {
+                    // the table's claim, seen: the source's QEMU had completed (postmigrate) and was resumed from it
+                    assertThat(Files.readString(hosts.a.log())).contains("VM " + vm + ": resuming the source guest (it was postmigrate)");
+                }
                 outcome.settle(vm, "A", disk, copy);
                 assertThat(copiedImage(vm)).as("B leaves no copied image behind").doesNotExist();
             }
