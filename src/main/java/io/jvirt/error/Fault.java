@@ -25,7 +25,8 @@ import java.nio.file.Path;
  * {@code store:fail-write:/tmp/flag}); {@code migration:} (source) begin, prepared, mirroring, mirrors-ready,
  * migrating, switchover, device, completed, finish-sent, confirmed, postcopy-requested, postcopy-active,
  * postcopy-running-there, postcopy-paused, postcopy-resuming, (destination) defined, incoming, finishing (pre-copy
- * and post-copy).
+ * and post-copy), resumed (its QEMU's RESUME: the guest runs there), running (the start returned, before
+ * {@code done} is recorded).
  */
 public final class Fault {
     private Fault() {

@@ -222,8 +222,9 @@ final class MigrationSource {
                     throw PostcopyRecovery.sourceQemuLost(ctx, rec, pc.finishAttempted(), pc.channelForConfirm(base),
                             records, connector);
                 }
-                if (!pc.requested() && (!finishSent || refused(e))) {
-                    rollBack(ctx, m, ch, base, mirrors, watch, e, finishSent);
+                // a Finish that never left (the channel was lost before it) cannot have run the guest there
+                if (!pc.requested() && (!finishSent || refused(e) || PeerChannel.neverSent(e))) {
+                    rollBack(ctx, m, ch, base, mirrors, watch, e, finishSent && refused(e));
                     throw e instanceof JvirtException ? e : new JvirtException(ErrorCode.MIGRATION_FAILED,
                             "migration failed: " + e.getMessage(), Map.of("vm", vm), e);
                 }

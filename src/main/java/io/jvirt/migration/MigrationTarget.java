@@ -63,6 +63,9 @@ final class MigrationTarget {
         final CompletableFuture<Void> switched = new CompletableFuture<>();
         /** A lost peer of a post-copy migration, for incoming() to weigh against the switch. */
         volatile CompletableFuture<String> peerLost = new CompletableFuture<>();
+        /** The incoming QEMU's monitor, and whether it said RESUME: its vCPUs ran here (QEMU says so first). */
+        volatile Monitor monitor;
+        volatile boolean resumed;
 
         Incoming(PeerMessages.Prepare req) {
             this.req = req;
@@ -186,8 +189,11 @@ final class MigrationTarget {
         // QEMU's own timestamp of the guest's resume here: with the source's STOP, the downtime the guest really had
         // (QEMU's `downtime` ends at the source's completion, before Finish and this side's cont)
         var resumeSeen = new java.util.concurrent.atomic.AtomicReference<io.jvirt.qemu.monitor.Subscription>();
+        in.monitor = m;
         resumeSeen.set(m.on(io.jvirt.qemu.monitor.MonitorEvent.RESUME, e -> {
+            in.resumed = true;
             log.info("incoming migration {}: guest resumed here at {}", in.req.id(), e.at());
+            Fault.point("migration", "resumed", ctx.qemuPid());
             var s = resumeSeen.getAndSet(null);
             if (s != null) {
                 s.close();
@@ -287,7 +293,7 @@ final class MigrationTarget {
             }
             records.put(records.incoming(vm).orElseThrow().at("finishing"));
             in.phase = "finishing";
-            Fault.point("migration", "finishing");
+            Fault.point("migration", "finishing", ctx.qemuPid());
         } catch (RuntimeException e) {
             in.prepared.completeExceptionally(e);
             throw e;
@@ -317,11 +323,27 @@ final class MigrationTarget {
         String vm = in.req.definition().name();
         try {
             job.run(); // returns once the guest runs here (cont after Finish), or throws with QEMU destroyed
+            Fault.point("migration", "running");
             records.put(records.incoming(vm).orElseThrow().at("done"));
             in.phase = "done";
             log.info("incoming migration {}: VM {} runs on this host", in.req.id(), vm);
             in.outcome.complete("done");
         } catch (RuntimeException e) {
+            if (ranHere(in)) {
+                // the guest ran here, if only for a moment (its QEMU then died, or a record failed): its disk and
+                // RAM moved on past the source's, so the source must never resume: this host keeps the VM (crashed
+                // if its QEMU is gone) and the images it was writing, and Finish answers done
+                log.warn("incoming migration {} of VM {}: failed after the guest ran here ({}); the VM stays on this"
+                        + " host, the source ends its copy", in.req.id(), vm, e.getMessage());
+                try {
+                    records.put(records.incoming(vm).orElseThrow().at("done"));
+                } catch (RuntimeException r) {
+                    log.warn("incoming migration {}: cannot record done: {}", in.req.id(), r.getMessage());
+                }
+                in.phase = "done";
+                in.outcome.complete("done");
+                return;
+            }
             in.prepared.completeExceptionally(e);
             log.warn("incoming migration {} of VM {} failed: {}", in.req.id(), vm, e.getMessage());
             cleanUp(vm, created);
@@ -329,6 +351,42 @@ final class MigrationTarget {
             in.outcome.completeExceptionally(e);
             byId.remove(in.req.id());
         }
+    }
+
+    /**
+     * Whether the guest's vCPUs may have run here, after a failure: cont comes only after {@code finishing} is
+     * recorded, and QEMU sends RESUME before it lets the vCPUs go (so a guest that never said RESUME never ran,
+     * and the source's state is still the latest). Waits for the events of a QEMU that died to be delivered; a
+     * QEMU still there is asked; when neither can tell, it may have run.
+     */
+    private static boolean ranHere(Incoming in) {
+        Monitor m = in.monitor;
+        if (!"finishing".equals(in.phase) || m == null) {
+            return false;
+        }
+        if (in.resumed) {
+            return true;
+        }
+        if (m.isOpen()) {
+            try {
+                if (m.queryStatus().status() == io.jvirt.qemu.monitor.RunState.RUNNING) {
+                    return true;
+                }
+            } catch (RuntimeException e) {
+                // it died meanwhile: its events tell
+            }
+        }
+        try {
+            m.eventsDelivered().get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return true; // a QEMU that neither ended nor runs: cannot tell, so it may have run
+        } catch (java.util.concurrent.ExecutionException e) {
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true;
+        }
+        return in.resumed;
     }
 
     /** Aborts when the source goes silent for longer than its bound (until Finish has been decided). */

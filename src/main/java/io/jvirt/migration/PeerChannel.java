@@ -73,11 +73,13 @@ public final class PeerChannel implements AutoCloseable {
      */
     public JsonNode call(String method, String path, Object body, Duration timeout) {
         if (lost.isDone()) {
-            throw new JvirtException(ErrorCode.PEER_LOST, "the destination " + peer + " is lost: " + lost.getNow(""),
-                    Map.of("peer", peer));
+            throw notSent();
         }
         lock.lock();
         try {
+            if (lost.isDone()) {
+                throw notSent(); // lost while the heartbeat held the socket: nothing of ours went out
+            }
             byte[] payload = body == null ? new byte[0] : mapper.writeValueAsBytes(body);
             String head = method + " " + path + " HTTP/1.1\r\nHost: " + peer + "\r\nUser-Agent: jvirtd-peer\r\n"
                     + "Accept: application/json\r\nContent-Type: application/json\r\nContent-Length: " + payload.length + "\r\n\r\n";
@@ -101,6 +103,20 @@ public final class PeerChannel implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The channel was lost before this request: not a byte of it reached the peer. */
+    private JvirtException notSent() {
+        return new JvirtException(ErrorCode.PEER_LOST, "the destination " + peer + " is lost: " + lost.getNow(""),
+                Map.of("peer", peer, "sent", false));
+    }
+
+    /**
+     * Whether {@code e} says its request never left (the channel was lost before it), so the peer cannot have acted
+     * on it; any other failure may come after the peer got the request.
+     */
+    public static boolean neverSent(RuntimeException e) {
+        return e instanceof JvirtException je && Boolean.FALSE.equals(je.details().get("sent"));
     }
 
     private JvirtException lose(String why) {

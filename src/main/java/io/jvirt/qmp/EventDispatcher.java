@@ -3,6 +3,7 @@ package io.jvirt.qmp;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.slf4j.Logger;
@@ -29,6 +30,8 @@ final class EventDispatcher {
     private final List<Subscription> subscriptions = new CopyOnWriteArrayList<>();
     private final BlockingQueue<QmpEvent> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
+    /** Completes when the thread ends: every event queued before {@link #shutdown} has been delivered. */
+    private final CompletableFuture<Void> delivered = new CompletableFuture<>();
 
     EventDispatcher(String threadName) {
         this.thread = Thread.ofVirtual().name(threadName).unstarted(this::run);
@@ -54,6 +57,11 @@ final class EventDispatcher {
         queue.add(END);
     }
 
+    /** Completes once the connection ended and every event read before its end went to the listeners. */
+    CompletableFuture<Void> delivered() {
+        return delivered;
+    }
+
     private void run() {
         try {
             for (QmpEvent event = queue.take(); event != END; event = queue.take()) {
@@ -61,6 +69,8 @@ final class EventDispatcher {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            delivered.complete(null);
         }
     }
 

@@ -222,6 +222,14 @@ public final class QmpClient implements AutoCloseable {
         return closed;
     }
 
+    /**
+     * Completes after the connection ended once every event read before the end was delivered to the listeners
+     * (which {@link #closed()} does not wait for): what decides "did QEMU say X before it died" without a race.
+     */
+    public CompletableFuture<Void> eventsDelivered() {
+        return events.delivered();
+    }
+
     public boolean isOpen() {
         return closeReason.get() == null;
     }

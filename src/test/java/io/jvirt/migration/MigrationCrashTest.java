@@ -134,7 +134,7 @@ class MigrationCrashTest {
         }
     }
 
-    private void settle(String vm, String expect, Path disk, boolean copy) throws Exception {
+    void settle(String vm, String expect, Path disk, boolean copy) throws Exception {
         if (expect.contains("|")) {
             // either outcome, whichever side still has the VM once the dust settles
             Thread.sleep(2000);

@@ -78,7 +78,19 @@ final class TwoHosts implements AutoCloseable {
      * as SEQ N) until SEQ 3 has shown. Returns the disk.
      */
     Path bootWritingGuest(String vm) throws IOException {
+        return bootWritingGuest(vm, 0);
+    }
+
+    /**
+     * As {@link #bootWritingGuest(String)}, with {@code filledMiB} of data (from 1 MiB on; the guest writes sector 0)
+     * in the disk before the boot: what a storage copy must really move (empty clusters cost a mirror nothing).
+     */
+    Path bootWritingGuest(String vm, int filledMiB) throws IOException {
         Path disk = io.jvirt.testing.TestGuest.newDisk(dir.resolve(vm + ".qcow2"), "qcow2", "64M");
+        if (filledMiB > 0) {
+            io.jvirt.testing.TestGuest.run(java.util.List.of("qemu-io", "-f", "qcow2", "-c",
+                    "write -P 0x5a 1M " + filledMiB + "M", disk.toString()), 60);
+        }
         com.fasterxml.jackson.databind.node.ObjectNode d = io.jvirt.testing.TestGuest.definition(vm);
         d.putArray("disks").addObject().put("name", "vda").put("path", disk.toString()).put("format", "qcow2");
         TestHttp api = apiA();

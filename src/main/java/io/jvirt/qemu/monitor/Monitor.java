@@ -152,6 +152,11 @@ public final class Monitor {
         return qmp.isOpen();
     }
 
+    /** Completes once the connection ended and every event QEMU sent before its end reached the listeners. */
+    public CompletableFuture<?> eventsDelivered() {
+        return qmp.eventsDelivered();
+    }
+
     /** QEMU's version as its greeting announced it, e.g. {@code 7.2.22 (Debian 1:7.2+dfsg-7)}. */
     public String version() {
         return qmp.greeting().version().toString();
