@@ -59,8 +59,18 @@ final class MigrationTarget {
         /** Set at the switch of a post-copy: follows it past the guest's start here. */
         volatile PostcopyTarget postcopy;
 
-        Incoming(PeerMessages.Prepare req) {
+        /** When Prepare arrived: the step log's origin. */
+        final long since;
+
+        Incoming(PeerMessages.Prepare req, long since) {
             this.req = req;
+            this.since = since;
+        }
+
+        /** Logs a step with its time since Prepare arrived (where Prepare's and Finish's time goes: bench/README.md). */
+        void step(String what) {
+            log.info("incoming migration {} of {}: {} at {} ms", req.id(), req.definition().name(), what,
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since));
         }
 
         void heard() {
@@ -113,6 +123,7 @@ final class MigrationTarget {
      * where QEMU listens.
      */
     PeerMessages.Prepared prepare(PeerMessages.Prepare req, String localAddress, Duration timeout) {
+        long since = System.nanoTime();
         VmDefinition d = req.definition();
         checkHostable(req);
         Map<String, String> mapped = new LinkedHashMap<>();
@@ -130,7 +141,8 @@ final class MigrationTarget {
                 ? new VmDefinition.Disk(x.name(), mapped.get(x.name()), x.format(), x.bus(), x.readOnly()) : x).toList());
         records.put(new MigrationRecords.Incoming(req.id(), d.name(), req.source(), "prepare", List.copyOf(mapped.values()),
                 Instant.now()));
-        Incoming in = new Incoming(req);
+        Incoming in = new Incoming(req, since);
+        in.step("prepare recorded");
         try {
             for (PeerMessages.CopiedDisk c : req.copied()) {
                 Path image = Path.of(mapped.get(c.name()));
@@ -140,7 +152,9 @@ final class MigrationTarget {
                 created.add(image.toString());
                 // granted to the destination's QEMU by its start (ConfinedStart), as every disk of the definition
             }
+            in.step("images created");
             vms.define(local);
+            in.step("defined");
         } catch (RuntimeException e) {
             deleteImages(created);
             records.removeIncoming(d.name());
@@ -156,6 +170,7 @@ final class MigrationTarget {
             throw e;
         }
         byId.put(req.id(), in);
+        in.step("job ready");
         Thread.ofVirtual().name("migration-in-" + d.name()).start(() -> runIncoming(in, job, created));
         Thread.ofVirtual().name("migration-in-watch-" + d.name()).start(() -> watchdog(in));
         try {
@@ -235,6 +250,7 @@ final class MigrationTarget {
                 s.close();
             }
         }));
+        in.step("qemu up");
         try (QemuMigration migration = QemuMigration.follow(m)) {
             m.require(Feature.MIGRATION_EVENTS, "following a migration by its events");
             Map<MigrationCapability, Boolean> caps = new LinkedHashMap<>();
@@ -245,9 +261,14 @@ final class MigrationTarget {
                 caps.put(MigrationCapability.POSTCOPY_RAM, true);
             }
             m.migration().migrateSetCapabilities(caps);
+            in.step("capabilities set");
             // the host's credentials, granted to this VM's QEMU only while it loads them
-            QemuTlsFiles.withStaged(ctx, tls.tlsDir(), dir -> m.migration().addTlsCreds(TLS_ID, dir, true));
+            QemuTlsFiles.withStaged(ctx, tls.tlsDir(), dir -> {
+                in.step("tls staged");
+                m.migration().addTlsCreds(TLS_ID, dir, true);
+            });
             m.migration().migrateSetParameters(new MigrationParameters(null, null, TLS_ID, null));
+            in.step("tls set");
             Map<String, String> exports = new LinkedHashMap<>();
             int nbdPort = -1;
             if (!in.req.copied().isEmpty()) {
@@ -265,8 +286,10 @@ final class MigrationTarget {
             if (port <= 0) {
                 throw new JvirtException(ErrorCode.QEMU_FAILED, "the destination's QEMU reports no listening port");
             }
+            in.step("listening");
             records.put(records.incoming(vm).orElseThrow().at("incoming"));
             in.phase = "incoming";
+            in.step("incoming recorded");
             in.heard(); // the silence bound counts from our answer: a slow start (a first probe) is not the source's
             in.prepared.complete(new PeerMessages.Prepared("tcp:" + uriHost(localAddress) + ":" + port, localAddress, port,
                     localAddress, nbdPort, exports, vms.get(vm).definition()));
@@ -287,8 +310,10 @@ final class MigrationTarget {
                 in.phase = "postcopy";
                 return;
             }
+            in.step("finish received");
             // the source saw its side completed; ours must have too (its event may still be on the way)
             MigrationStatus end = migration.awaitEnd(Duration.ofSeconds(30));
+            in.step("completed here");
             if (end != MigrationStatus.COMPLETED) {
                 throw new JvirtException(ErrorCode.MIGRATION_FAILED, "the destination's incoming migration ended "
                         + end.wire() + ": " + migration.error());
@@ -298,6 +323,7 @@ final class MigrationTarget {
             }
             records.put(records.incoming(vm).orElseThrow().at("finishing"));
             in.phase = "finishing";
+            in.step("finishing recorded");
             Fault.point("migration", "finishing");
         } catch (RuntimeException e) {
             in.prepared.completeExceptionally(e);
@@ -309,8 +335,10 @@ final class MigrationTarget {
         String vm = in.req.definition().name();
         try {
             job.run(); // returns once the guest runs here (cont after Finish), or throws with QEMU destroyed
+            in.step("running");
             records.put(records.incoming(vm).orElseThrow().at("done"));
             in.phase = "done";
+            in.step("done recorded");
             log.info("incoming migration {}: VM {} runs on this host", in.req.id(), vm);
             in.outcome.complete("done");
         } catch (RuntimeException e) {

@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Test;
  */
 class MigrationBenchmark {
     static final int RUNS = Integer.getInteger("bench.runs", 5);
+    /** {@code -Dbench.dirty=false} skips the memory-dirtying runs (a quicker idle-only comparison). */
+    static final boolean DIRTY = !"false".equals(System.getProperty("bench.dirty"));
 
     /** guestDownMs: the source QEMU's STOP to the destination QEMU's RESUME, by QEMU's event timestamps. */
     record Sample(long wallMs, long totalMs, long downtimeMs, long guestDownMs) {
@@ -56,6 +58,63 @@ class MigrationBenchmark {
     }
 
     static final List<Phases> PHASES = new ArrayList<>();
+    /** Per run: the destination's Prepare/Finish steps ({@code incoming migration ID of VM: STEP at N ms}). */
+    static final List<Map<String, Long>> TARGET_STEPS = new ArrayList<>();
+    /** Per run: the source's finer lines ({@code (what) at N ms}, begin checks / peer connect). */
+    static final List<Map<String, Long>> SOURCE_MARKS = new ArrayList<>();
+
+    private static Map<String, Long> targetSteps(io.jvirt.testing.DaemonProcess dest) throws IOException {
+        Map<String, Long> at = new java.util.LinkedHashMap<>();
+        var step = java.util.regex.Pattern.compile("incoming migration (\\S+) of bench: (.+) at (\\d+) ms");
+        String last = null;
+        for (String l : Files.readAllLines(dest.log())) {
+            var mm = step.matcher(l);
+            if (mm.find()) {
+                if (!mm.group(1).equals(last)) {
+                    at.clear();
+                    last = mm.group(1);
+                }
+                at.put(mm.group(2), Long.parseLong(mm.group(3)));
+            }
+        }
+        return new java.util.LinkedHashMap<>(at);
+    }
+
+    private static Map<String, Long> sourceMarks(io.jvirt.testing.DaemonProcess source) throws IOException {
+        Map<String, Long> at = new java.util.LinkedHashMap<>();
+        var mark = java.util.regex.Pattern.compile("migration (\\S+) of bench: \\((.+)\\) at (\\d+) ms");
+        var begin = java.util.regex.Pattern.compile("migration (\\S+) of bench: begin checks (\\d+) ms, peer connected in (\\d+) ms");
+        String last = null;
+        for (String l : Files.readAllLines(source.log())) {
+            var mb = begin.matcher(l);
+            if (mb.find()) {
+                if (!mb.group(1).equals(last)) {
+                    at.clear();
+                    last = mb.group(1);
+                }
+                at.put("begin checks", Long.parseLong(mb.group(2)));
+                at.put("peer connect", Long.parseLong(mb.group(3)));
+            }
+            var mm = mark.matcher(l);
+            if (mm.find() && mm.group(1).equals(last)) {
+                at.put(mm.group(2), Long.parseLong(mm.group(3)));
+            }
+        }
+        return new java.util.LinkedHashMap<>(at);
+    }
+
+    /** Median of each step over the runs, in the order of the first run. */
+    private static String medianSteps(List<Map<String, Long>> runs) {
+        if (runs.isEmpty()) {
+            return "(none)";
+        }
+        StringBuilder b = new StringBuilder();
+        for (String k : runs.get(0).keySet()) {
+            long[] v = runs.stream().filter(r -> r.containsKey(k)).mapToLong(r -> r.get(k)).sorted().toArray();
+            b.append(b.isEmpty() ? "" : ", ").append(k).append(' ').append(v[v.length / 2]);
+        }
+        return b.toString();
+    }
 
     private static Phases phases(io.jvirt.testing.DaemonProcess source, long wallMs) throws IOException {
         Map<String, Long> at = new java.util.HashMap<>();
@@ -99,7 +158,9 @@ class MigrationBenchmark {
             for (int i = 0; i < RUNS; i++) {
                 floorTls.add(byHand(h, true, i, false));
                 floorPlain.add(byHand(h, false, i, false));
-                floorDirty.add(byHand(h, true, i, true));
+                if (DIRTY) {
+                    floorDirty.add(byHand(h, true, i, true));
+                }
             }
             out.append(String.format("256 MiB tiny guest (TCG), veth between two namespaces, medians of %d%n", RUNS));
             out.append(String.format("%-40s %10s %12s %12s %16s%n", "", "wall ms", "QEMU total", "downtime ms",
@@ -123,6 +184,10 @@ class MigrationBenchmark {
                             + " QEMU -incoming), perform %d (migrate->completed), finish %d, confirm %d%n",
                     medianP(Phases::begin), medianP(Phases::prepare), medianP(Phases::perform), medianP(Phases::finish),
                     medianP(Phases::confirm)));
+            out.append(String.format("destination's steps, idle (medians, ms since Prepare arrived): %s%n",
+                    medianSteps(TARGET_STEPS)));
+            out.append(String.format("source's finer steps, idle (medians; begin: ms each, others: ms since the watch): %s%n",
+                    medianSteps(SOURCE_MARKS)));
             out.append(String.format("load average at the end: %s%n", Files.readString(Path.of("/proc/loadavg")).trim()));
         }
         System.out.println(out);
@@ -141,7 +206,7 @@ class MigrationBenchmark {
         GuestConsole.ready(a, "bench").close();
         TestHttp from = a;
         TestHttp to = b;
-        for (int i = 0; i < 2 * RUNS; i++) {
+        for (int i = 0; i < (DIRTY ? 2 : 1) * RUNS; i++) {
             if (i == RUNS) {
                 GuestConsole.type(from, "bench", DIRTY_LOOP);
                 Thread.sleep(2000);
@@ -160,6 +225,8 @@ class MigrationBenchmark {
                     guestDown));
             if (i < RUNS) {
                 PHASES.add(phases(from == a ? h.a : h.b, wall));
+                TARGET_STEPS.add(targetSteps(from == a ? h.b : h.a));
+                SOURCE_MARKS.add(sourceMarks(from == a ? h.a : h.b));
             }
             TestHttp t = from;
             from = to;
