@@ -263,6 +263,8 @@ cat "$out" "$W/jobinfo.txt" >"bench/results/migration-libvirt-$stamp.txt"
 
 if [ $jvirt = 1 ]; then
     find_jdk
-    mvn -q -B -o -Djvirt.test.guest="$guest" -Dbench.runs="$runs" -Dbench.dirty=false -Dtest='MigrationBenchmark#measure' \
+    tests='MigrationBenchmark#measure'
+    [ $storage = 1 ] && tests='MigrationBenchmark#measure+storage'
+    mvn -q -B -o -Djvirt.test.guest="$guest" -Dbench.runs="$runs" -Dbench.dirty=false -Dtest="$tests" \
         -Dsurefire.failIfNoSpecifiedTests=false test
 fi

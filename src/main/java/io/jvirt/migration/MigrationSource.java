@@ -160,11 +160,14 @@ final class MigrationSource {
                 }
                 // this side's capabilities and TLS object need nothing from the destination: they are set while it
                 // starts its QEMU (the Prepare round trip), not after; a failed Prepare rolls them back as before
+                // the Prepare message first (the live definition asks this QEMU), so the setup's QMP calls do not
+                // queue ahead of it on the monitor
+                PeerMessages.Prepare prepareBody = prepareBody(ch, plan, ctx, copies);
                 SourceSetup ownSetup = SourceSetup.start(ctx, m, connector.tlsDir(), !plan.copied().isEmpty(),
                         Boolean.TRUE.equals(req.autoConverge()), pc.enabled(), () -> mark(plan.id(), vm, "tls added", watch));
                 PeerMessages.Prepared dest;
                 try {
-                    dest = prepare(ch, plan, ctx, copies);
+                    dest = prepare(ch, prepareBody);
                 } finally {
                     // never leave the setup running into a rollback; its own failure counts only if Prepare worked
                     ownSetup.awaitQuietly();
@@ -249,10 +252,13 @@ final class MigrationSource {
         }
     }
 
-    private PeerMessages.Prepared prepare(PeerChannel ch, Plan plan, VmJobContext ctx, List<PeerMessages.CopiedDisk> copies) {
+    private PeerMessages.Prepare prepareBody(PeerChannel ch, Plan plan, VmJobContext ctx, List<PeerMessages.CopiedDisk> copies) {
         VmDefinition running = liveDefinitions.apply(ctx.vmName()).orElse(ctx.definition());
-        var body = new PeerMessages.Prepare(plan.id(), ch.localAddress(), running, copies,
+        return new PeerMessages.Prepare(plan.id(), ch.localAddress(), running, copies,
                 ch.bound().toMillis(), plan.request().postcopyEnabled());
+    }
+
+    private PeerMessages.Prepared prepare(PeerChannel ch, PeerMessages.Prepare body) {
         return connector.mapper().convertValue(ch.call("POST", "/v1/peer/migrations", body, Duration.ofSeconds(90)),
                 PeerMessages.Prepared.class);
     }

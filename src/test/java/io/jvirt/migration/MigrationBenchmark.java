@@ -64,8 +64,12 @@ class MigrationBenchmark {
     static final List<Map<String, Long>> SOURCE_MARKS = new ArrayList<>();
 
     private static Map<String, Long> targetSteps(io.jvirt.testing.DaemonProcess dest) throws IOException {
+        return targetSteps(dest, "bench");
+    }
+
+    private static Map<String, Long> targetSteps(io.jvirt.testing.DaemonProcess dest, String vm) throws IOException {
         Map<String, Long> at = new java.util.LinkedHashMap<>();
-        var step = java.util.regex.Pattern.compile("incoming migration (\\S+) of bench: (.+) at (\\d+) ms");
+        var step = java.util.regex.Pattern.compile("incoming migration (\\S+) of " + vm + ": (.+) at (\\d+) ms");
         String last = null;
         for (String l : Files.readAllLines(dest.log())) {
             var mm = step.matcher(l);
@@ -298,6 +302,13 @@ class MigrationBenchmark {
             out.append(String.format("qemu-img convert -> qemu-nbd (TLS): %d ms, %.0f MiB/s%n", floorMs, gib * 1000 / floorMs));
             out.append(String.format("jvirt --copy-storage-all mirrors (prepared->mirrors-ready): %d ms, %.0f MiB/s = %.0f %% of"
                     + " the floor; whole migration %d ms%n", mirrorMs, gib * 1000 / mirrorMs, 100.0 * floorMs / mirrorMs, wall));
+            if (Boolean.getBoolean("bench.logs")) {
+                System.out.println("---- source log\n" + String.join("\n", Files.readAllLines(h.a.log())));
+                System.out.println("---- destination log\n" + String.join("\n", Files.readAllLines(h.b.log())));
+            }
+            out.append(String.format("source's steps (ms since the watch): %s%n", new java.util.TreeMap<>(at)));
+            out.append(String.format("destination's steps (ms since Prepare arrived): %s%n",
+                    targetSteps(h.b, "big")));
             out.append(String.format("load average at the end: %s%n", Files.readString(Path.of("/proc/loadavg")).trim()));
         }
         System.out.println(out);
