@@ -206,7 +206,7 @@ class MigrationBenchmark {
         System.out.println(out);
         Path results = Path.of("bench", "results");
         Files.createDirectories(results);
-        Files.writeString(results.resolve("migration-" + System.currentTimeMillis() / 1000 + ".txt"), out.toString());
+        Files.writeString(results.resolve("migration-" + stamp() + ".txt"), out.toString());
     }
 
     private static void jvirt(TwoHosts h, List<Sample> idle, List<Sample> dirty) throws Exception {
@@ -314,7 +314,13 @@ class MigrationBenchmark {
         System.out.println(out);
         Path results = Path.of("bench", "results");
         Files.createDirectories(results);
-        Files.writeString(results.resolve("migration-storage-" + System.currentTimeMillis() / 1000 + ".txt"), out.toString());
+        Files.writeString(results.resolve("migration-storage-" + stamp() + ".txt"), out.toString());
+    }
+
+    /** UTC minute, as the other bench results are named. */
+    private static String stamp() {
+        return java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmm'Z'").withZone(java.time.ZoneOffset.UTC)
+                .format(java.time.Instant.now());
     }
 
     private static String tail(Path log) throws IOException {
