@@ -233,27 +233,34 @@ public final class VmConfinement implements Confinement {
 
     @Override
     public void grant(String vm, Path file, Access access) {
-        if (!confined()) {
+        grant(vm, java.util.List.of(file), access);
+    }
+
+    @Override
+    public void grant(String vm, java.util.List<Path> files, Access access) {
+        if (!confined() || files.isEmpty()) {
             return;
         }
         OptionalInt uid = ids.uid(vm);
         if (uid.isEmpty()) {
-            throw new LabelException("VM '" + vm + "' has no running QEMU to grant " + file + " to");
+            throw new LabelException("VM '" + vm + "' has no running QEMU to grant " + files + " to");
         }
         QemuUser user = userOf(vm, uid.getAsInt());
         AccessPlan plan = new AccessPlan(user);
-        Path real = real(file);
         Path runDir = real(settings.runDir()).resolve("vms").resolve(vm);
-        if (!real.startsWith(runDir)) {
-            // a file a client named (a copy destination) is held to the same rules as a disk at define
-            real = policy().checkFile("file given to VM '" + vm + "'", real);
+        for (Path file : files) {
+            Path real = real(file);
+            if (!real.startsWith(runDir)) {
+                // a file a client named (a copy destination) is held to the same rules as a disk at define
+                real = policy().checkFile("file given to VM '" + vm + "'", real);
+            }
+            if (access == Access.WRITE) {
+                plan.write(real);
+            } else {
+                plan.read(real);
+            }
         }
-        if (access == Access.WRITE) {
-            plan.write(real);
-        } else {
-            plan.read(real);
-        }
-        ledger.grant(vm, user, plan.grants());
+        ledger.grant(vm, user, plan.grants()); // one record, one getfacl, one setfacl for all of them
     }
 
     @Override

@@ -5,7 +5,6 @@ import io.jvirt.error.Fault;
 import io.jvirt.error.JvirtException;
 import io.jvirt.qemu.monitor.BlockGraph;
 import io.jvirt.qemu.monitor.Feature;
-import io.jvirt.qemu.monitor.MigrationCapability;
 import io.jvirt.qemu.monitor.MigrationParameters;
 import io.jvirt.qemu.monitor.MigrationStatus;
 import io.jvirt.qemu.monitor.Monitor;
@@ -20,7 +19,6 @@ import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -71,6 +69,7 @@ final class MigrationSource {
 
     /** Begin: refuses what cannot migrate, changing nothing; connects the peer channel. */
     Plan begin(VmJobContext ctx, String id, MigrationRequest req) {
+        long since = System.nanoTime();
         URI dest = PeerConnector.parse(req.destination());
         if (req.copyStorage() != null && !req.copyAll() && !req.copyInc()) {
             throw new JvirtException(ErrorCode.INVALID_ARGUMENT, "copyStorage is 'all' or 'inc' (or absent: shared storage);"
@@ -114,7 +113,11 @@ final class MigrationSource {
                 }
             }
         }
+        long checked = System.nanoTime();
         PeerChannel channel = connector.connect(dest);
+        log.info("migration {} of {}: begin checks {} ms, peer connected in {} ms", id, ctx.vmName(),
+                java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(checked - since),
+                java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - checked));
         return new Plan(id, dest, channel, List.copyOf(copied), req);
     }
 
@@ -160,26 +163,26 @@ final class MigrationSource {
                                     : top.image().backingFilename(),
                             below == null ? null : below.format(), below == null ? null : below.virtualSize()));
                 }
-                PeerMessages.Prepared dest = prepare(ch, plan, ctx, copies);
+                // this side's capabilities and TLS object need nothing from the destination: they are set while it
+                // starts its QEMU (the Prepare round trip), not after; a failed Prepare rolls them back as before
+                // the Prepare message first (the live definition asks this QEMU), so the setup's QMP calls do not
+                // queue ahead of it on the monitor
+                PeerMessages.Prepare prepareBody = prepareBody(ch, plan, ctx, copies);
+                SourceSetup ownSetup = SourceSetup.start(ctx, m, connector.tlsDir(), !plan.copied().isEmpty(),
+                        Boolean.TRUE.equals(req.autoConverge()), pc.enabled(), req.multifd(), () -> mark(plan.id(), vm, "tls added", watch));
+                PeerMessages.Prepared dest;
+                try {
+                    dest = prepare(ch, prepareBody);
+                } finally {
+                    // never leave the setup running into a rollback; its own failure counts only if Prepare worked
+                    ownSetup.awaitQuietly();
+                }
+                ownSetup.await();
                 carry.sendHistory(ch, dest.consoleBytes()); // before RAM moves: it costs the guest nothing
                 ch.startHeartbeat(base + "/ping");
                 rec = step(ctx, rec, "prepared", watch);
 
-                // ---- Perform: capabilities, TLS, storage, RAM
-                Map<MigrationCapability, Boolean> caps = new LinkedHashMap<>();
-                caps.put(MigrationCapability.EVENTS, true);
-                // only storage copies need the stop before the switch-over (libvirt's race); without them it would
-                // only add a round trip to the guest's downtime (measured: +26 ms on an idle guest)
-                caps.put(MigrationCapability.PAUSE_BEFORE_SWITCHOVER, !plan.copied().isEmpty());
-                caps.put(MigrationCapability.AUTO_CONVERGE, Boolean.TRUE.equals(req.autoConverge()));
-                if (pc.enabled()) {
-                    caps.put(MigrationCapability.POSTCOPY_RAM, true); // the destination set it too (Prepare)
-                }
-                if (req.multifd()) {
-                    caps.put(MigrationCapability.MULTIFD, true); // so did the destination, with the same channels
-                }
-                m.migration().migrateSetCapabilities(caps);
-                addTls(ctx, m);
+                // ---- Perform: parameters, storage, RAM
                 long bandwidth = req.bandwidthMiB() == null || req.bandwidthMiB() == 0 ? 0 : req.bandwidthMiB() << 20;
                 m.migration().migrateSetParameters(new MigrationParameters(bandwidth == 0 ? 1L << 40 : bandwidth,
                         downtime, TLS_ID, dest.host()));
@@ -238,11 +241,21 @@ final class MigrationSource {
             // ---- Confirm
             rec = step(ctx, rec, "confirmed", watch);
             MigrationProgress last = watch.last();
-            ctx.migratedAway(!rec.keepSource());
+            // the destination drops its record while this side ends its QEMU: neither needs the other (a restart at
+            // `confirmed` ends the QEMU here without asking the peer), so the two run side by side
+            Thread confirm = Thread.ofVirtual().name("migration-confirm-" + vm).start(() -> {
+                try {
+                    pc.channelForConfirm(base).call("POST", base + "/confirmed", null, Duration.ofSeconds(10));
+                } catch (RuntimeException e) {
+                    log.info("migration {}: confirm not delivered ({}); the destination keeps its record", plan.id(),
+                            e.getMessage());
+                }
+            });
             try {
-                pc.channelForConfirm(base).call("POST", base + "/confirmed", null, Duration.ofSeconds(10));
-            } catch (RuntimeException e) {
-                log.info("migration {}: confirm not delivered ({}); the destination keeps its record", plan.id(), e.getMessage());
+                ctx.migratedAway(!rec.keepSource());
+                mark(plan.id(), vm, "source ended", watch);
+            } finally {
+                SourceSetup.joinUninterruptibly(confirm);
             }
             if (rec.keepSource()) {
                 records.removeOutgoing(vm);
@@ -255,10 +268,13 @@ final class MigrationSource {
         }
     }
 
-    private PeerMessages.Prepared prepare(PeerChannel ch, Plan plan, VmJobContext ctx, List<PeerMessages.CopiedDisk> copies) {
+    private PeerMessages.Prepare prepareBody(PeerChannel ch, Plan plan, VmJobContext ctx, List<PeerMessages.CopiedDisk> copies) {
         VmDefinition running = liveDefinitions.apply(ctx.vmName()).orElse(ctx.definition());
-        var body = new PeerMessages.Prepare(plan.id(), ch.localAddress(), running, copies,
+        return new PeerMessages.Prepare(plan.id(), ch.localAddress(), running, copies,
                 ch.bound().toMillis(), plan.request().postcopyEnabled(), plan.request().parallel());
+    }
+
+    private PeerMessages.Prepared prepare(PeerChannel ch, PeerMessages.Prepare body) {
         return connector.mapper().convertValue(ch.call("POST", "/v1/peer/migrations", body, Duration.ofSeconds(90)),
                 PeerMessages.Prepared.class);
     }
@@ -266,6 +282,11 @@ final class MigrationSource {
     /** The destination answered Finish with a clear no (its QEMU is gone, it had aborted): ours may run again. */
     static boolean refused(RuntimeException e) {
         return e instanceof JvirtException je && (je.code() == ErrorCode.MIGRATION_FAILED || je.code() == ErrorCode.NOT_FOUND);
+    }
+
+    /** A timing line that is not a recorded phase (where Perform's and Confirm's time goes). */
+    private static void mark(String id, String vm, String what, MigrationWatch watch) {
+        log.info("migration {} of {}: ({}) at {} ms", id, vm, what, watch.elapsed().toMillis());
     }
 
     private MigrationRecords.Outgoing step(VmJobContext ctx, MigrationRecords.Outgoing rec, String phase, MigrationWatch watch) {
@@ -434,16 +455,6 @@ final class MigrationSource {
         } catch (MonitorException e) {
             log.warn("VM {}: cannot resume the source guest: {}", vm, e.getMessage());
         }
-    }
-
-    /** The host's credentials, granted to this VM's QEMU only while it loads them (QemuTlsFiles). */
-    private void addTls(VmJobContext ctx, Monitor m) {
-        try {
-            m.migration().objectDel(TLS_ID); // one a failed earlier attempt left
-        } catch (MonitorException e) {
-            // none: the usual case
-        }
-        QemuTlsFiles.withStaged(ctx, connector.tlsDir(), dir -> m.migration().addTlsCreds(TLS_ID, dir, false));
     }
 
     private static Duration remaining(long deadline) {

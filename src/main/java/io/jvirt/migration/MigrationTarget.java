@@ -46,45 +46,7 @@ final class MigrationTarget {
     private final Path copyDir;
     private final QemuImg qemuImg;
     private final io.jvirt.vm.ConsoleHistory console;
-    private final Map<String, Incoming> byId = new ConcurrentHashMap<>();
-
-    /** One incoming migration in this daemon. */
-    final class Incoming {
-        final PeerMessages.Prepare req;
-        final CompletableFuture<PeerMessages.Prepared> prepared = new CompletableFuture<>();
-        /** "finish" or the reason to abort; completed once. */
-        final CompletableFuture<String> decision = new CompletableFuture<>();
-        final CompletableFuture<String> outcome = new CompletableFuture<>();
-        volatile long lastHeard = System.nanoTime();
-        volatile String phase = "prepare";
-        /** Set at the switch of a post-copy: follows it past the guest's start here. */
-        volatile PostcopyTarget postcopy;
-        /** This QEMU entered post-copy (its MIGRATION event): it holds the guest's device state, the source never resumes. */
-        final CompletableFuture<Void> switched = new CompletableFuture<>();
-        /** A lost peer of a post-copy migration, for incoming() to weigh against the switch. */
-        volatile CompletableFuture<String> peerLost = new CompletableFuture<>();
-        /** The incoming QEMU's monitor, and whether it said RESUME: its vCPUs ran here (QEMU says so first). */
-        volatile Monitor monitor;
-        volatile boolean resumed;
-
-        Incoming(PeerMessages.Prepare req) {
-            this.req = req;
-        }
-
-        void heard() {
-            lastHeard = System.nanoTime();
-        }
-
-        void abort(String why) {
-            if (req.postcopy() && why.startsWith("peer lost") && !decision.isDone()) {
-                peerLost.complete(why); // a QEMU past the switch is kept: incoming() decides
-                return;
-            }
-            if (decision.complete("abort: " + why)) {
-                log.warn("incoming migration {} of VM {}: aborted: {}", req.id(), req.definition().name(), why);
-            }
-        }
-    }
+    private final Map<String, IncomingMigration> byId = new ConcurrentHashMap<>();
 
     MigrationTarget(VmManager vms, MigrationRecords records, PeerConnector tls, Path copyDir, QemuImg qemuImg,
                     io.jvirt.vm.ConsoleHistory console) {
@@ -96,8 +58,8 @@ final class MigrationTarget {
         this.qemuImg = qemuImg;
     }
 
-    Incoming find(String id) {
-        Incoming in = byId.get(id);
+    IncomingMigration find(String id) {
+        IncomingMigration in = byId.get(id);
         if (in == null) {
             throw new JvirtException(ErrorCode.NOT_FOUND, "no incoming migration " + id + " on this host", Map.of("id", id));
         }
@@ -106,7 +68,7 @@ final class MigrationTarget {
 
     /** Phase of migration {@code id} here; a finished one is found in its VM's record even after a restart. */
     PeerMessages.Phase phase(String id) {
-        Incoming in = byId.get(id);
+        IncomingMigration in = byId.get(id);
         if (in != null) {
             in.heard();
             return new PeerMessages.Phase(id, in.req.definition().name(), in.phase, null);
@@ -127,6 +89,7 @@ final class MigrationTarget {
      * where QEMU listens.
      */
     PeerMessages.Prepared prepare(PeerMessages.Prepare req, String localAddress, Duration timeout) {
+        long since = System.nanoTime();
         VmDefinition d = req.definition();
         PrepareChecks.checkHostable(vms, qemuImg, req);
         Map<String, String> mapped = new LinkedHashMap<>();
@@ -144,7 +107,8 @@ final class MigrationTarget {
                 ? new VmDefinition.Disk(x.name(), mapped.get(x.name()), x.format(), x.bus(), x.readOnly()) : x).toList());
         records.put(new MigrationRecords.Incoming(req.id(), d.name(), req.source(), "prepare", List.copyOf(mapped.values()),
                 Instant.now()));
-        Incoming in = new Incoming(req);
+        IncomingMigration in = new IncomingMigration(req, since);
+        in.step("prepare recorded");
         try {
             for (PeerMessages.CopiedDisk c : req.copied()) {
                 Path image = Path.of(mapped.get(c.name()));
@@ -154,7 +118,9 @@ final class MigrationTarget {
                 created.add(image.toString());
                 // granted to the destination's QEMU by its start (ConfinedStart), as every disk of the definition
             }
+            in.step("images created");
             vms.define(local);
+            in.step("defined");
         } catch (RuntimeException e) {
             deleteImages(created);
             records.removeIncoming(d.name());
@@ -170,6 +136,7 @@ final class MigrationTarget {
             throw e;
         }
         byId.put(req.id(), in);
+        in.step("job ready");
         Thread.ofVirtual().name("migration-in-" + d.name()).start(() -> runIncoming(in, job, created));
         Thread.ofVirtual().name("migration-in-watch-" + d.name()).start(() -> watchdog(in));
         try {
@@ -184,7 +151,7 @@ final class MigrationTarget {
     }
 
     /** Runs inside the VM's start, on its monitor, between QEMU's start (paused, -incoming defer) and cont. */
-    private void incoming(Incoming in, io.jvirt.vm.VmJobContext ctx, Monitor m, String localAddress) {
+    private void incoming(IncomingMigration in, io.jvirt.vm.VmJobContext ctx, Monitor m, String localAddress) {
         String vm = in.req.definition().name();
         // QEMU's own timestamp of the guest's resume here: with the source's STOP, the downtime the guest really had
         // (QEMU's `downtime` ends at the source's completion, before Finish and this side's cont)
@@ -199,6 +166,7 @@ final class MigrationTarget {
                 s.close();
             }
         }));
+        in.step("qemu up");
         try (QemuMigration migration = QemuMigration.follow(m);
              var switchSeen = m.on(io.jvirt.qemu.monitor.MonitorEvent.MIGRATION, e -> {
                  if (e.status().isPostcopy()) {
@@ -224,9 +192,14 @@ final class MigrationTarget {
                         m.migration().queryMigrateCapabilities().contains(MigrationCapability.MULTIFD) ? "on" : "off",
                         m.migration().queryMultifdChannels());
             }
+            in.step("capabilities set");
             // the host's credentials, granted to this VM's QEMU only while it loads them
-            QemuTlsFiles.withStaged(ctx, tls.tlsDir(), dir -> m.migration().addTlsCreds(TLS_ID, dir, true));
+            QemuTlsFiles.withStaged(ctx, tls.tlsDir(), dir -> {
+                in.step("tls staged");
+                m.migration().addTlsCreds(TLS_ID, dir, true);
+            });
             m.migration().migrateSetParameters(new MigrationParameters(null, null, TLS_ID, null));
+            in.step("tls set");
             Map<String, String> exports = new LinkedHashMap<>();
             int nbdPort = -1;
             if (!in.req.copied().isEmpty()) {
@@ -244,8 +217,10 @@ final class MigrationTarget {
             if (port <= 0) {
                 throw new JvirtException(ErrorCode.QEMU_FAILED, "the destination's QEMU reports no listening port");
             }
+            in.step("listening");
             records.put(records.incoming(vm).orElseThrow().at("incoming"));
             in.phase = "incoming";
+            in.step("incoming recorded");
             in.heard(); // the silence bound counts from our answer: a slow start (a first probe) is not the source's
             in.prepared.complete(new PeerMessages.Prepared("tcp:" + uriHost(localAddress) + ":" + port, localAddress, port,
                     localAddress, nbdPort, exports, vms.get(vm).definition(), console.keepBytes()));
@@ -256,7 +231,7 @@ final class MigrationTarget {
                     break;
                 }
                 String why = in.peerLost.join();
-                if (!keptAfterSwitch(in, why)) {
+                if (!in.keptAfterSwitch(why)) {
                     in.decision.complete("abort: " + why);
                     log.warn("incoming migration {} of VM {}: aborted: {}", in.req.id(), vm, why);
                     break;
@@ -282,8 +257,10 @@ final class MigrationTarget {
                 Fault.point("migration", "finishing");
                 return;
             }
+            in.step("finish received");
             // the source saw its side completed; ours must have too (its event may still be on the way)
             MigrationStatus end = migration.awaitEnd(Duration.ofSeconds(30));
+            in.step("completed here");
             if (end != MigrationStatus.COMPLETED) {
                 throw new JvirtException(ErrorCode.MIGRATION_FAILED, "the destination's incoming migration ended "
                         + end.wire() + ": " + migration.error());
@@ -293,6 +270,7 @@ final class MigrationTarget {
             }
             records.put(records.incoming(vm).orElseThrow().at("finishing"));
             in.phase = "finishing";
+            in.step("finishing recorded");
             Fault.point("migration", "finishing", ctx.qemuPid());
         } catch (RuntimeException e) {
             in.prepared.completeExceptionally(e);
@@ -300,36 +278,19 @@ final class MigrationTarget {
         }
     }
 
-    /**
-     * The source's daemon is gone before Finish. Its QEMU may have switched to post-copy (it records the switch, then
-     * its own postcopy-active, before the device state reaches us): then ours holds the device state and the source
-     * never resumes its guest, so ours is kept, paused, for the source's return (its restart finishes the post-copy).
-     * A few seconds' grace lets a switch already on the wire arrive.
-     */
-    private static boolean keptAfterSwitch(Incoming in, String why) {
-        try {
-            in.switched.get(3, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            return false;
-        } catch (Exception e) {
-            return false;
-        }
-        log.warn("incoming migration {}: VM {}: {}, but the source's QEMU switched to post-copy: this QEMU holds the"
-                + " guest's device state; kept, waiting for the source to come back", in.req.id(), in.req.definition().name(), why);
-        return true;
-    }
-
-    private void runIncoming(Incoming in, PendingJob<?> job, List<String> created) {
+    private void runIncoming(IncomingMigration in, PendingJob<?> job, List<String> created) {
         String vm = in.req.definition().name();
         try {
             job.run(); // returns once the guest runs here (cont after Finish), or throws with QEMU destroyed
+            in.step("running");
             Fault.point("migration", "running");
             records.put(records.incoming(vm).orElseThrow().at("done"));
             in.phase = "done";
+            in.step("done recorded");
             log.info("incoming migration {}: VM {} runs on this host", in.req.id(), vm);
             in.outcome.complete("done");
         } catch (RuntimeException e) {
-            if (ranHere(in)) {
+            if (in.ranHere()) {
                 // the guest ran here, if only for a moment (its QEMU then died, or a record failed): its disk and
                 // RAM moved on past the source's, so the source must never resume: this host keeps the VM (crashed
                 // if its QEMU is gone) and the images it was writing, and Finish answers done
@@ -353,44 +314,8 @@ final class MigrationTarget {
         }
     }
 
-    /**
-     * Whether the guest's vCPUs may have run here, after a failure: cont comes only after {@code finishing} is
-     * recorded, and QEMU sends RESUME before it lets the vCPUs go (so a guest that never said RESUME never ran,
-     * and the source's state is still the latest). Waits for the events of a QEMU that died to be delivered; a
-     * QEMU still there is asked; when neither can tell, it may have run.
-     */
-    private static boolean ranHere(Incoming in) {
-        Monitor m = in.monitor;
-        if (!"finishing".equals(in.phase) || m == null) {
-            return false;
-        }
-        if (in.resumed) {
-            return true;
-        }
-        if (m.isOpen()) {
-            try {
-                if (m.queryStatus().status() == io.jvirt.qemu.monitor.RunState.RUNNING) {
-                    return true;
-                }
-            } catch (RuntimeException e) {
-                // it died meanwhile: its events tell
-            }
-        }
-        try {
-            m.eventsDelivered().get(10, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            return true; // a QEMU that neither ended nor runs: cannot tell, so it may have run
-        } catch (java.util.concurrent.ExecutionException e) {
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return true;
-        }
-        return in.resumed;
-    }
-
     /** Aborts when the source goes silent for longer than its bound (until Finish has been decided). */
-    private void watchdog(Incoming in) {
+    private void watchdog(IncomingMigration in) {
         long bound = TimeUnit.MILLISECONDS.toNanos(Math.max(500, in.req.peerTimeoutMs()));
         while (!in.decision.isDone() && !in.outcome.isDone()) {
             if (!in.prepared.isDone()) {
@@ -411,7 +336,7 @@ final class MigrationTarget {
 
     /** Console history from the source, while the guest waits here (before Finish). */
     void console(String id, PeerMessages.ConsoleChunk chunk) {
-        Incoming in = find(id);
+        IncomingMigration in = find(id);
         in.heard();
         if (in.decision.isDone()) {
             throw new JvirtException(ErrorCode.INVALID_STATE, "migration " + id + " was already " + in.decision.join());
@@ -424,7 +349,7 @@ final class MigrationTarget {
      * source since Prepare goes to the console first (once: a repeated Finish finds the decision made).
      */
     PeerMessages.Phase finish(String id, Duration timeout, PeerMessages.Finish body) {
-        Incoming in = byId.get(id);
+        IncomingMigration in = byId.get(id);
         if (in == null) {
             // restarted since: a record at finishing (its recovery runs the guest) or done answers Finish again
             PeerMessages.Phase p = phase(id);
@@ -453,7 +378,7 @@ final class MigrationTarget {
 
     /** Post-copy paused by a broken link: listens again for the source's resume, on a new port. */
     PeerMessages.Recovering recover(String id, String localAddress) {
-        Incoming in = find(id);
+        IncomingMigration in = find(id);
         in.heard();
         PostcopyTarget pc = in.postcopy;
         if (pc == null) {
@@ -467,7 +392,7 @@ final class MigrationTarget {
 
     /** The source confirmed: the migration is over, its record goes. */
     void confirmed(String id) {
-        Incoming in = byId.remove(id);
+        IncomingMigration in = byId.remove(id);
         String vm = in != null ? in.req.definition().name() : phase(id).vm();
         records.removeIncoming(vm);
     }
@@ -478,7 +403,7 @@ final class MigrationTarget {
      * reason (answer {@code lost}). Otherwise the migration is aborted here ({@code aborted}).
      */
     PeerMessages.Phase abort(String id, String why) {
-        Incoming in = find(id);
+        IncomingMigration in = find(id);
         String vm = in.req.definition().name();
         PostcopyTarget pc = in.postcopy;
         if (pc != null && !pc.ended()) {
@@ -507,7 +432,7 @@ final class MigrationTarget {
     void adoptPostcopy(MigrationRecords.Incoming r, Monitor m) {
         var req = new PeerMessages.Prepare(r.id(), r.source(), vms.get(r.vm()).definition(), List.of(),
                 tls.bound().toMillis(), true, null);
-        Incoming in = new Incoming(req);
+        IncomingMigration in = new IncomingMigration(req, System.nanoTime());
         in.decision.complete("finish");
         in.switched.complete(null);
         in.prepared.complete(null);
@@ -519,7 +444,7 @@ final class MigrationTarget {
 
     /** A peer's connection closed: every migration it carried that has not been told Finish is aborted. */
     void connectionClosed(String id) {
-        Incoming in = byId.get(id);
+        IncomingMigration in = byId.get(id);
         if (in != null) {
             in.abort("peer lost: the source's connection closed");
         }

@@ -64,8 +64,12 @@ public final class PeerConnector {
                     + " reach a migration peer", Map.of("peer", peer));
         }
         try {
+            long t0 = System.nanoTime();
             TlsClient tls = TlsClient.loadHost(tlsDir);
+            long t1 = System.nanoTime();
             SSLSocket s = tls.connect(dest.getHost(), dest.getPort(), Duration.ofSeconds(10));
+            org.slf4j.LoggerFactory.getLogger(PeerConnector.class).info("peer {}: credentials loaded in {} ms, connected"
+                    + " (TCP + TLS handshake) in {} ms", peer, (t1 - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
             Identity id = Identity.of((java.security.cert.X509Certificate) s.getSession().getPeerCertificates()[0]);
             if (id.role() != Role.HOST) {
                 s.close();

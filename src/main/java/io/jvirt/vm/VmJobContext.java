@@ -127,6 +127,11 @@ public final class VmJobContext {
         manager.confinement().grant(vm.name(), file, access);
     }
 
+    /** {@link #grantToQemu(java.nio.file.Path, Confinement.Access)} for several files, recorded once. */
+    public void grantToQemu(java.util.List<java.nio.file.Path> files, Confinement.Access access) {
+        manager.confinement().grant(vm.name(), files, access);
+    }
+
     /**
      * The VM now runs on another host: ends this host's QEMU (reason {@code migrated}) and, with {@code undefine},
      * removes the VM from this host, all within this job (nothing can start it in between).

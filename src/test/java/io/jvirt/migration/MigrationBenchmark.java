@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Test;
  */
 class MigrationBenchmark {
     static final int RUNS = Integer.getInteger("bench.runs", 5);
+    /** {@code -Dbench.dirty=false} skips the memory-dirtying runs (a quicker idle-only comparison). */
+    static final boolean DIRTY = !"false".equals(System.getProperty("bench.dirty"));
 
     /** guestDownMs: the source QEMU's STOP to the destination QEMU's RESUME, by QEMU's event timestamps. */
     record Sample(long wallMs, long totalMs, long downtimeMs, long guestDownMs) {
@@ -56,6 +58,76 @@ class MigrationBenchmark {
     }
 
     static final List<Phases> PHASES = new ArrayList<>();
+    /** Per run: the destination's Prepare/Finish steps ({@code incoming migration ID of VM: STEP at N ms}). */
+    static final List<Map<String, Long>> TARGET_STEPS = new ArrayList<>();
+    /** Per run: the source's finer lines ({@code (what) at N ms}, begin checks / peer connect). */
+    static final List<Map<String, Long>> SOURCE_MARKS = new ArrayList<>();
+
+    private static Map<String, Long> targetSteps(io.jvirt.testing.DaemonProcess dest) throws IOException {
+        return targetSteps(dest, "bench");
+    }
+
+    private static Map<String, Long> targetSteps(io.jvirt.testing.DaemonProcess dest, String vm) throws IOException {
+        Map<String, Long> at = new java.util.LinkedHashMap<>();
+        var step = java.util.regex.Pattern.compile("incoming migration (\\S+) of " + vm + ": (.+) at (\\d+) ms");
+        String last = null;
+        for (String l : Files.readAllLines(dest.log())) {
+            var mm = step.matcher(l);
+            if (mm.find()) {
+                if (!mm.group(1).equals(last)) {
+                    at.clear();
+                    last = mm.group(1);
+                }
+                at.put(mm.group(2), Long.parseLong(mm.group(3)));
+            }
+        }
+        return new java.util.LinkedHashMap<>(at);
+    }
+
+    private static Map<String, Long> sourceMarks(io.jvirt.testing.DaemonProcess source) throws IOException {
+        Map<String, Long> at = new java.util.LinkedHashMap<>();
+        var mark = java.util.regex.Pattern.compile("migration (\\S+) of bench: \\((.+)\\) at (\\d+) ms");
+        var begin = java.util.regex.Pattern.compile("migration (\\S+) of bench: begin checks (\\d+) ms, peer connected in (\\d+) ms");
+        var peer = java.util.regex.Pattern.compile("peer \\S+: credentials loaded in (\\d+) ms, connected .* in (\\d+) ms");
+        String last = null;
+        long[] connect = {0, 0};
+        for (String l : Files.readAllLines(source.log())) {
+            var mp = peer.matcher(l);
+            if (mp.find()) {
+                connect[0] = Long.parseLong(mp.group(1));
+                connect[1] = Long.parseLong(mp.group(2));
+            }
+            var mb = begin.matcher(l);
+            if (mb.find()) {
+                if (!mb.group(1).equals(last)) {
+                    at.clear();
+                    last = mb.group(1);
+                }
+                at.put("begin checks", Long.parseLong(mb.group(2)));
+                at.put("peer connect", Long.parseLong(mb.group(3)));
+                at.put("(of which credentials)", connect[0]);
+                at.put("(of which TCP+TLS)", connect[1]);
+            }
+            var mm = mark.matcher(l);
+            if (mm.find() && mm.group(1).equals(last)) {
+                at.put(mm.group(2), Long.parseLong(mm.group(3)));
+            }
+        }
+        return new java.util.LinkedHashMap<>(at);
+    }
+
+    /** Median of each step over the runs, in the order of the first run. */
+    private static String medianSteps(List<Map<String, Long>> runs) {
+        if (runs.isEmpty()) {
+            return "(none)";
+        }
+        StringBuilder b = new StringBuilder();
+        for (String k : runs.get(0).keySet()) {
+            long[] v = runs.stream().filter(r -> r.containsKey(k)).mapToLong(r -> r.get(k)).sorted().toArray();
+            b.append(b.isEmpty() ? "" : ", ").append(k).append(' ').append(v[v.length / 2]);
+        }
+        return b.toString();
+    }
 
     private static Phases phases(io.jvirt.testing.DaemonProcess source, long wallMs) throws IOException {
         Map<String, Long> at = new java.util.HashMap<>();
@@ -99,7 +171,9 @@ class MigrationBenchmark {
             for (int i = 0; i < RUNS; i++) {
                 floorTls.add(byHand(h, true, i, false));
                 floorPlain.add(byHand(h, false, i, false));
-                floorDirty.add(byHand(h, true, i, true));
+                if (DIRTY) {
+                    floorDirty.add(byHand(h, true, i, true));
+                }
             }
             out.append(String.format("256 MiB tiny guest (TCG), veth between two namespaces, medians of %d%n", RUNS));
             out.append(String.format("%-40s %10s %12s %12s %16s%n", "", "wall ms", "QEMU total", "downtime ms",
@@ -123,12 +197,16 @@ class MigrationBenchmark {
                             + " QEMU -incoming), perform %d (migrate->completed), finish %d, confirm %d%n",
                     medianP(Phases::begin), medianP(Phases::prepare), medianP(Phases::perform), medianP(Phases::finish),
                     medianP(Phases::confirm)));
+            out.append(String.format("destination's steps, idle (medians, ms since Prepare arrived): %s%n",
+                    medianSteps(TARGET_STEPS)));
+            out.append(String.format("source's finer steps, idle (medians; begin: ms each, others: ms since the watch): %s%n",
+                    medianSteps(SOURCE_MARKS)));
             out.append(String.format("load average at the end: %s%n", Files.readString(Path.of("/proc/loadavg")).trim()));
         }
         System.out.println(out);
         Path results = Path.of("bench", "results");
         Files.createDirectories(results);
-        Files.writeString(results.resolve("migration-" + System.currentTimeMillis() / 1000 + ".txt"), out.toString());
+        Files.writeString(results.resolve("migration-" + stamp() + ".txt"), out.toString());
     }
 
     private static void jvirt(TwoHosts h, List<Sample> idle, List<Sample> dirty) throws Exception {
@@ -141,7 +219,7 @@ class MigrationBenchmark {
         GuestConsole.ready(a, "bench").close();
         TestHttp from = a;
         TestHttp to = b;
-        for (int i = 0; i < 2 * RUNS; i++) {
+        for (int i = 0; i < (DIRTY ? 2 : 1) * RUNS; i++) {
             if (i == RUNS) {
                 GuestConsole.type(from, "bench", DIRTY_LOOP);
                 Thread.sleep(2000);
@@ -160,6 +238,8 @@ class MigrationBenchmark {
                     guestDown));
             if (i < RUNS) {
                 PHASES.add(phases(from == a ? h.a : h.b, wall));
+                TARGET_STEPS.add(targetSteps(from == a ? h.b : h.a));
+                SOURCE_MARKS.add(sourceMarks(from == a ? h.a : h.b));
             }
             TestHttp t = from;
             from = to;
@@ -222,12 +302,25 @@ class MigrationBenchmark {
             out.append(String.format("qemu-img convert -> qemu-nbd (TLS): %d ms, %.0f MiB/s%n", floorMs, gib * 1000 / floorMs));
             out.append(String.format("jvirt --copy-storage-all mirrors (prepared->mirrors-ready): %d ms, %.0f MiB/s = %.0f %% of"
                     + " the floor; whole migration %d ms%n", mirrorMs, gib * 1000 / mirrorMs, 100.0 * floorMs / mirrorMs, wall));
+            if (Boolean.getBoolean("bench.logs")) {
+                System.out.println("---- source log\n" + String.join("\n", Files.readAllLines(h.a.log())));
+                System.out.println("---- destination log\n" + String.join("\n", Files.readAllLines(h.b.log())));
+            }
+            out.append(String.format("source's steps (ms since the watch): %s%n", new java.util.TreeMap<>(at)));
+            out.append(String.format("destination's steps (ms since Prepare arrived): %s%n",
+                    targetSteps(h.b, "big")));
             out.append(String.format("load average at the end: %s%n", Files.readString(Path.of("/proc/loadavg")).trim()));
         }
         System.out.println(out);
         Path results = Path.of("bench", "results");
         Files.createDirectories(results);
-        Files.writeString(results.resolve("migration-storage-" + System.currentTimeMillis() / 1000 + ".txt"), out.toString());
+        Files.writeString(results.resolve("migration-storage-" + stamp() + ".txt"), out.toString());
+    }
+
+    /** UTC minute, as the other bench results are named. */
+    private static String stamp() {
+        return java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmm'Z'").withZone(java.time.ZoneOffset.UTC)
+                .format(java.time.Instant.now());
     }
 
     private static String tail(Path log) throws IOException {
@@ -294,11 +387,17 @@ class MigrationBenchmark {
             qa.execute("migrate", QmpClient.args("uri", "tcp:" + TwoHosts.B_ADDRESS + ":" + port));
             done.get(120, TimeUnit.SECONDS);
             long wall = (System.nanoTime() - t0) / 1_000_000;
+            qb.execute("cont"); // at once, as jvirt's destination resumes on Finish: the floor's guest-visible downtime
             JsonNode info = qa.execute("query-migrate");
             if (!info.path("status").asText().equals("completed")) {
                 throw new AssertionError("floor migration: " + info);
             }
-            qb.execute("cont");
+            // QEMU sends `completed` before it has computed total-time and downtime (both read 0 for a moment): a
+            // statistic, not a state, so sampled until it is there
+            for (int i = 0; i < 100 && info.path("total-time").asLong() == 0; i++) {
+                Thread.sleep(10);
+                info = qa.execute("query-migrate");
+            }
             long guestDown = Duration.between(stopped.get(10, TimeUnit.SECONDS), resumed.get(10, TimeUnit.SECONDS)).toMillis();
             return new Sample(wall, info.path("total-time").asLong(), info.path("downtime").asLong(), guestDown);
         } finally {
