@@ -220,11 +220,7 @@ final class MigrationSource {
             rec = step(ctx, rec, "confirmed", watch);
             MigrationProgress last = watch.last();
             ctx.migratedAway(!rec.keepSource());
-            try {
-                pc.channel().call("POST", base + "/confirmed", null, Duration.ofSeconds(10));
-            } catch (RuntimeException e) {
-                log.info("migration {}: confirm not delivered ({}); the destination keeps its record", plan.id(), e.getMessage());
-            }
+            sendConfirmed(connector, plan.destination(), plan.id(), pc.channel());
             if (rec.keepSource()) {
                 records.removeOutgoing(vm);
             }
@@ -233,6 +229,32 @@ final class MigrationSource {
             return last;
         } finally {
             postcopies.remove(vm, pc);
+        }
+    }
+
+    /**
+     * Tells the destination it may drop its {@code done} record: on {@code ch}, or on a fresh connection when that
+     * one is gone (a destination daemon restarted after Finish). Best effort: undelivered, the record stays there
+     * until the VM leaves that host.
+     */
+    static void sendConfirmed(PeerConnector connector, URI dest, String id, PeerChannel ch) {
+        String path = "/v1/peer/migrations/" + id + "/confirmed";
+        try {
+            if (ch != null && !ch.lost().isDone()) {
+                try {
+                    ch.call("POST", path, null, Duration.ofSeconds(10));
+                    return;
+                } catch (JvirtException e) {
+                    if (e.code() != ErrorCode.PEER_LOST) {
+                        throw e;
+                    }
+                }
+            }
+            try (PeerChannel fresh = connector.connect(dest)) {
+                fresh.call("POST", path, null, Duration.ofSeconds(10));
+            }
+        } catch (RuntimeException e) {
+            log.info("migration {}: confirm not delivered ({}); the destination keeps its record", id, e.getMessage());
         }
     }
 

@@ -50,7 +50,21 @@ class MigrationCrashTest {
                 Arguments.of("A", "qemu-mirroring", true, "A-crashed"),
                 // the DEVICE event and the kill race QEMU's last bytes: killed before they were out, the VM crashed on A;
                 // after (QEMU had completed), the state is whole on B and Finish goes on, as at qemu-completed
-                Arguments.of("A", "qemu-device", true, "A-crashed|B"))
+                Arguments.of("A", "qemu-device", true, "A-crashed|B"),
+                // the destination daemon killed by the test while the source holds at its phase (hold-<step>): B has
+                // no fault point of its own there; up to Finish the source owns the VM, at confirmed B runs it
+                Arguments.of("B", "hold-mirroring", true, "A"),
+                Arguments.of("B", "hold-mirrors-ready", true, "A"),
+                Arguments.of("B", "hold-migrating", false, "A"),
+                Arguments.of("B", "hold-switchover", true, "A"),
+                Arguments.of("B", "hold-device", true, "A"),
+                Arguments.of("B", "hold-confirmed", false, "B"),
+                // the source's QEMU killed: before the switch-over it held the only up-to-date state; after
+                // confirmed the guest already runs on B
+                Arguments.of("A", "qemu-prepared", false, "A-crashed"),
+                Arguments.of("A", "qemu-mirrors-ready", true, "A-crashed"),
+                Arguments.of("A", "qemu-switchover", true, "A-crashed"),
+                Arguments.of("A", "qemu-confirmed", false, "B"))
                 .filter(a -> ONLY == null || java.util.Arrays.asList(ONLY.split(",")).contains((String) a.get()[1]));
     }
 
@@ -81,7 +95,14 @@ class MigrationCrashTest {
         DaemonProcess faulted = who.equals("A") ? hosts.a : hosts.b;
         boolean testKillsQemu = fault.equals("qemu-while-migrating");
         boolean killAfter = fault.equals("qemu-after-finish");
-        if (!testKillsQemu && !killAfter) {
+        // hold-<step>: the source stops at <step> (files in holdDir) while the test kills the destination daemon
+        boolean holdKillsB = fault.startsWith("hold-");
+        Path holdDir = hosts.dir.resolve("hold-" + vm);
+        if (holdKillsB) {
+            hosts.a.kill9();
+            hosts.a.env.put("JVIRT_FAULT", "migration:" + fault + ":" + holdDir);
+            hosts.a.restart();
+        } else if (!testKillsQemu && !killAfter) {
             faulted.kill9();
             faulted.env.put("JVIRT_FAULT", "migration:" + fault);
             faulted.restart();
@@ -104,7 +125,14 @@ class MigrationCrashTest {
             long daemonPid = faulted.pid();
             TestHttp.Response started = a.post("/v1/vms/" + vm + "/migrate", body);
             assertThat(started.status()).as(started.toString()).isEqualTo(202);
-            if (testKillsQemu) {
+            if (holdKillsB) {
+                String step = fault.substring("hold-".length());
+                awaitFile(holdDir.resolve("reached-" + step), Duration.ofSeconds(150));
+                hosts.b.kill9();
+                hosts.b.env.put("JVIRT_FAULT", null);
+                hosts.b.restart();
+                java.nio.file.Files.createFile(holdDir.resolve("go"));
+            } else if (testKillsQemu) {
                 awaitActive(a, vm);
                 long pid = hosts.b.qemuPids().get(0);
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
@@ -127,10 +155,39 @@ class MigrationCrashTest {
             }
             settle(vm, expect, disk, copy);
         } finally {
+            if (holdKillsB) {
+                java.nio.file.Files.createDirectories(holdDir); // never leave the source held, whatever failed
+                java.nio.file.Files.writeString(holdDir.resolve("go"), "");
+            }
             for (DaemonProcess h : new DaemonProcess[] {hosts.a, hosts.b}) {
                 h.http().post("/v1/vms/" + vm + "/destroy");
                 h.http().send("DELETE", "/v1/vms/" + vm, null, null);
             }
+            if (holdKillsB) {
+                // the next cell starts from a source without the hold
+                hosts.a.kill9();
+                hosts.a.env.put("JVIRT_FAULT", null);
+                hosts.a.restart();
+            }
+        }
+    }
+
+    /**
+     * The migration records of {@code vm} still on either host: none once settled (rolled back, or confirmed to the
+     * destination, which then drops its {@code done}).
+     */
+    private java.util.List<Path> migrationRecords(String vm) {
+        return Stream.of(hosts.a, hosts.b)
+                .flatMap(h -> Stream.of("migration-out", "migration-in").map(k -> h.stateDir().resolve("owners").resolve(vm)
+                        .resolve(k + ".json")))
+                .filter(java.nio.file.Files::exists).toList();
+    }
+
+    private static void awaitFile(Path f, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!java.nio.file.Files.exists(f)) {
+            assertThat(System.nanoTime()).as("the source reached " + f.getFileName()).isLessThan(deadline);
+            Thread.sleep(50);
         }
     }
 
@@ -152,12 +209,14 @@ class MigrationCrashTest {
         while (true) {
             JsonNode v = running.get("/v1/vms/" + vm).json();
             boolean ok = want.equals(v.path("state").asText()) && (v.path("job").isNull() || v.path("job").isMissingNode())
-                    && other.get("/v1/vms/" + vm).status() == 404 && otherHost.qemuPids().isEmpty();
+                    && other.get("/v1/vms/" + vm).status() == 404 && otherHost.qemuPids().isEmpty()
+                    && migrationRecords(vm).isEmpty();
             if (ok) {
                 break;
             }
             assertThat(System.nanoTime()).as("settles: on the running side " + v + "; other side "
-                    + other.get("/v1/vms/" + vm).text() + ", its QEMUs " + otherHost.qemuPids()).isLessThan(deadline);
+                    + other.get("/v1/vms/" + vm).text() + ", its QEMUs " + otherHost.qemuPids()
+                    + "; migration records left " + migrationRecords(vm) + "\n" + hosts.logs()).isLessThan(deadline);
             Thread.sleep(200);
         }
         if (want.equals("crashed")) {
