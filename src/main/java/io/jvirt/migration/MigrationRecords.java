@@ -58,8 +58,16 @@ final class MigrationRecords {
         store.remove(vm, OUT);
     }
 
-    void removeIncoming(String vm) {
+    synchronized void removeIncoming(String vm) {
         store.remove(vm, IN);
+    }
+
+    /**
+     * Moves the incoming record of migration {@code id} to {@code phase}, unless it is gone (the source confirmed
+     * meanwhile: a restarted destination answers the source's questions while its recovery still runs).
+     */
+    synchronized void advanceIncoming(String vm, String id, String phase) {
+        incoming(vm).filter(r -> r.id().equals(id)).ifPresent(r -> store.put(vm, IN, r.at(phase)));
     }
 
     List<String> withOutgoing() {

@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  *   <li>source, before {@code finish-sent}: cancel what QEMU still does, resume the guest, tell the peer to abort;
  *   <li>source, {@code finish-sent}: ask the peer; it runs there: end ours; it says no: resume ours; no answer:
  *       keep ours paused, and the record, for the next attempt;
- *   <li>source, {@code confirmed}: end ours;
+ *   <li>source, {@code confirmed}: end ours, and tell the peer (which then drops its {@code done}).
  *   <li>source, {@code postcopy-*}: see the post-copy through ({@link PostcopyRecovery}), never resume ours.
  * </ul>
  */
@@ -73,11 +73,11 @@ final class MigrationRecovery {
                     Monitor m = ctx.monitor().orElse(null);
                     if (m == null) {
                         log.warn("VM {}: its QEMU died before the guest ran here; the source keeps it", vm);
-                        records.put(r.at("failed"));
+                        records.advanceIncoming(vm, r.id(), "failed");
                         return null;
                     }
                     m.cont();
-                    records.put(r.at("done"));
+                    records.advanceIncoming(vm, r.id(), "done");
                     adoptPostcopy(r.at("done"), m);
                     return null;
                 });
@@ -129,7 +129,13 @@ final class MigrationRecovery {
         }
         vms.runJob(vm, MigrationJob.OUTGOING, Duration.ofSeconds(30), ctx -> {
             switch (r.phase()) {
-                case "confirmed" -> ctx.migratedAway(!r.keepSource());
+                case "confirmed" -> {
+                    ctx.migratedAway(!r.keepSource());
+                    MigrationSource.sendConfirmed(connector, URI.create(r.destination()), r.id(), null);
+                    if (r.keepSource()) {
+                        records.removeOutgoing(vm);
+                    }
+                }
                 case "finish-sent" -> decideWithPeer(ctx, r);
                 default -> rollBack(ctx, r);
             }
@@ -191,11 +197,7 @@ final class MigrationRecovery {
             if (peerPhase.equals("done") || peerPhase.equals("finishing")) {
                 records.put(r.at("confirmed"));
                 ctx.migratedAway(!r.keepSource());
-                try {
-                    ch.call("POST", "/v1/peer/migrations/" + r.id() + "/confirmed", null, connector.bound());
-                } catch (RuntimeException e) {
-                    log.info("confirm not delivered: {}", e.getMessage());
-                }
+                MigrationSource.sendConfirmed(connector, URI.create(r.destination()), r.id(), ch);
                 if (r.keepSource()) {
                     records.removeOutgoing(ctx.vmName());
                 }

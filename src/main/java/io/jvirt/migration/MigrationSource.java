@@ -245,10 +245,9 @@ final class MigrationSource {
             // `confirmed` ends the QEMU here without asking the peer), so the two run side by side
             Thread confirm = Thread.ofVirtual().name("migration-confirm-" + vm).start(() -> {
                 try {
-                    pc.channelForConfirm(base).call("POST", base + "/confirmed", null, Duration.ofSeconds(10));
+                    sendConfirmed(connector, plan.destination(), plan.id(), pc.channelForConfirm(base));
                 } catch (RuntimeException e) {
-                    log.info("migration {}: confirm not delivered ({}); the destination keeps its record", plan.id(),
-                            e.getMessage());
+                    log.info("migration {}: confirm not delivered ({})", plan.id(), e.getMessage());
                 }
             });
             try {
@@ -265,6 +264,32 @@ final class MigrationSource {
             return last;
         } finally {
             postcopies.remove(vm, pc);
+        }
+    }
+
+    /**
+     * Tells the destination it may drop its {@code done} record: on {@code ch}, or on a fresh connection when that
+     * one is gone (a destination daemon restarted after Finish). Best effort: undelivered, the record stays there
+     * until the VM leaves that host.
+     */
+    static void sendConfirmed(PeerConnector connector, URI dest, String id, PeerChannel ch) {
+        String path = "/v1/peer/migrations/" + id + "/confirmed";
+        try {
+            if (ch != null && !ch.lost().isDone()) {
+                try {
+                    ch.call("POST", path, null, Duration.ofSeconds(10));
+                    return;
+                } catch (JvirtException e) {
+                    if (e.code() != ErrorCode.PEER_LOST) {
+                        throw e;
+                    }
+                }
+            }
+            try (PeerChannel fresh = connector.connect(dest)) {
+                fresh.call("POST", path, null, Duration.ofSeconds(10));
+            }
+        } catch (RuntimeException e) {
+            log.info("migration {}: confirm not delivered ({}); the destination keeps its record", id, e.getMessage());
         }
     }
 
