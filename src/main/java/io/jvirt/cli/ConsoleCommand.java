@@ -29,6 +29,11 @@ final class ConsoleCommand extends CliCommand.OnVm {
     @Option(names = {"--follow", "-f"}, description = "Keep streaming new output (default on a terminal).")
     boolean follow;
 
+    @Option(names = "--tail", paramLabel = "BYTES",
+            description = "Only the last BYTES of the history (reaching into the rotated console.log.1 when the log"
+                + " was just rotated); 0: none, only new output with --follow.")
+    Long tail;
+
     @Option(names = "--no-stdin", description = "Do not forward stdin to the console.")
     boolean noStdin;
 
@@ -57,14 +62,22 @@ final class ConsoleCommand extends CliCommand.OnVm {
         return vmPath(vm) + "/console";
     }
 
+    private Map<String, String> query(boolean follow) {
+        return tail == null ? Map.of("follow", String.valueOf(follow))
+                : Map.of("follow", String.valueOf(follow), "tail", String.valueOf(tail));
+    }
+
     private int view() throws Exception {
+        if (tail != null && tail < 0) {
+            throw usage("--tail needs a number of bytes, 0 or more");
+        }
         Session s = session();
         ApiClient c = api();
         PrintStream out = s.out;
         boolean stdinTty = s.in == System.in && isTty(0);
         boolean interactive = stdinTty && s.out == System.out && isTty(1);
         if (!follow && !interactive) {
-            out.write(c.callRaw("GET", path(), Map.of("follow", "false"), null, null));
+            out.write(c.callRaw("GET", path(), query(false), null, null));
             out.flush();
             return JvirtCli.EXIT_OK;
         }
@@ -85,7 +98,7 @@ final class ConsoleCommand extends CliCommand.OnVm {
             t.start();
         }
         try {
-            c.stream("GET", path(), Map.of("follow", "true"), (b, off, len) -> {
+            c.stream("GET", path(), query(true), (b, off, len) -> {
                 out.write(b, off, len);
                 out.flush();
             });

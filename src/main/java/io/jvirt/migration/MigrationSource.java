@@ -357,7 +357,9 @@ final class MigrationSource {
                 }
                 if (s.interruption().equals(PostcopySource.RESUME)) {
                     rec = step(ctx, rec, "postcopy-resuming", watch);
-                    pc.resume(m, base);
+                    if (!pc.resume(m, base)) {
+                        return MigrationStatus.COMPLETED; // every page reached the destination before the link broke
+                    }
                     continue;
                 }
                 if (pc.requested() && !s.interruption().equals("QEMU exited")) {

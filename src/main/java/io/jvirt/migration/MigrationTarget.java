@@ -15,7 +15,6 @@ import io.jvirt.vm.PendingJob;
 import io.jvirt.vm.VmDefinition;
 import io.jvirt.vm.VmManager;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -204,7 +203,7 @@ final class MigrationTarget {
             int nbdPort = -1;
             if (!in.req.copied().isEmpty()) {
                 m.require(Feature.BLOCK_EXPORT, "copying storage during a migration");
-                nbdPort = freePort(localAddress);
+                nbdPort = ListenAddress.freePort(localAddress);
                 m.nbd().nbdServerStart(localAddress, nbdPort, TLS_ID);
                 BlockGraph graph = BlockGraph.query(m);
                 for (PeerMessages.CopiedDisk c : in.req.copied()) {
@@ -212,7 +211,7 @@ final class MigrationTarget {
                     exports.put(c.name(), c.name());
                 }
             }
-            m.migration().migrateIncoming("tcp:" + uriHost(localAddress) + ":0");
+            m.migration().migrateIncoming("tcp:" + ListenAddress.uriHost(localAddress) + ":0");
             int port = m.migration().queryMigrate().listeningPort();
             if (port <= 0) {
                 throw new JvirtException(ErrorCode.QEMU_FAILED, "the destination's QEMU reports no listening port");
@@ -222,7 +221,7 @@ final class MigrationTarget {
             in.phase = "incoming";
             in.step("incoming recorded");
             in.heard(); // the silence bound counts from our answer: a slow start (a first probe) is not the source's
-            in.prepared.complete(new PeerMessages.Prepared("tcp:" + uriHost(localAddress) + ":" + port, localAddress, port,
+            in.prepared.complete(new PeerMessages.Prepared("tcp:" + ListenAddress.uriHost(localAddress) + ":" + port, localAddress, port,
                     localAddress, nbdPort, exports, vms.get(vm).definition(), console.keepBytes()));
             Fault.point("migration", "incoming");
             while (true) {
@@ -378,16 +377,40 @@ final class MigrationTarget {
 
     /** Post-copy paused by a broken link: listens again for the source's resume, on a new port. */
     PeerMessages.Recovering recover(String id, String localAddress) {
-        IncomingMigration in = find(id);
+        IncomingMigration in = byId.get(id);
+        if ((in == null || in.postcopy == null || in.postcopy.ended()) && qemuState(id) == MigrationStatus.COMPLETED) {
+            log.info("incoming migration {}: the post-copy completed here: nothing to resume", id);
+            return new PeerMessages.Recovering(null);
+        }
+        in = find(id);
         in.heard();
         PostcopyTarget pc = in.postcopy;
         if (pc == null) {
             throw new JvirtException(ErrorCode.INVALID_STATE, "incoming migration " + id + " is not in post-copy", Map.of("id", id));
         }
-        String uri = "tcp:" + uriHost(localAddress) + ":" + freePort(localAddress);
+        String uri = "tcp:" + ListenAddress.uriHost(localAddress) + ":" + ListenAddress.freePort(localAddress);
         pc.recover(uri, Duration.ofSeconds(30));
         log.info("incoming migration {}: listening again on {} for the post-copy's resume", id, uri);
         return new PeerMessages.Recovering(uri);
+    }
+
+    /** Where the incoming QEMU of {@code id} (recorded done) is; one in post-copy not followed is followed again. */
+    private MigrationStatus qemuState(String id) {
+        var r = records.withIncoming().stream().map(records::incoming).flatMap(java.util.Optional::stream)
+                .filter(x -> x.id().equals(id) && x.phase().equals("done")).findFirst();
+        if (r.isEmpty()) {
+            return MigrationStatus.UNKNOWN;
+        }
+        return vms.runJob(r.get().vm(), MigrationJob.INCOMING, Duration.ofSeconds(10), ctx -> {
+            Monitor m = ctx.monitor().orElse(null);
+            MigrationStatus now = m == null ? MigrationStatus.UNKNOWN : m.migration().queryMigrate().status();
+            if (now.isPostcopy() && !byId.containsKey(id)) {
+                log.warn("incoming migration {}: VM {}: its post-copy ({}) was not followed: followed again", id,
+                        r.get().vm(), now.wire());
+                adoptPostcopy(r.get(), m);
+            }
+            return now;
+        });
     }
 
     /** The source confirmed: the migration is over, its record goes. */
@@ -471,17 +494,5 @@ final class MigrationTarget {
                 log.warn("cannot delete {}: {}", f, e.toString());
             }
         }
-    }
-
-    private static int freePort(String host) {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new JvirtException(ErrorCode.INTERNAL, "no free port for the NBD server on " + host + ": " + e.getMessage());
-        }
-    }
-
-    private static String uriHost(String address) {
-        return address.indexOf(':') >= 0 ? "[" + address + "]" : address;
     }
 }

@@ -48,6 +48,10 @@ public final class PeerMessages {
 
     /** The destination of a paused post-copy listens again ({@code migrate-recover}): resume to {@code uri}. */
     public record Recovering(String uri) {
+        /** No uri: the destination's post-copy completed (every page arrived before the link broke). */
+        boolean completed() {
+            return uri == null;
+        }
     }
 
     public record Abort(String reason) {

@@ -166,6 +166,10 @@ final class PostcopyRecovery {
                     try {
                         PeerMessages.Recovering rc = connector.mapper().convertValue(
                                 ch.call("POST", base + "/recover", null, Duration.ofSeconds(60)), PeerMessages.Recovering.class);
+                        if (rc.completed()) {
+                            log.info("VM {}: the destination's post-copy completed before the link broke", ctx.vmName());
+                            return ch;
+                        }
                         log.info("VM {}: resuming the paused post-copy to {}", ctx.vmName(), rc.uri());
                         m.migration().migrateResume(rc.uri());
                     } catch (RuntimeException e) {

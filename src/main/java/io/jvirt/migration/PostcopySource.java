@@ -252,12 +252,17 @@ final class PostcopySource implements AutoCloseable {
      * Recovery: a new peer channel (the old one was lost), the destination listens again ({@code migrate-recover}
      * on a new port, same TLS credentials), then {@code migrate} with {@code resume}.
      */
-    void resume(Monitor m, String base) {
+    boolean resume(Monitor m, String base) {
         PeerChannel ch = reconnect(base);
         PeerMessages.Recovering r = connector.mapper().convertValue(
                 ch.call("POST", base + "/recover", null, Duration.ofSeconds(60)), PeerMessages.Recovering.class);
+        if (r.completed()) {
+            log.info("VM {}: the destination's post-copy completed before the link broke: nothing to resume", vm);
+            return false;
+        }
         log.info("VM {}: resuming the post-copy to {}", vm, r.uri());
         m.migration().migrateResume(r.uri());
+        return true;
     }
 
     @Override

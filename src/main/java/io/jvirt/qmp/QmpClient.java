@@ -39,7 +39,11 @@ import org.slf4j.LoggerFactory;
  * pending command it belongs to (the oldest?) would be wrong once a timed-out command's answer is still
  * outstanding. The command concerned then fails by timeout.
  *
- * <p>Only the base protocol is used: no capabilities (such as {@code oob}) are enabled. File descriptor
+ * <p>The {@code oob} capability is enabled when QEMU offers it (it does on a monitor of its own, not on a mux
+ * chardev): {@link #executeOutOfBand} then sends {@code exec-oob}, which QEMU runs on its monitor I/O thread even
+ * while its main loop is blocked (a post-copy destination faulting on a page that no longer comes, so
+ * {@code migrate-pause} must get through). Every command carries an id, so answers out of order are matched. File
+ * descriptor
  * passing ({@code getfd}, {@code add-fd}) is not supported: it needs {@code SCM_RIGHTS} ancillary data,
  * which the JDK's Unix-domain {@code SocketChannel} cannot send. Pass file paths, or {@code /dev/fdset}
  * descriptors set up on QEMU's command line, instead.
@@ -66,6 +70,7 @@ public final class QmpClient implements AutoCloseable {
     private final CompletableFuture<QmpConnectionClosedException> closed = new CompletableFuture<>();
     private final AtomicReference<QmpConnectionClosedException> closeReason = new AtomicReference<>();
     private volatile Duration defaultTimeout = DEFAULT_TIMEOUT;
+    private volatile boolean outOfBand;
 
     private QmpClient(Path socket, QmpChannel channel) {
         this.socket = socket;
@@ -100,8 +105,15 @@ public final class QmpClient implements AutoCloseable {
         client.events.start();
         client.reader.start();
         try {
-            client.awaitGreeting(handshakeTime(deadline));
-            client.execute("qmp_capabilities", null, handshakeTime(deadline));
+            QmpGreeting offered = client.awaitGreeting(handshakeTime(deadline));
+            boolean oob = offered.hasCapability("oob");
+            ObjectNode enable = null;
+            if (oob) {
+                enable = QmpJson.object();
+                enable.putArray("enable").add("oob");
+            }
+            client.execute("qmp_capabilities", enable, handshakeTime(deadline));
+            client.outOfBand = oob;
             return client;
         } catch (IOException | RuntimeException e) {
             client.close();
@@ -121,6 +133,11 @@ public final class QmpClient implements AutoCloseable {
     /** The socket this client is connected to. */
     public Path socket() {
         return socket;
+    }
+
+    /** Whether {@link #executeOutOfBand} really goes out of band (QEMU offered {@code oob} and it was enabled). */
+    public boolean outOfBand() {
+        return outOfBand;
     }
 
     public Duration defaultTimeout() {
@@ -155,7 +172,20 @@ public final class QmpClient implements AutoCloseable {
      * @throws QmpException                 if the waiting thread is interrupted
      */
     public JsonNode execute(String command, JsonNode arguments, Duration timeout) {
-        CompletableFuture<JsonNode> answer = submit(command, arguments);
+        return await(command, submit(command, arguments, false), timeout);
+    }
+
+    /**
+     * Like {@link #execute(String, JsonNode, Duration)}, sent as {@code exec-oob}: QEMU runs it at once, past the
+     * in-band commands queued before it, even while its main loop is stuck. Only commands QEMU marks
+     * {@code allow-oob} may be sent so (e.g. {@code migrate-pause}, {@code migrate-recover}); without the capability
+     * it is sent in-band.
+     */
+    public JsonNode executeOutOfBand(String command, JsonNode arguments, Duration timeout) {
+        return await(command, submit(command, arguments, outOfBand), timeout);
+    }
+
+    private JsonNode await(String command, CompletableFuture<JsonNode> answer, Duration timeout) {
         try {
             return answer.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
@@ -179,6 +209,10 @@ public final class QmpClient implements AutoCloseable {
      * timeout of its own (use {@code orTimeout}); cancelling it forgets the command.
      */
     public CompletableFuture<JsonNode> submit(String command, JsonNode arguments) {
+        return submit(command, arguments, false);
+    }
+
+    private CompletableFuture<JsonNode> submit(String command, JsonNode arguments, boolean oob) {
         Objects.requireNonNull(command, "command");
         if (arguments != null && !arguments.isObject() && !arguments.isNull()) {
             throw new IllegalArgumentException("QMP arguments must be a JSON object, got " + arguments.getNodeType());
@@ -190,7 +224,7 @@ public final class QmpClient implements AutoCloseable {
             request.future().completeExceptionally(closedAgain(reason));
             return request.future();
         }
-        ObjectNode message = QmpJson.object().put("execute", command);
+        ObjectNode message = QmpJson.object().put(oob ? "exec-oob" : "execute", command);
         if (arguments != null && !arguments.isNull()) {
             message.set("arguments", arguments);
         }
@@ -324,9 +358,9 @@ public final class QmpClient implements AutoCloseable {
         COMPLETIONS.execute(() -> closed.complete(reason));
     }
 
-    private void awaitGreeting(Duration timeout) throws IOException {
+    private QmpGreeting awaitGreeting(Duration timeout) throws IOException {
         try {
-            greeting.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return greeting.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw new SocketTimeoutException("no QMP greeting on " + socket + " within " + timeout
                     + " (is another client connected to this monitor?)");

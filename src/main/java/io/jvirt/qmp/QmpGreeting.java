@@ -8,8 +8,8 @@ import java.util.List;
  * The first message QEMU sends on a monitor connection.
  *
  * @param version      QEMU's version
- * @param capabilities protocol capabilities QEMU offers (e.g. {@code "oob"}); this client enables none of
- *                     them, so they are informational
+ * @param capabilities protocol capabilities QEMU offers (e.g. {@code "oob"}, which the client enables when
+ *                     offered)
  */
 public record QmpGreeting(QmpVersion version, List<String> capabilities) {
 

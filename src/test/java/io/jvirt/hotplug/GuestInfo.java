@@ -12,8 +12,12 @@ import java.util.function.Predicate;
 public record GuestInfo(long memKb, String cpus, int ncpus, String disks, String nics) {
 
     public static GuestInfo read(TestHttp api, ConsoleReader console, String vm) {
-        int at = console.length();
-        GuestConsole.type(api, vm, "guestinfo");
+        // a marker the shell computes (the typed line shows only the sum's terms): the reading after it is this
+        // one, never an older one in history the reader is still loading (a migrated VM's console carries A's)
+        long n = java.util.concurrent.ThreadLocalRandom.current().nextLong(1_000_000_000L);
+        String marker = "GI-" + (n + 7) + "-GO";
+        GuestConsole.type(api, vm, "echo GI-$((" + n + "+7))-GO; guestinfo");
+        int at = console.await(marker, 0, Duration.ofSeconds(20));
         int start = console.await("GUESTINFO mem_kb=", at, Duration.ofSeconds(20)) - "GUESTINFO mem_kb=".length();
         int end = console.await("=END", start, GuestConsole.TIMEOUT);
         String line = console.text().substring(start, end);

@@ -143,10 +143,19 @@ class MigrationPostcopyCrashTest {
                 throw e;
             }
             trace(vm, fault, false);
+        } catch (Throwable t) {
+            System.out.println("FAILED " + fault + ": " + String.valueOf(t.getMessage()).lines().findFirst().orElse(""));
+            trace(vm, fault, true);
+            throw t;
         } finally {
+            // a daemon the failure left down must not hide the failure behind a refused connection here
             for (DaemonProcess h : new DaemonProcess[] {hosts.a, hosts.b}) {
-                h.http().post("/v1/vms/" + vm + "/destroy");
-                h.http().send("DELETE", "/v1/vms/" + vm, null, null);
+                try {
+                    h.http().post("/v1/vms/" + vm + "/destroy");
+                    h.http().send("DELETE", "/v1/vms/" + vm, null, null);
+                } catch (RuntimeException | AssertionError e) {
+                    System.out.println("cleanup of " + vm + ": " + e.getMessage());
+                }
             }
         }
     }

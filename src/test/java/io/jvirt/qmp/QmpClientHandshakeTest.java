@@ -33,6 +33,21 @@ class QmpClientHandshakeTest {
     }
 
     @Test
+    void outOfBandIsEnabledWhenOfferedAndSendsExecOob() throws Exception {
+        try (BareQemu qemu = BareQemu.start(); QmpClient client = qemu.connect()) {
+            assertThat(client.outOfBand()).as("QEMU offered oob: the client enabled it").isTrue();
+            // QEMU itself tells an exec-oob from an execute: a command without allow-oob is refused out of band
+            assertThatThrownBy(() -> client.executeOutOfBand("query-status", null, Duration.ofSeconds(10)))
+                    .isInstanceOf(QmpErrorException.class).hasMessageContaining("does not support OOB");
+            // an allow-oob command runs (and fails as it must on a QEMU with no post-copy under way)
+            assertThatThrownBy(() -> client.executeOutOfBand("migrate-pause", null, Duration.ofSeconds(10)))
+                    .isInstanceOf(QmpErrorException.class).hasMessageContaining("postcopy");
+            // in-band commands go on answering, matched by id
+            assertThat(client.execute("query-status").path("status").asText()).isNotEmpty();
+        }
+    }
+
+    @Test
     void connectWaitsForTheSocketToAppear() throws Exception {
         try (BareQemu qemu = BareQemu.prepare()) {
             CompletableFuture<QmpClient> connecting = CompletableFuture.supplyAsync(() -> {

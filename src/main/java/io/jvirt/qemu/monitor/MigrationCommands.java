@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jvirt.qmp.QmpArgs;
 import io.jvirt.qmp.QmpJson;
+import java.time.Duration;
 import java.util.Map;
 
 /** Migration of one QEMU (get it from {@link Monitor#migration()}); {@link QemuMigration} follows one to its end. */
@@ -97,15 +98,19 @@ public final class MigrationCommands {
 
     /**
      * Forces a post-copy whose link hangs (no reset, e.g. a cut cable) into {@code postcopy-paused}: QEMU shuts its
-     * migration socket down instead of waiting for TCP to give up. Sent in-band (this client enables no OOB).
+     * migration socket down instead of waiting for TCP to give up. Sent out of band: a destination's main loop may
+     * be blocked on a guest page that will not come over the dead link, and in-band commands wait for it.
      */
     public void migratePause() {
-        monitor.call("migrate-pause", null);
+        monitor.callOutOfBand("migrate-pause", null, Duration.ofSeconds(10));
     }
 
-    /** Destination of a post-copy paused by a broken link: listens again on {@code uri}. */
+    /**
+     * Destination of a post-copy paused by a broken link: listens again on {@code uri}. Out of band, for the same
+     * reason as {@link #migratePause} (QEMU allows both so).
+     */
     public void migrateRecover(String uri) {
-        monitor.call("migrate-recover", QmpArgs.of("uri", uri));
+        monitor.callOutOfBand("migrate-recover", QmpArgs.of("uri", uri), Duration.ofSeconds(30));
     }
 
     /** Source of a paused post-copy: resumes it to a destination that ran {@link #migrateRecover}. */

@@ -191,10 +191,20 @@ public final class Monitor {
     }
 
     JsonNode call(String command, ObjectNode arguments, Duration timeout) {
+        return call(command, arguments, timeout, false);
+    }
+
+    /** As {@link #call(String, ObjectNode, Duration)}, out of band (for the few commands QEMU allows so). */
+    JsonNode callOutOfBand(String command, ObjectNode arguments, Duration timeout) {
+        return call(command, arguments, timeout, true);
+    }
+
+    private JsonNode call(String command, ObjectNode arguments, Duration timeout, boolean outOfBand) {
         long t0 = System.nanoTime();
         boolean failed = true;
         try {
-            JsonNode reply = qmp.execute(command, arguments, timeout);
+            JsonNode reply = outOfBand ? qmp.executeOutOfBand(command, arguments, timeout)
+                    : qmp.execute(command, arguments, timeout);
             failed = false;
             return reply;
         } catch (QmpException e) {
