@@ -219,6 +219,9 @@ final class MigrationSource {
                     pc.channel().stopHeartbeat(); // Finish went at the switch (PostcopySource)
                 }
             } catch (RuntimeException e) {
+                if (e instanceof JvirtException j && "lost".equals(j.details().get("outcome"))) {
+                    throw j; // concluded where it was found (the destination's QEMU died in post-copy)
+                }
                 if (pc.requested() && PostcopyRecovery.qemuDied(m)) {
                     // the source's half of RAM died with its QEMU: no side can run the guest any more
                     watch.ended("failed", e.getMessage());
@@ -409,6 +412,9 @@ final class MigrationSource {
                 case POSTCOPY_PAUSED -> {
                     pc.onPaused();
                     rec = step(ctx, rec, "postcopy-paused", watch);
+                    if (pc.destinationQemuDied(base)) {
+                        throw pc.lostThere(ctx, records, rec.id());
+                    }
                     log.warn("VM {}: post-copy paused (the link broke); `jvirt migrate --resume {}` recovers it",
                             ctx.vmName(), ctx.vmName());
                 }

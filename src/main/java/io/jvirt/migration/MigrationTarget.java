@@ -70,7 +70,8 @@ final class MigrationTarget {
         IncomingMigration in = byId.get(id);
         if (in != null) {
             in.heard();
-            return new PeerMessages.Phase(id, in.req.definition().name(), in.phase, null);
+            boolean lost = in.postcopy != null && in.postcopy.qemuExited();
+            return new PeerMessages.Phase(id, in.req.definition().name(), lost ? "lost" : in.phase, null);
         }
         for (String vm : records.withIncoming()) {
             var r = records.incoming(vm);

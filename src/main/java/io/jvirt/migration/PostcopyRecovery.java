@@ -119,6 +119,15 @@ final class PostcopyRecovery {
                     }
                     return;
                 }
+                if (peer.equals("lost")) {
+                    // the destination's QEMU died in post-copy (ours paused on it): the guest can run nowhere; it
+                    // stays crashed there, where it ran last
+                    log.error("VM {}: the destination's QEMU died during post-copy {}: ended here", vm, r.id());
+                    ctx.migratedAway(true);
+                    records.removeOutgoing(vm);
+                    MigrationSource.sendConfirmed(connector, dest, r.id(), ch);
+                    return;
+                }
                 ch.startHeartbeat(base + "/ping");
                 if (peer.equals("incoming")) {
                     ch.call("POST", base + "/finish", null, Duration.ofSeconds(60)); // the guest runs there now

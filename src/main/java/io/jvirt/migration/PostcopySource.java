@@ -129,6 +129,45 @@ final class PostcopySource implements AutoCloseable {
         paused = true;
     }
 
+    /**
+     * At a pause with the peer channel up (so not a cut link): whether the destination says its QEMU died, which
+     * pauses ours too (its migration socket closed). Asked a few times: its daemon may learn of the death a moment
+     * after our QEMU did.
+     */
+    boolean destinationQemuDied(String base) {
+        for (int i = 0; i < 4 && !channel.lost().isDone(); i++) {
+            try {
+                String there = connector.mapper().convertValue(channel.call("GET", base, null, connector.bound()),
+                        PeerMessages.Phase.class).phase();
+                if (there.equals("lost")) {
+                    return true;
+                }
+                Thread.sleep(500);
+            } catch (RuntimeException e) {
+                return false; // no answer: a link problem, for `migrate --resume`
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The destination's QEMU died in post-copy: the guest's newest state died with it and ours is incomplete, so it
+     * can run nowhere. The destination keeps the VM crashed (it ran there last); ours is ended and undefined, the
+     * destination told (Confirm drops its record). Returns the operation's error.
+     */
+    JvirtException lostThere(io.jvirt.vm.VmJobContext ctx, MigrationRecords records, String id) {
+        String reason = "the destination's QEMU died during post-copy: the guest's RAM was split between the two hosts";
+        log.error("VM {}: {}; it stays crashed on {}, its QEMU here is ended", vm, reason, destination);
+        ctx.migratedAway(true);
+        records.removeOutgoing(vm);
+        MigrationSource.sendConfirmed(connector, destination, id, channel); // best effort
+        return new JvirtException(ErrorCode.QEMU_FAILED, "VM '" + vm + "': " + reason + "; it is crashed on "
+                + destination, Map.of("vm", vm, "outcome", "lost"));
+    }
+
     /** Whether Finish went (or is going) to the destination: from then on it may run the guest. */
     boolean finishAttempted() {
         return finishAttempted;

@@ -105,7 +105,11 @@ final class PostcopyTarget {
             while (true) {
                 QemuMigration.Step s = migration.next(Duration.ofMillis(200));
                 if (s != null && s.interruption() != null) {
-                    ended.complete(MigrationStatus.UNKNOWN); // QEMU exited
+                    // the pages still on the source die with the source's QEMU, the newest ones died here: the
+                    // guest can run nowhere; the source learns it from our phase (lost) when its QEMU pauses
+                    log.error("incoming migration {}: VM {}: its QEMU exited during post-copy ({}): the guest is lost",
+                            id, vm, s.interruption());
+                    ended.complete(MigrationStatus.UNKNOWN);
                     return;
                 }
                 if (s != null && s.status() != null) {
@@ -146,6 +150,11 @@ final class PostcopyTarget {
 
     boolean ended() {
         return ended.isDone();
+    }
+
+    /** This QEMU exited before its post-copy ended: the guest's RAM was split, its newest half is gone. */
+    boolean qemuExited() {
+        return ended.isDone() && ended.join() == MigrationStatus.UNKNOWN;
     }
 
     /** The source asks to resume: once paused here, listen again on {@code uri} (same TLS credentials). */

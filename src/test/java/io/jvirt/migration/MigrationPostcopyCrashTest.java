@@ -35,6 +35,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class MigrationPostcopyCrashTest {
     TwoHosts hosts;
     int n;
+    boolean reasonNamesPostcopy;
 
     static Stream<Arguments> cells() {
         return Stream.of(
@@ -49,6 +50,9 @@ class MigrationPostcopyCrashTest {
                 Arguments.of("B", "daemon-finishing", "B"),
                 // B killed by the test while its guest runs in post-copy (A held at postcopy-running-there)
                 Arguments.of("B", "daemon-while-postcopy", "B"),
+                // B's QEMU killed by the test there: the newest half of RAM died; A's QEMU pauses, asks B, ends its
+                // side; the VM stays crashed on B, where it ran last
+                Arguments.of("B", "qemu-while-postcopy", "B-crashed"),
                 // the source's QEMU dies before the switch: the whole state was on A
                 Arguments.of("A", "qemu-postcopy-requested", "A-crashed"),
                 // after the switch, before Finish: B may or may not have run the guest (Finish races the death)
@@ -83,10 +87,12 @@ class MigrationPostcopyCrashTest {
         d.putArray("disks").addObject().put("name", "vda").put("path", disk.toString()).put("format", "qcow2");
         Path holdDir = hosts.dir.resolve("hold-" + vm);
         boolean bWhilePostcopy = fault.equals("daemon-while-postcopy");
+        boolean bQemu = fault.equals("qemu-while-postcopy");
+        reasonNamesPostcopy = !bQemu; // B's own QEMU death: B's reason is QEMU's exit, A's operation names post-copy
         boolean linkCut = fault.equals("daemon-postcopy-paused");
         DaemonProcess faulted = who.equals("A") ? hosts.a : hosts.b;
         DaemonProcess other = who.equals("A") ? hosts.b : hosts.a;
-        if (bWhilePostcopy) {
+        if (bWhilePostcopy || bQemu) {
             arm(hosts.a, "migration:hold-postcopy-running-there:" + holdDir);
             arm(hosts.b, null);
         } else {
@@ -121,6 +127,16 @@ class MigrationPostcopyCrashTest {
                     hosts.link(true);
                 }
                 restartClean(hosts.a);
+            } else if (bQemu) {
+                awaitFile(holdDir.resolve("reached-postcopy-running-there"), Duration.ofSeconds(90));
+                java.util.List<Long> pids = hosts.b.qemuPids();
+                assertThat(pids).as("B's QEMU").hasSize(1);
+                ProcessHandle.of(pids.get(0)).ifPresent(ProcessHandle::destroyForcibly);
+                DaemonProcess.awaitGone(pids.get(0), Duration.ofSeconds(30));
+                Files.createFile(holdDir.resolve("go"));
+                JsonNode op = MigrationTest.waitOp(a, started);
+                assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("failure");
+                assertThat(op.toString()).contains("destination's QEMU died during post-copy");
             } else if (bWhilePostcopy) {
                 awaitFile(holdDir.resolve("reached-postcopy-running-there"), Duration.ofSeconds(90));
                 hosts.b.kill9();
@@ -236,7 +252,8 @@ class MigrationPostcopyCrashTest {
         }
         if (want.equals("crashed")) {
             if (onB) {
-                assertThat(v.path("reason").asText()).as("B says why: " + v).contains("post-copy");
+                assertThat(v.path("reason").asText()).as("B says why: " + v).contains(reasonNamesPostcopy ? "post-copy" : "");
+                assertThat(v.path("reason").asText()).as("B says why: " + v).isNotEmpty();
                 assertThat(hosts.b.qemuPids()).as("B's QEMU is ended").isEmpty();
             }
             return;
