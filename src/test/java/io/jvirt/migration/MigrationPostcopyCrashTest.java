@@ -23,9 +23,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The post-copy rows of docs/migration.md's phase x failure table: a daemon (kill -9 by its fault point, or by the
- * test while the other side holds at a phase) or the source's QEMU dies during a post-copy; afterwards the VM runs
- * on exactly one host (B once the switch happened: the restarted daemon finishes the post-copy), or, when the source
- * QEMU's half of RAM died, is crashed with a reason where it last ran; the other host has neither the VM nor a QEMU,
+ * test while the other side holds at a phase) or either QEMU dies during a post-copy; afterwards the VM runs on
+ * exactly one host (B once the switch happened: the restarted daemon finishes the post-copy), or, when a QEMU's half
+ * of RAM died, is crashed with a reason where it last ran; the other host has neither the VM nor a QEMU,
  * and the running side's disk holds the last number the guest acknowledged.
  *
  * <p>Post-copy is forced as in MigrationPostcopyTest: a throttled pre-copy (6 MiB/s for a 128 MiB guest) with a
