@@ -8,7 +8,6 @@ import io.jvirt.qemu.QemuPaths;
 import io.jvirt.qemu.SerialConsole;
 import io.jvirt.qemu.monitor.CapabilityCache;
 import io.jvirt.qemu.monitor.Monitor;
-import io.jvirt.qemu.monitor.MonitorException;
 import io.jvirt.store.DocumentStore;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -307,7 +306,7 @@ public final class VmManager {
     public VmView suspend(String name, Duration queue) {
         Vm vm = find(name);
         try (Job job = acquire(vm, LifecycleJob.SUSPEND.wire(), null, queue)) {
-            switchVcpus(vm, "suspend", VmState.RUNNING, "it is not running", Monitor::stop, VmState.PAUSED, "user");
+            VmProcesses.switchVcpus(vm, "suspend", VmState.RUNNING, "it is not running", Monitor::stop, VmState.PAUSED, "user");
         }
         return vm.view(true);
     }
@@ -318,23 +317,9 @@ public final class VmManager {
             if (switches.retryHold(vm, new VmJobContext(this, vm, job), "resume") && vm.state() == VmState.RUNNING) {
                 return vm.view(true); // finishing the held switch let the guest run on (a pivot resumes it)
             }
-            switchVcpus(vm, "resume", VmState.PAUSED, "it is not paused", Monitor::cont, VmState.RUNNING, "resumed");
+            VmProcesses.switchVcpus(vm, "resume", VmState.PAUSED, "it is not paused", Monitor::cont, VmState.RUNNING, "resumed");
         }
         return vm.view(true);
-    }
-
-    /** Pauses or resumes the vCPUs of a VM in state {@code from}; the VM is then in {@code to} for {@code reason}. */
-    private static void switchVcpus(Vm vm, String action, VmState from, String hint, Consumer<Monitor> command, VmState to,
-                                    String reason) {
-        if (vm.state() != from || vm.instance() == null) {
-            throw VmErrors.invalidState(vm, action, hint);
-        }
-        try {
-            command.accept(vm.instance().monitor());
-        } catch (MonitorException e) {
-            throw VmErrors.qemuFailed(vm, action, e);
-        }
-        vm.transitionIf(from, to, reason);
     }
 
     // ---- jobs of other capabilities (snapshots, block copy, migration) ---------------------------------------

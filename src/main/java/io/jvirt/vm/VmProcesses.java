@@ -201,6 +201,20 @@ record VmProcesses(VmManager.Config config, Function<String, QemuPaths> paths, j
     }
 
     /** SIGTERM, then SIGKILL after 5 s; the exit handler records why ({@code destroyed}). */
+    /** Pauses or resumes the vCPUs of a VM in state {@code from}; the VM is then in {@code to} for {@code reason}. */
+    static void switchVcpus(Vm vm, String action, VmState from, String hint, Consumer<Monitor> command, VmState to,
+                            String reason) {
+        if (vm.state() != from || vm.instance() == null) {
+            throw VmErrors.invalidState(vm, action, hint);
+        }
+        try {
+            command.accept(vm.instance().monitor());
+        } catch (MonitorException e) {
+            throw VmErrors.qemuFailed(vm, action, e);
+        }
+        vm.transitionIf(from, to, reason);
+    }
+
     static void kill(Vm vm, QemuInstance q) {
         if (q != null && q.isAlive()) {
             vm.shutdownReason("destroyed");
