@@ -14,8 +14,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Migration: {@code POST /v1/vms/{name}/migrate} starts one (an operation of kind {@code migration} whose progress
- * follows the migration), {@code .../migrate/cancel} cancels it, {@code GET .../migration} tells how it goes. The
+ * Migration: {@code POST /v1/vms/{name}/migration} starts one (an operation of kind {@code migration} whose progress
+ * follows the migration), {@code .../migration/cancel} cancels it, {@code GET .../migration} tells how it goes. The
  * peer routes under {@code /v1/peer/migrations} are the destination's side, for a jvirtd host certificate only.
  */
 final class MigrationRoutes {
@@ -39,7 +39,7 @@ final class MigrationRoutes {
     }
 
     void register(Router r) {
-        r.add("POST", "/v1/vms/{name}/migrate", ex -> {
+        r.add("POST", "/v1/vms/{name}/migration", ex -> {
             MigrationRequest req = ex.bodyAs(MigrationRequest.class, ErrorCode.INVALID_ARGUMENT);
             String vm = ex.param("name");
             String id = Operations.newId();
@@ -54,9 +54,9 @@ final class MigrationRoutes {
             byId.put(id, op);
             operations.respond(ex, op);
         });
-        r.add("POST", "/v1/vms/{name}/migrate/cancel", ex -> ex.json(200, orEmpty(migrations.cancel(ex.param("name")))));
-        r.add("POST", "/v1/vms/{name}/migrate/postcopy", ex -> ex.json(200, orEmpty(migrations.startPostcopy(ex.param("name")))));
-        r.add("POST", "/v1/vms/{name}/migrate/resume", ex -> ex.json(200, orEmpty(migrations.resumePostcopy(ex.param("name")))));
+        r.add("POST", "/v1/vms/{name}/migration/cancel", ex -> ex.json(200, orEmpty(migrations.cancel(ex.param("name")))));
+        r.add("POST", "/v1/vms/{name}/migration/postcopy", ex -> ex.json(200, orEmpty(migrations.startPostcopy(ex.param("name")))));
+        r.add("POST", "/v1/vms/{name}/migration/resume", ex -> ex.json(200, orEmpty(migrations.resumePostcopy(ex.param("name")))));
         r.add("GET", "/v1/vms/{name}/migration", ex -> ex.json(200, orEmpty(migrations.progress(ex.param("name")).orElse(null))));
 
         r.add("POST", "/v1/peer/migrations", ex -> {

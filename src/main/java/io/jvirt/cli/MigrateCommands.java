@@ -77,7 +77,7 @@ final class MigrateCommands {
             if (timeout != null) body.put("timeoutSeconds", timeout);
             if (postcopy) body.put("postcopy", true);
             if (postcopyAfterPrecopy) body.put("postcopyAfterPrecopy", true);
-            String path = CliCommand.vmPath(vm) + "/migrate";
+            String path = CliCommand.vmPath(vm) + "/migration";
             if (noWait) {
                 JsonNode op = api().post(path, Map.of(), body);
                 message = "Migration of " + vm + " to " + dest + " started (operation " + op.path("id").asText()
@@ -95,7 +95,7 @@ final class MigrateCommands {
             }, e -> { });
             JsonNode op;
             if (resume) {
-                JsonNode p = api().post(CliCommand.vmPath(vm) + "/migrate/resume", Map.of(), null);
+                JsonNode p = api().post(CliCommand.vmPath(vm) + "/migration/resume", Map.of(), null);
                 dest = p.path("destination").asText();
                 op = api().get("/v1/operations/" + ApiClient.segment(p.path("id").asText()), Map.of());
             } else {
@@ -104,7 +104,7 @@ final class MigrateCommands {
             // Ctrl-C: cancel the migration (before its Finish; after it the VM is already on the destination)
             Thread cancel = new Thread(() -> {
                 try {
-                    api().post(CliCommand.vmPath(vm) + "/migrate/cancel", Map.of(), null);
+                    api().post(CliCommand.vmPath(vm) + "/migration/cancel", Map.of(), null);
                 } catch (Exception e) {
                     // the migration may have ended meanwhile
                 }
@@ -162,7 +162,7 @@ final class MigrateCommands {
     static final class MigratePostcopyCmd extends CliCommand.OnVm {
         @Override
         JsonNode run() throws Exception {
-            return api().post(CliCommand.vmPath(vm) + "/migrate/postcopy", Map.of(), null);
+            return api().post(CliCommand.vmPath(vm) + "/migration/postcopy", Map.of(), null);
         }
 
         @Override
@@ -175,7 +175,7 @@ final class MigrateCommands {
     static final class MigrateCancelCmd extends CliCommand.OnVm {
         @Override
         JsonNode run() throws Exception {
-            return api().post(CliCommand.vmPath(vm) + "/migrate/cancel", Map.of(), null);
+            return api().post(CliCommand.vmPath(vm) + "/migration/cancel", Map.of(), null);
         }
 
         @Override

@@ -19,13 +19,13 @@ import java.nio.file.Path;
  *       until {@code <dir>/go} exists, so a test can kill another process (the peer daemon, a QEMU) at exactly
  *       that phase, then let this side go on.</li>
  * </ul>
- * Areas and steps in use: {@code snapshot:} after-intent, after-freeze, before-transaction, after-switch,
+ * Areas and steps in use: {@code snapshot:} after-intent, after-freeze, before-switch, after-switch,
  * after-merge, after-definition, after-memory; {@code blockcopy:} copying, ready, pivot-requested, pivot-done,
  * after; {@code vm:} definition-write; {@code store:} write (every document write, e.g.
  * {@code store:fail-write:/tmp/flag}); {@code migration:} (source) begin, prepared, mirroring, mirrors-ready,
  * migrating, switchover, device, completed, finish-sent, confirmed, postcopy-requested, postcopy-active,
  * postcopy-running-there, postcopy-paused, postcopy-resuming, (destination) defined, incoming, finishing (pre-copy
- * and post-copy), resumed (its QEMU's RESUME: the guest runs there), running (the start returned, before
+ * and post-copy), resumed (its QEMU said its vCPUs run: the guest runs there), running (the start returned, before
  * {@code done} is recorded).
  */
 public final class Fault {

@@ -1,7 +1,7 @@
 package io.jvirt.migration;
 
 /**
- * What the user asks ({@code POST /v1/vms/{name}/migrate}); null fields take their defaults.
+ * What the user asks ({@code POST /v1/vms/{name}/migration}); null fields take their defaults.
  *
  * @param destination   {@code tls://HOST:PORT} of the destination jvirtd
  * @param copyStorage   {@code all}: copy every writable disk over NBD; {@code inc}: only each disk's top image, over a
@@ -13,7 +13,7 @@ package io.jvirt.migration;
  * @param timeoutSeconds the whole migration; then it is cancelled (not once post-copy has started)
  * @param postcopy      enable post-copy on both sides and switch to it as soon as the first pass over RAM is done
  * @param postcopyAfterPrecopy enable post-copy and switch to it only when pre-copy does not converge
- *                      ({@link Convergence}); {@code POST .../migrate/postcopy} switches at any time
+ *                      ({@link Convergence}); {@code POST .../migration/postcopy} switches at any time
  * @param parallel      RAM over this many parallel TLS connections (QEMU's multifd, 1..{@value #MAX_PARALLEL}); null:
  *                      one stream
  */

@@ -265,7 +265,7 @@ record SnapshotCreate(VmManager vms, SnapshotRecords records, SnapshotImages ima
                 added.add(0, c.formatNode());
                 actions.add(TransactionAction.blockdevSnapshot(graph.require(c.disk()).node(), c.formatNode()));
             }
-            Fault.point("snapshot", "before-transaction");
+            Fault.point("snapshot", "before-switch");
             transaction(monitor, actions, name);
         } catch (RuntimeException e) {
             BlockGraph.delete(monitor, added.toArray(String[]::new));

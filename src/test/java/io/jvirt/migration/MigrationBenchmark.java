@@ -225,7 +225,7 @@ class MigrationBenchmark {
                 Thread.sleep(2000);
             }
             long t0 = System.nanoTime();
-            JsonNode op = MigrationTest.waitOp(from, from.post("/v1/vms/bench/migrate",
+            JsonNode op = MigrationTest.waitOp(from, from.post("/v1/vms/bench/migration",
                     MigrationTest.body(to == b ? TwoHosts.toB() : TwoHosts.toA())));
             long wall = (System.nanoTime() - t0) / 1_000_000;
             if (!"success".equals(op.path("status").asText())) {
@@ -289,7 +289,7 @@ class MigrationBenchmark {
             ObjectNode body = MigrationTest.body(TwoHosts.toB());
             body.put("copyStorage", "all");
             long t0 = System.nanoTime();
-            JsonNode op = MigrationTest.waitOp(a, a.post("/v1/vms/big/migrate", body));
+            JsonNode op = MigrationTest.waitOp(a, a.post("/v1/vms/big/migration", body));
             long wall = (System.nanoTime() - t0) / 1_000_000;
             if (!"success".equals(op.path("status").asText())) {
                 throw new AssertionError(op + "\nsource log:\n" + tail(h.a.log()) + "\ndestination log:\n" + tail(h.b.log()));

@@ -123,7 +123,7 @@ class MigrationCrashTest {
                 body.put("bandwidthMiB", 2);
             }
             long daemonPid = faulted.pid();
-            TestHttp.Response started = a.post("/v1/vms/" + vm + "/migrate", body);
+            TestHttp.Response started = a.post("/v1/vms/" + vm + "/migration", body);
             assertThat(started.status()).as(started.toString()).isEqualTo(202);
             if (holdKillsB) {
                 String step = fault.substring("hold-".length());

@@ -60,11 +60,11 @@ class MigrationExtrasTest {
     void badParallelIsRefusedAndChangesNothing() {
         TestHttp a = hosts.apiA();
         for (int n : new int[] {0, -1, 17}) {
-            TestHttp.Response r = a.post("/v1/vms/m/migrate", body(TwoHosts.toB()).put("parallel", n));
+            TestHttp.Response r = a.post("/v1/vms/m/migration", body(TwoHosts.toB()).put("parallel", n));
             assertThat(r.errorCode()).as(r.toString()).isEqualTo("invalid-argument");
             assertThat(r.json().path("error").path("message").asText()).contains("1 to 16");
         }
-        TestHttp.Response r = a.post("/v1/vms/m/migrate", body(TwoHosts.toB()).put("parallel", 2).put("postcopy", true));
+        TestHttp.Response r = a.post("/v1/vms/m/migration", body(TwoHosts.toB()).put("parallel", 2).put("postcopy", true));
         assertThat(r.errorCode()).as(r.toString()).isEqualTo("invalid-argument");
         assertThat(r.json().path("error").path("message").asText()).contains("post-copy");
         var cli = io.jvirt.cli.CliRun.run(hosts.a, "migrate", "m", TwoHosts.toB(), "--parallel", "99");
@@ -91,7 +91,7 @@ class MigrationExtrasTest {
         }
         ObjectNode req = body(TwoHosts.toB()).put("bandwidthMiB", 2).put("maxDowntimeMs", 50);
         long t0 = System.nanoTime();
-        TestHttp.Response started = a.post("/v1/vms/m/migrate", req);
+        TestHttp.Response started = a.post("/v1/vms/m/migration", req);
         JsonNode op = waitOp(a, started, 400);
         System.out.printf("convergence: given up after %d ms: %s%n", (System.nanoTime() - t0) / 1_000_000,
                 op.path("error").path("message").asText());
@@ -131,7 +131,7 @@ class MigrationExtrasTest {
         }
         long before = MigrationTest.lastSeq(a);
         long t0 = System.nanoTime();
-        JsonNode op = waitOp(a, a.post("/v1/vms/m/migrate", body(TwoHosts.toB()).put("parallel", 2)), 300);
+        JsonNode op = waitOp(a, a.post("/v1/vms/m/migration", body(TwoHosts.toB()).put("parallel", 2)), 300);
         System.out.printf("parallel 2: %d ms, %s%n", (System.nanoTime() - t0) / 1_000_000, op.path("result"));
         assertThat(op.path("status").asText()).as(op + "\n" + hosts.logs()).isEqualTo("success");
         assertThat(op.path("result").path("multifdBytes").asLong()).as("RAM went over multifd: " + op).isPositive();
@@ -176,7 +176,7 @@ class MigrationExtrasTest {
         TestHttp a = hosts.apiA();
         TestHttp b = hosts.apiB();
         long onBSeq = MigrationTest.lastSeq(b);
-        JsonNode op = waitOp(b, b.post("/v1/vms/m/migrate", body(TwoHosts.toA()).put("parallel", 3).put("copyStorage", "all")), 300);
+        JsonNode op = waitOp(b, b.post("/v1/vms/m/migration", body(TwoHosts.toA()).put("parallel", 3).put("copyStorage", "all")), 300);
         assertThat(op.path("status").asText()).as(op + "\n" + hosts.logs()).isEqualTo("success");
         assertThat(op.path("result").path("multifdBytes").asLong()).as(op.toString()).isPositive();
         assertThat(Files.readString(hosts.a.log())).contains("multifd on, 3 channels");

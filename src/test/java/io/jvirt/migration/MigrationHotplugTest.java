@@ -63,7 +63,7 @@ class MigrationHotplugTest {
             assertThat(plugged.disks()).contains("vdb");
         }
 
-        JsonNode op = MigrationTest.waitOp(a, a.post("/v1/vms/" + VM + "/migrate", MigrationTest.body(TwoHosts.toB())));
+        JsonNode op = MigrationTest.waitOp(a, a.post("/v1/vms/" + VM + "/migration", MigrationTest.body(TwoHosts.toB())));
         assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("success");
         assertThat(a.get("/v1/vms/" + VM).status()).as("undefined on the source").isEqualTo(404);
 

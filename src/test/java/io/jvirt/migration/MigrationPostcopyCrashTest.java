@@ -110,10 +110,10 @@ class MigrationPostcopyCrashTest {
             ObjectNode body = MigrationTest.body(TwoHosts.toB()).put("postcopyAfterPrecopy", true)
                     .put("bandwidthMiB", 6).put("maxDowntimeMs", 1);
             long daemonPid = faulted.pid();
-            TestHttp.Response started = a.post("/v1/vms/" + vm + "/migrate", body);
+            TestHttp.Response started = a.post("/v1/vms/" + vm + "/migration", body);
             assertThat(started.status()).as(started.toString()).isEqualTo(202);
             awaitPhase(a, vm, started, "active");
-            TestHttp.Response sw = a.post("/v1/vms/" + vm + "/migrate/postcopy");
+            TestHttp.Response sw = a.post("/v1/vms/" + vm + "/migration/postcopy");
             assertThat(sw.status()).as(sw + "\n" + hosts.logs()).isEqualTo(200);
             if (linkCut) {
                 awaitPhase(a, vm, started, "postcopy-running-there");

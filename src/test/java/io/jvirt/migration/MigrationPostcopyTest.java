@@ -54,7 +54,7 @@ class MigrationPostcopyTest {
         long before = lastSeq(a);
         // 8 MiB/s makes the first pass take seconds; a 1 ms downtime limit keeps pre-copy from finishing first
         ObjectNode req = body(TwoHosts.toB()).put("postcopy", true).put("bandwidthMiB", 8).put("maxDowntimeMs", 1);
-        JsonNode op = waitOp(a, a.post("/v1/vms/m/migrate", req));
+        JsonNode op = waitOp(a, a.post("/v1/vms/m/migration", req));
         assertThat(op.path("status").asText()).as(op + "\n" + hosts.logs()).isEqualTo("success");
         assertThat(hosts.logs()).as("it switched to post-copy").contains("postcopy-active at");
         assertRunsOnlyOn(true);
@@ -67,14 +67,14 @@ class MigrationPostcopyTest {
         TestHttp a = hosts.apiA();
         TestHttp b = hosts.apiB();
         long before = lastSeq(b);
-        TestHttp.Response started = b.post("/v1/vms/m/migrate", body(TwoHosts.toA()).put("postcopyAfterPrecopy", true)
+        TestHttp.Response started = b.post("/v1/vms/m/migration", body(TwoHosts.toA()).put("postcopyAfterPrecopy", true)
                 .put("bandwidthMiB", 6));
         assertThat(started.status()).as(started.toString()).isEqualTo(202);
         awaitPhase(b, started, "active");
-        TestHttp.Response sw = b.post("/v1/vms/m/migrate/postcopy");
+        TestHttp.Response sw = b.post("/v1/vms/m/migration/postcopy");
         assertThat(sw.status()).as(sw.toString()).isEqualTo(200);
         awaitPhase(b, started, "postcopy-running-there");
-        TestHttp.Response cancel = b.post("/v1/vms/m/migrate/cancel");
+        TestHttp.Response cancel = b.post("/v1/vms/m/migration/cancel");
         assertThat(cancel.errorCode()).as("no cancel in post-copy: " + cancel).isEqualTo("invalid-state");
         JsonNode op = waitOp(b, started);
         assertThat(op.path("status").asText()).as(op + "\n" + hosts.logs()).isEqualTo("success");
@@ -87,13 +87,13 @@ class MigrationPostcopyTest {
     void linkCutDuringPostcopyPausesBothSidesAndResumeCompletes() throws Exception {
         TestHttp a = hosts.apiA();
         TestHttp b = hosts.apiB();
-        TestHttp.Response started = a.post("/v1/vms/m/migrate", body(TwoHosts.toB()).put("postcopyAfterPrecopy", true)
+        TestHttp.Response started = a.post("/v1/vms/m/migration", body(TwoHosts.toB()).put("postcopyAfterPrecopy", true)
                 .put("bandwidthMiB", 4));
         assertThat(started.status()).as(started.toString()).isEqualTo(202);
         awaitPhase(a, started, "active");
-        assertThat(a.post("/v1/vms/m/migrate/postcopy").status()).isEqualTo(200);
+        assertThat(a.post("/v1/vms/m/migration/postcopy").status()).isEqualTo(200);
         awaitPhase(a, started, "postcopy-running-there");
-        TestHttp.Response early = a.post("/v1/vms/m/migrate/resume");
+        TestHttp.Response early = a.post("/v1/vms/m/migration/resume");
         assertThat(early.errorCode()).as("nothing to resume yet: " + early).isEqualTo("invalid-state");
         hosts.link(false);
         try {
@@ -135,7 +135,7 @@ class MigrationPostcopyTest {
         }
         ObjectNode req = body(TwoHosts.toA()).put("copyStorage", "all").put("postcopy", true).put("bandwidthMiB", 8)
                 .put("maxDowntimeMs", 1);
-        JsonNode op = waitOp(b, b.post("/v1/vms/s/migrate", req));
+        JsonNode op = waitOp(b, b.post("/v1/vms/s/migration", req));
         assertThat(op.path("status").asText()).as(op + "\n" + hosts.logs()).isEqualTo("success");
         // QEMU paused before the switch into post-copy: the mirrors ended there, then post-copy
         assertThat(hosts.logs()).as("mirrors ended at pre-switchover, then post-copy").contains("of s: postcopy-switchover at")

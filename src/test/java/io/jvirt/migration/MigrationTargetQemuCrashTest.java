@@ -117,7 +117,7 @@ class MigrationTargetQemuCrashTest {
             if (slowCopy) {
                 body.put("bandwidthMiB", 2);
             }
-            TestHttp.Response started = hosts.apiA().post("/v1/vms/" + vm + "/migrate", body);
+            TestHttp.Response started = hosts.apiA().post("/v1/vms/" + vm + "/migration", body);
             assertThat(started.status()).as(started.toString()).isEqualTo(202);
             if (onB == null) {
                 killDestinationQemuAt(step, hold, vm, copy, cell.endsWith("-late"));

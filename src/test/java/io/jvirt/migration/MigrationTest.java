@@ -50,17 +50,17 @@ class MigrationTest {
     void badInputIsRefusedAndChangesNothing() throws Exception {
         TestHttp a = hosts.apiA();
         TestHttp b = hosts.apiB();
-        TestHttp.Response r = a.post("/v1/vms/m/migrate", body("http://" + TwoHosts.B_ADDRESS));
+        TestHttp.Response r = a.post("/v1/vms/m/migration", body("http://" + TwoHosts.B_ADDRESS));
         assertThat(r.status()).as(r.toString()).isEqualTo(400);
-        r = a.post("/v1/vms/m/migrate", body("tls://" + TwoHosts.B_ADDRESS + ":1"));
+        r = a.post("/v1/vms/m/migration", body("tls://" + TwoHosts.B_ADDRESS + ":1"));
         assertThat(r.errorCode()).as(r.toString()).isEqualTo("peer-unreachable");
-        r = a.post("/v1/vms/nope/migrate", body(TwoHosts.toB()));
+        r = a.post("/v1/vms/nope/migration", body(TwoHosts.toB()));
         assertThat(r.errorCode()).as(r.toString()).isEqualTo("vm-not-found");
 
         // a VM of the same name on the destination: Prepare refuses, the guest runs on here
         ObjectNode clash = TestGuest.definition("m");
         assertThat(b.post("/v1/vms", clash).status()).isEqualTo(201);
-        JsonNode op = waitOp(a, a.post("/v1/vms/m/migrate", body(TwoHosts.toB())));
+        JsonNode op = waitOp(a, a.post("/v1/vms/m/migration", body(TwoHosts.toB())));
         assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("failure");
         assertThat(op.path("error").path("code").asText()).isEqualTo("vm-exists");
         assertThat(op.path("error").path("message").asText()).contains("already defined on this host");
@@ -73,21 +73,21 @@ class MigrationTest {
         // --copy-storage-inc of a disk without a backing file: nothing to keep below the top
         ObjectNode inc = body(TwoHosts.toB());
         inc.put("copyStorage", "inc");
-        r = a.post("/v1/vms/m/migrate", inc);
+        r = a.post("/v1/vms/m/migration", inc);
         assertThat(r.errorCode()).as(r.toString()).isEqualTo("invalid-argument");
         assertThat(r.json().path("error").path("message").asText()).contains("no backing file");
 
         // a paused VM is refused (jvirt migrates running VMs only)
         ok(a.post("/v1/vms/m/suspend"));
-        r = a.post("/v1/vms/m/migrate", body(TwoHosts.toB()));
+        r = a.post("/v1/vms/m/migration", body(TwoHosts.toB()));
         assertThat(r.errorCode()).as(r.toString()).isEqualTo("invalid-state");
         assertThat(r.json().path("error").path("message").asText()).contains("paused");
         ok(a.post("/v1/vms/m/resume"));
 
         // a destination whose certificate is another CA's, or a jvirt client's (no role host): not a peer
-        assertThat(a.post("/v1/vms/m/migrate", body("tls://" + TwoHosts.B_ADDRESS + ":" + hosts.foreignPort())).errorCode())
+        assertThat(a.post("/v1/vms/m/migration", body("tls://" + TwoHosts.B_ADDRESS + ":" + hosts.foreignPort())).errorCode())
                 .isEqualTo("peer-unreachable");
-        r = a.post("/v1/vms/m/migrate", body("tls://" + TwoHosts.B_ADDRESS + ":" + hosts.clientCertPort()));
+        r = a.post("/v1/vms/m/migration", body("tls://" + TwoHosts.B_ADDRESS + ":" + hosts.clientCertPort()));
         assertThat(r.errorCode()).as(r.toString()).isEqualTo("peer-unreachable");
         // the JDK already refuses a client certificate as a server's (extended key usage); the role check is behind it
         assertThat(r.json().path("error").path("message").asText()).containsAnyOf("role 'host'", "key usage");
@@ -104,10 +104,10 @@ class MigrationTest {
         TestHttp a = hosts.apiA();
         ObjectNode slow = body(TwoHosts.toB());
         slow.put("bandwidthMiB", 1);
-        TestHttp.Response first = a.post("/v1/vms/m/migrate", slow);
+        TestHttp.Response first = a.post("/v1/vms/m/migration", slow);
         assertThat(first.status()).as(first.toString()).isEqualTo(202);
         awaitPhase(a, first, "active");
-        TestHttp.Response second = a.post("/v1/vms/m/migrate", body(TwoHosts.toB()));
+        TestHttp.Response second = a.post("/v1/vms/m/migration", body(TwoHosts.toB()));
         assertThat(second.errorCode()).as(second.toString()).isEqualTo("vm-busy");
         assertThat(second.json().path("error").path("message").asText()).contains("migration");
         long t0 = System.nanoTime();
@@ -122,7 +122,7 @@ class MigrationTest {
         assertThat(a.get("/v1/vms/m/migration").json().path("id").asText()).isEqualTo(first.json().path("id").asText());
         ok(a.post("/v1/vms/other/destroy"));
         assertThat(a.send("DELETE", "/v1/vms/other", null, null).status()).isLessThan(300);
-        TestHttp.Response cancel = a.post("/v1/vms/m/migrate/cancel");
+        TestHttp.Response cancel = a.post("/v1/vms/m/migration/cancel");
         assertThat(cancel.status()).as(cancel + "\n" + hosts.logs()).isEqualTo(200);
         JsonNode op = waitOp(a, first);
         assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("cancelled");
@@ -135,7 +135,7 @@ class MigrationTest {
         TestHttp a = hosts.apiA();
         ObjectNode slow = body(TwoHosts.toB());
         slow.put("bandwidthMiB", 1);
-        TestHttp.Response started = a.post("/v1/vms/m/migrate", slow);
+        TestHttp.Response started = a.post("/v1/vms/m/migration", slow);
         assertThat(started.status()).as(started.toString()).isEqualTo(202);
         awaitPhase(a, started, "active");
         assertThat(hosts.b.qemuPids()).as("the destination QEMU waits").hasSize(1);
@@ -165,7 +165,7 @@ class MigrationTest {
         }
         ObjectNode slow = body(TwoHosts.toB());
         slow.put("copyStorage", "all").put("bandwidthMiB", 1);
-        TestHttp.Response started = a.post("/v1/vms/m/migrate", slow);
+        TestHttp.Response started = a.post("/v1/vms/m/migration", slow);
         assertThat(started.status()).as(started.toString()).isEqualTo(202);
         awaitPhase(a, started, "mirroring");
         Path image = hosts.b.stateDir().resolve("pools/default/m-vda.qcow2");
@@ -193,7 +193,7 @@ class MigrationTest {
         TestHttp a = hosts.apiA();
         TestHttp b = hosts.apiB();
         long before = lastSeq(a);
-        JsonNode op = waitOp(a, a.post("/v1/vms/m/migrate", body(TwoHosts.toB())));
+        JsonNode op = waitOp(a, a.post("/v1/vms/m/migration", body(TwoHosts.toB())));
         assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("success");
         assertThat(a.get("/v1/vms/m").status()).as("undefined on the source").isEqualTo(404);
         assertThat(hosts.a.qemuPids()).isEmpty();
@@ -206,7 +206,7 @@ class MigrationTest {
         ObjectNode copy = body(TwoHosts.toA());
         copy.put("copyStorage", "all");
         long onBSeq = lastSeq(b);
-        op = waitOp(b, b.post("/v1/vms/m/migrate", copy));
+        op = waitOp(b, b.post("/v1/vms/m/migration", copy));
         assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("success");
         assertThat(b.get("/v1/vms/m").status()).isEqualTo(404);
         JsonNode onA = a.get("/v1/vms/m").json();
@@ -227,7 +227,7 @@ class MigrationTest {
         TestHttp a = hosts.apiA();
         ObjectNode slow = body(TwoHosts.toB());
         slow.put("bandwidthMiB", 1);
-        TestHttp.Response started = a.post("/v1/vms/m/migrate", slow);
+        TestHttp.Response started = a.post("/v1/vms/m/migration", slow);
         awaitPhase(a, started, "active");
         long t0 = System.nanoTime();
         ok(a.post("/v1/vms/m/destroy"));
@@ -279,7 +279,7 @@ class MigrationTest {
         }
         ObjectNode req = body(TwoHosts.toB());
         req.put("copyStorage", "inc");
-        JsonNode op = waitOp(a, a.post("/v1/vms/inc/migrate", req));
+        JsonNode op = waitOp(a, a.post("/v1/vms/inc/migration", req));
         assertThat(op.path("status").asText()).as(op.toString()).isEqualTo("success");
         String copied = b.get("/v1/vms/inc").json().path("definition").path("disks").get(0).path("path").asText();
         assertThat(copied).startsWith(hosts.b.stateDir().toString());

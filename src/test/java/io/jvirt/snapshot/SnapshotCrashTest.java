@@ -144,7 +144,7 @@ class SnapshotCrashTest {
             Path a = TestGuest.newDisk(dir.resolve("a.qcow2"), "qcow2", "16M");
             Path b = TestGuest.newDisk(dir.resolve("b.qcow2"), "qcow2", "16M");
             daemon.kill9();
-            daemon.env.put("JVIRT_FAULT", "snapshot:fail-before-transaction");
+            daemon.env.put("JVIRT_FAULT", "snapshot:fail-before-switch");
             daemon.restart();
             TestHttp api = daemon.http();
             assertThat(api.post("/v1/vms", SnapshotGuest.definition("c2", a, b)).status()).isEqualTo(201);
