@@ -77,4 +77,10 @@ final class MigrationRecords {
     List<String> withIncoming() {
         return store.owners(IN);
     }
+
+    /** The incoming record of migration {@code id}, whichever VM it is for (answers after a restart). */
+    Optional<Incoming> incomingById(String id) {
+        return withIncoming().stream().map(this::incoming).flatMap(Optional::stream).filter(r -> r.id().equals(id))
+                .findFirst();
+    }
 }

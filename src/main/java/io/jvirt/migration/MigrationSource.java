@@ -413,7 +413,8 @@ final class MigrationSource {
                     pc.onPaused();
                     rec = step(ctx, rec, "postcopy-paused", watch);
                     if (pc.destinationQemuDied(base)) {
-                        throw pc.lostThere(ctx, records, rec.id());
+                        throw PostcopySource.lostThere(ctx, records, connector, URI.create(rec.destination()), rec.id(),
+                                pc.channel());
                     }
                     log.warn("VM {}: post-copy paused (the link broke); `jvirt migrate --resume {}` recovers it",
                             ctx.vmName(), ctx.vmName());

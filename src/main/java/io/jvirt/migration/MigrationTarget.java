@@ -73,14 +73,9 @@ final class MigrationTarget {
             boolean lost = in.postcopy != null && in.postcopy.qemuExited();
             return new PeerMessages.Phase(id, in.req.definition().name(), lost ? "lost" : in.phase, null);
         }
-        for (String vm : records.withIncoming()) {
-            var r = records.incoming(vm);
-            if (r.isPresent() && r.get().id().equals(id)) {
-                return new PeerMessages.Phase(id, vm, r.get().phase(), null);
-            }
-        }
-        throw new JvirtException(ErrorCode.NOT_FOUND, "no migration " + id + " on this host (never prepared, or aborted)",
-                Map.of("id", id));
+        return records.incomingById(id).map(r -> new PeerMessages.Phase(id, r.vm(), r.phase(), null))
+                .orElseThrow(() -> new JvirtException(ErrorCode.NOT_FOUND, "no migration " + id + " on this host (never"
+                        + " prepared, or aborted)", Map.of("id", id)));
     }
 
     /**
@@ -397,8 +392,7 @@ final class MigrationTarget {
 
     /** Where the incoming QEMU of {@code id} (recorded done) is; one in post-copy not followed is followed again. */
     private MigrationStatus qemuState(String id) {
-        var r = records.withIncoming().stream().map(records::incoming).flatMap(java.util.Optional::stream)
-                .filter(x -> x.id().equals(id) && x.phase().equals("done")).findFirst();
+        var r = records.incomingById(id).filter(x -> x.phase().equals("done"));
         if (r.isEmpty()) {
             return MigrationStatus.UNKNOWN;
         }

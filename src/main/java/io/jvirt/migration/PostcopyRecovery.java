@@ -120,12 +120,8 @@ final class PostcopyRecovery {
                     return;
                 }
                 if (peer.equals("lost")) {
-                    // the destination's QEMU died in post-copy (ours paused on it): the guest can run nowhere; it
-                    // stays crashed there, where it ran last
-                    log.error("VM {}: the destination's QEMU died during post-copy {}: ended here", vm, r.id());
-                    ctx.migratedAway(true);
-                    records.removeOutgoing(vm);
-                    MigrationSource.sendConfirmed(connector, dest, r.id(), ch);
+                    // the destination's QEMU died in post-copy (ours paused on it): ended as the live source does
+                    PostcopySource.lostThere(ctx, records, connector, dest, r.id(), ch);
                     return;
                 }
                 ch.startHeartbeat(base + "/ping");

@@ -137,12 +137,14 @@ final class PostcopySource implements AutoCloseable {
     boolean destinationQemuDied(String base) {
         for (int i = 0; i < 4 && !channel.lost().isDone(); i++) {
             try {
+                if (i > 0) {
+                    Thread.sleep(500);
+                }
                 String there = connector.mapper().convertValue(channel.call("GET", base, null, connector.bound()),
                         PeerMessages.Phase.class).phase();
                 if (there.equals("lost")) {
                     return true;
                 }
-                Thread.sleep(500);
             } catch (RuntimeException e) {
                 return false; // no answer: a link problem, for `migrate --resume`
             } catch (InterruptedException e) {
@@ -156,9 +158,11 @@ final class PostcopySource implements AutoCloseable {
     /**
      * The destination's QEMU died in post-copy: the guest's newest state died with it and ours is incomplete, so it
      * can run nowhere. The destination keeps the VM crashed (it ran there last); ours is ended and undefined, the
-     * destination told (Confirm drops its record). Returns the operation's error.
+     * destination told (Confirm drops its record). Returns the operation's error. Also a restarted source's end.
      */
-    JvirtException lostThere(io.jvirt.vm.VmJobContext ctx, MigrationRecords records, String id) {
+    static JvirtException lostThere(io.jvirt.vm.VmJobContext ctx, MigrationRecords records, PeerConnector connector,
+                                    URI destination, String id, PeerChannel channel) {
+        String vm = ctx.vmName();
         String reason = "the destination's QEMU died during post-copy: the guest's RAM was split between the two hosts";
         log.error("VM {}: {}; it stays crashed on {}, its QEMU here is ended", vm, reason, destination);
         ctx.migratedAway(true);

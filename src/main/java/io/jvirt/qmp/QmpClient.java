@@ -70,7 +70,6 @@ public final class QmpClient implements AutoCloseable {
     private final CompletableFuture<QmpConnectionClosedException> closed = new CompletableFuture<>();
     private final AtomicReference<QmpConnectionClosedException> closeReason = new AtomicReference<>();
     private volatile Duration defaultTimeout = DEFAULT_TIMEOUT;
-    private volatile boolean outOfBand;
 
     private QmpClient(Path socket, QmpChannel channel) {
         this.socket = socket;
@@ -105,15 +104,13 @@ public final class QmpClient implements AutoCloseable {
         client.events.start();
         client.reader.start();
         try {
-            QmpGreeting offered = client.awaitGreeting(handshakeTime(deadline));
-            boolean oob = offered.hasCapability("oob");
+            client.awaitGreeting(handshakeTime(deadline));
             ObjectNode enable = null;
-            if (oob) {
+            if (client.outOfBand()) {
                 enable = QmpJson.object();
                 enable.putArray("enable").add("oob");
             }
             client.execute("qmp_capabilities", enable, handshakeTime(deadline));
-            client.outOfBand = oob;
             return client;
         } catch (IOException | RuntimeException e) {
             client.close();
@@ -135,9 +132,9 @@ public final class QmpClient implements AutoCloseable {
         return socket;
     }
 
-    /** Whether {@link #executeOutOfBand} really goes out of band (QEMU offered {@code oob} and it was enabled). */
+    /** Whether {@link #executeOutOfBand} really goes out of band: QEMU offered {@code oob}, so it was enabled. */
     public boolean outOfBand() {
-        return outOfBand;
+        return greeting.isDone() && !greeting.isCompletedExceptionally() && greeting.join().hasCapability("oob");
     }
 
     public Duration defaultTimeout() {
@@ -182,7 +179,7 @@ public final class QmpClient implements AutoCloseable {
      * it is sent in-band.
      */
     public JsonNode executeOutOfBand(String command, JsonNode arguments, Duration timeout) {
-        return await(command, submit(command, arguments, outOfBand), timeout);
+        return await(command, submit(command, arguments, outOfBand()), timeout);
     }
 
     private JsonNode await(String command, CompletableFuture<JsonNode> answer, Duration timeout) {
@@ -358,9 +355,9 @@ public final class QmpClient implements AutoCloseable {
         COMPLETIONS.execute(() -> closed.complete(reason));
     }
 
-    private QmpGreeting awaitGreeting(Duration timeout) throws IOException {
+    private void awaitGreeting(Duration timeout) throws IOException {
         try {
-            return greeting.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            greeting.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             throw new SocketTimeoutException("no QMP greeting on " + socket + " within " + timeout
                     + " (is another client connected to this monitor?)");
